@@ -1,0 +1,102 @@
+// swift-tools-version:6.1
+// The peershare package: layers from C modules up to the command-line tool.
+//
+//   CSodium, CAvahiClient      system libraries found through pkg-config (apt providers)
+//   CPeershareSys              tiny C shims for calls Swift cannot make (openat2, renameat2, SO_PEERCRED)
+//   SodiumKit                  thin, checked Swift wrapper over libsodium
+//   PeershareCore              no I/O: wire messages, codec, path rules, CPace and the handshake
+//   PeershareDiscovery         mDNS through Avahi behind one Swift interface
+//   PeershareAgent             sessions, transfers, inbox, trust store, control API
+//   peershare                  the executable (CLI)
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "peershare",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "peershare", targets: ["peershare"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CAvahiClient",
+            pkgConfig: "avahi-client",
+            providers: [.apt(["libavahi-client-dev"])]
+        ),
+        .target(name: "CPeershareSys"),
+        .target(
+            name: "SodiumKit",
+            dependencies: ["CSodium"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PeershareCore",
+            dependencies: ["SodiumKit"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PeershareDiscovery",
+            dependencies: [
+                "CAvahiClient",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PeershareAgent",
+            dependencies: [
+                "PeershareCore",
+                "SodiumKit",
+                "CPeershareSys",
+                "PeershareDiscovery",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "peershare",
+            dependencies: [
+                "PeershareAgent",
+                "PeershareCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PeershareCoreTests",
+            dependencies: ["PeershareCore", "SodiumKit"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PeershareAgentTests",
+            dependencies: ["PeershareAgent", "PeershareCore", "SodiumKit"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PeershareIntegrationTests",
+            dependencies: ["PeershareCore"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,27 @@
+// Tiny C shims for Linux calls that Swift cannot make directly: glibc 2.36 has no
+// openat2 or renameat2 wrapper usable from Swift (syscall() is variadic), and
+// SO_PEERCRED needs struct ucred. Every symbol carries the psys_ prefix.
+#ifndef PSYS_H
+#define PSYS_H
+#include <stdint.h>
+#include <sys/types.h>
+
+/// openat2(2) with RESOLVE_* flags. Returns an fd, or -1 with errno set.
+int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+/// renameat2(2). Returns 0, or -1 with errno set.
+int psys_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+/// The uid of the process at the other end of a Unix socket (SO_PEERCRED). Returns 0, or -1 with errno set.
+int psys_peer_uid(int fd, uid_t *uid);
+
+extern const uint64_t PSYS_RESOLVE_BENEATH;
+extern const uint64_t PSYS_RESOLVE_NO_SYMLINKS;
+extern const uint64_t PSYS_RESOLVE_NO_MAGICLINKS;
+extern const unsigned int PSYS_RENAME_NOREPLACE;
+/// UTIME_OMIT for utimensat/futimens: leave that timestamp unchanged (a macro Swift cannot import).
+extern const long PSYS_UTIME_OMIT;
+/// lseek whence values for sparse files (need _GNU_SOURCE, so Swift's Glibc does not export them).
+extern const int PSYS_SEEK_DATA;
+extern const int PSYS_SEEK_HOLE;
+/// O_PATH for open/openat2 (GNU-only, so Swift's Glibc does not export it).
+extern const int PSYS_O_PATH;
+#endif

@@ -1,0 +1,49 @@
+#define _GNU_SOURCE
+#include "psys.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+
+const uint64_t PSYS_RESOLVE_BENEATH = RESOLVE_BENEATH;
+const uint64_t PSYS_RESOLVE_NO_SYMLINKS = RESOLVE_NO_SYMLINKS;
+const uint64_t PSYS_RESOLVE_NO_MAGICLINKS = RESOLVE_NO_MAGICLINKS;
+const unsigned int PSYS_RENAME_NOREPLACE = RENAME_NOREPLACE;
+const long PSYS_UTIME_OMIT = UTIME_OMIT;
+const int PSYS_SEEK_DATA = SEEK_DATA;
+const int PSYS_SEEK_HOLE = SEEK_HOLE;
+const int PSYS_O_PATH = O_PATH;
+
+int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = flags;
+    how.mode = mode;
+    how.resolve = resolve;
+    long r;
+    do {
+        r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (r < 0 && errno == EINTR);
+    return (int)r;
+}
+
+int psys_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+int psys_peer_uid(int fd, uid_t *uid) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+    *uid = cred.uid;
+    return 0;
+}

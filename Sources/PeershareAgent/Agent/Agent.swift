@@ -1,0 +1,189 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PeershareCore
+import SodiumKit
+import Synchronization
+
+/// The peershare agent: one identity, one trust store, one inbox, a listener that serves any
+/// number of incoming sessions at once, and outgoing sends, all concurrently.
+///
+/// Long-lived state that sessions share lives in small Sendable pieces (the event hub, the
+/// offer board, the failure limiter), so that one slow or stalled session never holds up
+/// another.
+public final class Agent: Sendable {
+    public let identity: SigningKeyPair
+    public let paths: StatePaths
+    public let trust: TrustStore
+    public let options: AgentOptions
+    public let hub = EventHub()
+    let offers: OfferBoard
+    let logger: Logger
+    let group: any EventLoopGroup
+    private let limiter = Mutex(FailureLimiter())
+    private let handshaking = Atomic<Int>(0)
+    private let port = Atomic<Int>(0)
+
+    public init(paths: StatePaths, options: AgentOptions, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(AgentError) {
+        self.paths = paths
+        self.options = options
+        self.logger = logger
+        self.group = group
+        self.identity = try IdentityStore.loadOrCreate(paths: paths)
+        self.trust = TrustStore(paths: paths)
+        self.offers = OfferBoard(capacity: options.maxPendingOffers)
+    }
+
+    public var fingerprint: String { Fingerprint.full(of: identity.publicKey) }
+
+    /// The TCP port the listener is bound to (0 before `serve` bound it).
+    public var boundPort: Int { port.load(ordering: .relaxed) }
+
+    // MARK: Sending
+
+    /// Sends `paths` to `address`. `expectedKey` (from discovery) must be the key that answers.
+    public func send(paths sources: [String], to address: PeerAddress, expectedKey: [UInt8]? = nil, events: @escaping EventSink) async throws(AgentError) -> SendResult {
+        let transferID = Self.makeID()
+        let plan: SendPlan
+        do {
+            plan = try TreeReader.plan(paths: sources)
+        } catch {
+            throw AgentError(.io, "\(error)", underlying: error)
+        }
+        let hub = self.hub
+        let sink: EventSink = { event in
+            events(event)
+            hub.publish(event)
+        }
+        for warning in plan.warnings {
+            var event = TransferEvent("warning")
+            event.transfer = transferID
+            event.message = warning
+            sink(event)
+        }
+        let session = SenderSession(
+            identity: identity, name: options.name, trust: trust, plan: plan, address: address,
+            expectedKey: expectedKey, transferID: transferID, events: sink,
+            logger: logger, timeouts: options.timeouts, progress: ProgressThrottle())
+        do {
+            let result = try await session.run(group: group)
+            var done = TransferEvent("done")
+            done.transfer = transferID
+            done.files = result.files
+            done.bytes = result.bytes
+            done.seconds = result.seconds
+            done.paired = result.paired
+            sink(done)
+            return result
+        } catch {
+            sink(.failure(error, transfer: transferID))
+            throw error
+        }
+    }
+
+    // MARK: Offers
+
+    /// Offers waiting for a decision.
+    public func pendingOffers() async -> [PendingOffer] { await offers.all }
+
+    /// Approves an offer: with `code` for an unpaired sender, without for a paired one under
+    /// `--ask-paired`. `offerID` picks one when several are waiting.
+    public func accept(code: PairingCode?, offerID: String?) async throws(AgentError) -> PendingOffer {
+        let offer = try await offers.select(id: offerID, needsCode: code != nil)
+        if offer.needsCode && code == nil {
+            throw AgentError(.usage, "This offer needs the pairing code shown on the sender's screen: peershare accept CODE")
+        }
+        await offers.resolve(offer.id, code.map { .code($0) } ?? .approve)
+        return offer
+    }
+
+    /// Declines an offer (the only one, or `offerID`).
+    public func decline(offerID: String?) async throws(AgentError) -> PendingOffer {
+        let all = await offers.all
+        let offer: PendingOffer
+        if let offerID {
+            offer = try await offers.select(id: offerID, needsCode: true)
+        } else if all.count == 1 {
+            offer = all[0]
+        } else if all.isEmpty {
+            throw AgentError(.usage, "No offer is waiting. See `peershare inbox`.")
+        } else {
+            let list = all.map { "  \($0.id)  from \(DisplayEscape.escape($0.peer))" }.joined(separator: "\n")
+            throw AgentError(.usage, "Several offers are waiting; name one: peershare decline ID\n\(list)")
+        }
+        await offers.resolve(offer.id, .decline)
+        return offer
+    }
+
+    // MARK: Limits shared by incoming sessions
+
+    /// Seconds until pairing from these sources is allowed again, or nil.
+    func pairingBlocked(sources: [String]) -> TimeInterval? {
+        limiter.withLock { $0.blockedFor(sources: sources) }
+    }
+
+    func recordPairingFailure(sources: [String]) {
+        limiter.withLock { $0.recordFailure(sources: sources) }
+    }
+
+    /// Takes one of the unauthenticated-connection slots; false when all are taken.
+    func enterHandshake() -> Bool {
+        let now = handshaking.add(1, ordering: .relaxed).newValue
+        if now > options.maxUnauthenticated {
+            handshaking.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func leaveHandshake() { handshaking.subtract(1, ordering: .relaxed) }
+
+    // MARK: Serving
+
+    /// Binds the listener and serves incoming sessions until the task is cancelled.
+    /// `onBound` is called once with the bound port.
+    public func serve(onBound: @Sendable (Int) -> Void) async throws(AgentError) {
+        let inbox: InboxDirectory
+        do {
+            inbox = try InboxDirectory(path: options.inbox)
+        } catch {
+            throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.inbox)): \(error)", underlying: error)
+        }
+        let server: NIOAsyncChannel<(FramedChannel, FrameLimit), Never>
+        do {
+            server = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.backlog, value: 128)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: options.bindHost, port: options.port) { channel in Connections.makeFramed(channel) }
+        } catch {
+            throw AgentError(.general, "Cannot listen on port \(options.port): \(Connections.describe(error)). Another program may use it; pick one with --port (0 picks a free port).", underlying: error)
+        }
+        let bound = server.channel.localAddress?.port ?? options.port
+        port.store(bound, ordering: .relaxed)
+        onBound(bound)
+        logger.info("listening", metadata: ["net.port": "\(bound)"])
+        do {
+            try await withTaskCancellationHandler {
+                try await server.executeThenClose { inbound in
+                    try await withThrowingDiscardingTaskGroup { group in
+                        for try await (connection, limit) in inbound {
+                            group.addTask {
+                                await ReceiverSession(agent: self, inbox: inbox, channel: connection, limit: limit).run()
+                            }
+                        }
+                    }
+                }
+            } onCancel: {
+                server.channel.close(promise: nil)
+            }
+        } catch {
+            if Task.isCancelled { return }
+            throw AgentError(.general, "The listener failed: \(error)", underlying: error)
+        }
+    }
+
+    /// A short random id for transfers and offers (8 lowercase hex digits).
+    static func makeID() -> String { Hex.encode(Random.bytes(4)) }
+}

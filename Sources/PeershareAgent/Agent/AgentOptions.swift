@@ -1,0 +1,30 @@
+/// How an agent runs. Filled from the command line (and later the config file).
+public struct AgentOptions: Sendable {
+    /// The name other people see (default: the host name).
+    public var name: String
+    /// Where received files go.
+    public var inbox: String
+    /// TCP port to listen on; 0 picks a free one.
+    public var port: Int
+    /// Address to bind: "::" listens on every interface, IPv4 and IPv6.
+    public var bindHost: String = "::"
+    /// Ask y/N before accepting an offer from a paired peer.
+    public var askPaired = false
+    /// Publish and browse over mDNS.
+    public var discovery = false
+    public var timeouts = Timeouts()
+    /// Offers that may wait for a person at once (offer-flood cap).
+    public var maxPendingOffers = 4
+    /// Connections that may be in the handshake at once (unauthenticated-connection cap).
+    public var maxUnauthenticated = 32
+    /// Bytes that must stay free in the inbox after an offer is written.
+    public var reserveBytes: UInt64 = 16 << 20
+
+    public static let defaultPort = 53_317
+
+    public init(name: String, inbox: String, port: Int) {
+        self.name = name
+        self.inbox = inbox
+        self.port = port
+    }
+}

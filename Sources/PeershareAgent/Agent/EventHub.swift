@@ -1,0 +1,72 @@
+import Foundation
+import Synchronization
+
+/// Fans events out to every subscriber (the agent's terminal, `peershare watch`-style control
+/// clients) and keeps the table of transfers in progress that `status` shows.
+///
+/// `publish` is synchronous and ordered per caller, so a session's events reach every
+/// subscriber in the order it emitted them.
+public final class EventHub: Sendable {
+    private let subscribers = Mutex<[UUID: AsyncStream<TransferEvent>.Continuation]>([:])
+    private let table = Mutex<[String: TransferStatus]>([:])
+
+    public init() {}
+
+    public func publish(_ event: TransferEvent) {
+        track(event)
+        let targets = subscribers.withLock { Array($0.values) }
+        for target in targets { target.yield(event) }
+    }
+
+    /// A stream of every event from now on; it ends when the consumer stops iterating.
+    public func subscribe() -> AsyncStream<TransferEvent> {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream<TransferEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+        }
+        subscribers.withLock { $0[id] = continuation }
+        return stream
+    }
+
+    /// Transfers in progress, oldest first.
+    public var transfers: [TransferStatus] {
+        table.withLock { Array($0.values) }.sorted { $0.started < $1.started }
+    }
+
+    private func track(_ event: TransferEvent) {
+        guard let id = event.transfer else { return }
+        table.withLock { table in
+            switch event.event {
+            case "sending", "receiving":
+                table[id] = TransferStatus(
+                    id: id, direction: event.event == "sending" ? "send" : "receive",
+                    peer: event.peer ?? event.address ?? "", bytes: 0, totalBytes: event.totalBytes ?? 0,
+                    file: nil, started: Date())
+            case "connected":
+                if let fingerprint = event.fingerprint, var status = table[id] {
+                    status.peer = status.peer.isEmpty ? fingerprint : status.peer + " " + fingerprint
+                    table[id] = status
+                }
+            case "progress":
+                table[id]?.bytes = event.bytes ?? 0
+                table[id]?.file = event.file
+            case "done", "received", "error":
+                table.removeValue(forKey: id)
+            default:
+                break
+            }
+        }
+    }
+}
+
+/// One transfer in progress, as `status` shows it.
+public struct TransferStatus: Codable, Sendable, Equatable {
+    public var id: String
+    public var direction: String
+    public var peer: String
+    public var bytes: UInt64
+    public var totalBytes: UInt64
+    public var file: String?
+    public var started: Date
+}

@@ -1,0 +1,107 @@
+import Foundation
+import PeershareCore
+import SodiumKit
+
+/// What the person decided about a pending offer.
+enum Decision: Sendable, Equatable {
+    case code(PairingCode)
+    case approve
+    case decline
+    case expired
+    case withdrawn
+}
+
+/// An offer waiting for the person: either the pairing code (unpaired sender) or a yes/no
+/// (paired sender with `--ask-paired`).
+public struct PendingOffer: Codable, Sendable, Equatable {
+    public var id: String
+    public var peer: String
+    public var fingerprint: String
+    public var address: String
+    public var needsCode: Bool
+    public var files: UInt64
+    public var directories: UInt64
+    public var bytes: UInt64
+    public var names: [String]
+    public var moreNames: UInt64
+    public var expires: Date
+}
+
+/// The offers waiting for a decision, and the continuations of the sessions waiting on them.
+///
+/// An actor: decisions arrive from the terminal, from control clients and from timers, in
+/// any order; each offer is resolved exactly once, and a decision that arrives before the
+/// session starts waiting is kept for it.
+actor OfferBoard {
+    private struct Slot {
+        var offer: PendingOffer
+        var waiter: CheckedContinuation<Decision, Never>?
+        var decided: Decision?
+    }
+
+    private var slots: [String: Slot] = [:]
+    private var order: [String] = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds an offer; nil when too many are already waiting (offer flood).
+    func add(_ offer: PendingOffer) -> Bool {
+        guard slots.count < capacity else { return false }
+        slots[offer.id] = Slot(offer: offer)
+        order.append(offer.id)
+        return true
+    }
+
+    var all: [PendingOffer] { order.compactMap { slots[$0]?.offer } }
+
+    /// Suspends until the offer is decided (or its decision, if already made).
+    func wait(_ id: String) async -> Decision {
+        if let decided = slots[id]?.decided {
+            remove(id)
+            return decided
+        }
+        guard slots[id] != nil else { return .withdrawn }
+        return await withCheckedContinuation { continuation in
+            slots[id]?.waiter = continuation
+        }
+    }
+
+    /// Resolves an offer once; later calls for the same offer do nothing.
+    func resolve(_ id: String, _ decision: Decision) {
+        guard var slot = slots[id], slot.decided == nil else { return }
+        if let waiter = slot.waiter {
+            remove(id)
+            waiter.resume(returning: decision)
+        } else {
+            slot.decided = decision
+            slots[id] = slot
+        }
+    }
+
+    /// Picks the offer a command means: the one named by `id` (or its prefix), or the only one
+    /// of the right kind. Several candidates is an error that lists them.
+    func select(id: String?, needsCode: Bool) throws(AgentError) -> PendingOffer {
+        let candidates = all.filter { $0.needsCode == needsCode && slots[$0.id]?.decided == nil }
+        if let id {
+            let matches = all.filter { $0.id.hasPrefix(id.lowercased()) }
+            guard let match = matches.first, matches.count == 1 else {
+                throw AgentError(.usage, matches.isEmpty ? "No pending offer has the id '\(DisplayEscape.escape(id))'. See `peershare inbox`." : "'\(DisplayEscape.escape(id))' matches several offers; give more of the id.")
+            }
+            return match
+        }
+        guard !candidates.isEmpty else {
+            throw AgentError(.usage, needsCode ? "No offer is waiting for a pairing code. See `peershare inbox`." : "No offer is waiting for a yes or no. See `peershare inbox`.")
+        }
+        guard candidates.count == 1 else {
+            let list = candidates.map { "  \($0.id)  from \(DisplayEscape.escape($0.peer)) (\($0.fingerprint))" }.joined(separator: "\n")
+            throw AgentError(.usage, "Several offers are waiting; name one with --offer ID:\n\(list)")
+        }
+        return candidates[0]
+    }
+
+    private func remove(_ id: String) {
+        slots.removeValue(forKey: id)
+        order.removeAll { $0 == id }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// The client end of the control socket, used by the subcommands.
+public enum ControlClient {
+    /// True when an agent answers on this user's control socket.
+    public static func isAgentListening(paths: StatePaths) async -> Bool {
+        guard let channel = try? await open(paths: paths) else { return false }
+        try? await channel.channel.close()
+        return true
+    }
+
+    static func open(paths: StatePaths) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(2))
+            .connect(unixDomainSocketPath: paths.controlSocket) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 16 << 20)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    static func noAgent(_ paths: StatePaths) -> AgentError {
+        AgentError(.noAgent, "No peershare agent is running for this user (no answer on \(paths.controlSocket)). Start it with `peershare` (or `systemctl --user start peershare`).")
+    }
+
+    /// Sends one request and returns its one-line reply.
+    public static func request(_ request: ControlRequest, paths: StatePaths) async throws(AgentError) -> ControlReply {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do { channel = try await open(paths: paths) } catch { throw noAgent(paths) }
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: ControlJSON.line(request) + "\n"))
+                var lines = inbound.makeAsyncIterator()
+                guard let line = try await lines.next() else {
+                    throw AgentError(.general, "The agent closed the control connection without answering.")
+                }
+                let reply = try ControlJSON.decoder().decode(ControlReply.self, from: Data(line.readableBytesView))
+                if !reply.ok {
+                    throw AgentError(reply.kind ?? .general, reply.error ?? "The agent refused the request.")
+                }
+                return reply
+            }
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError(.general, "The control connection failed: \(error)", underlying: error)
+        }
+    }
+
+    /// Sends a streaming request (`send`, `events`) and calls `onEvent` for every event line
+    /// until the agent closes the stream.
+    public static func stream(_ request: ControlRequest, paths: StatePaths, onEvent: (TransferEvent) async -> Void) async throws(AgentError) {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do { channel = try await open(paths: paths) } catch { throw noAgent(paths) }
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: ControlJSON.line(request) + "\n"))
+                for try await line in inbound {
+                    let event = try ControlJSON.decoder().decode(TransferEvent.self, from: Data(line.readableBytesView))
+                    await onEvent(event)
+                }
+            }
+        } catch {
+            throw AgentError(.general, "The control connection failed: \(error)", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// A request on the control socket: one JSON object on one line.
+///
+/// `command` is one of: status, inbox, accept, decline, send, events. The other fields are
+/// the command's arguments.
+public struct ControlRequest: Codable, Sendable {
+    public var command: String
+    public var paths: [String]?
+    public var to: String?
+    public var expectKey: String?
+    public var code: String?
+    public var offer: String?
+
+    public init(command: String) { self.command = command }
+}
+
+/// The answer to a request that is not a stream: one JSON object on one line.
+public struct ControlReply: Codable, Sendable {
+    public var ok: Bool
+    public var error: String?
+    public var kind: AgentError.Kind?
+    public var status: AgentStatus?
+    public var offers: [PendingOffer]?
+    public var offer: PendingOffer?
+
+    public init(ok: Bool) { self.ok = ok }
+
+    public static func failure(_ error: AgentError) -> ControlReply {
+        var reply = ControlReply(ok: false)
+        reply.error = error.message
+        reply.kind = error.kind
+        return reply
+    }
+}
+
+/// What `peershare status` shows.
+public struct AgentStatus: Codable, Sendable {
+    public var name: String
+    public var fingerprint: String
+    public var publicKey: String
+    public var port: Int
+    public var addresses: [String]
+    public var inbox: String
+    public var discovery: String
+    public var pid: Int32
+    public var transfers: [TransferStatus]
+    public var pendingOffers: Int
+}
+
+/// JSON coding shared by the control socket's two ends and `--json` output: ISO 8601 dates,
+/// sorted keys (stable output for scripts and tests).
+public enum ControlJSON {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    /// One line of JSON (no trailing newline).
+    public static func line<T: Encodable>(_ value: T) -> String {
+        guard let data = try? encoder().encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

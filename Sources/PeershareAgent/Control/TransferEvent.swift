@@ -1,0 +1,44 @@
+/// One event about offers and transfers: what the agent's terminal prints, what
+/// `send --json` prints one per line, and what the control socket streams.
+///
+/// A flat object with optional fields keeps the JSON simple for scripts: every line has an
+/// `event` name, and only the fields that event needs.
+public struct TransferEvent: Codable, Sendable, Equatable {
+    /// Event names. Senders see: sending, connected, code, waiting, accepted, progress,
+    /// warning, done, error. Receivers see: offer, offer-closed, receiving, progress,
+    /// received, error, pairing-failed.
+    public var event: String
+    public var transfer: String?
+    public var direction: String?
+    public var offer: String?
+    public var peer: String?
+    public var fingerprint: String?
+    public var address: String?
+    public var code: String?
+    public var needsCode: Bool?
+    public var paired: Bool?
+    public var files: UInt64?
+    public var directories: UInt64?
+    public var bytes: UInt64?
+    public var totalBytes: UInt64?
+    public var names: [String]?
+    public var file: String?
+    public var seconds: Double?
+    public var expiresIn: Double?
+    public var message: String?
+    public var kind: String?
+
+    public init(_ event: String) { self.event = event }
+
+    /// An `error` event for `error`.
+    public static func failure(_ error: AgentError, transfer: String? = nil) -> TransferEvent {
+        var event = TransferEvent("error")
+        event.transfer = transfer
+        event.message = error.message
+        event.kind = error.kind.rawValue
+        return event
+    }
+}
+
+/// Where a session reports its events. Called from the session's task; must not block.
+public typealias EventSink = @Sendable (TransferEvent) -> Void

@@ -1,0 +1,171 @@
+import Glibc
+internal import CPeershareSys
+internal import SystemPackage
+import PeershareCore
+
+/// One piece of a file being sent.
+public enum FilePiece: Sendable, Equatable {
+    /// This many bytes were placed at the start of the caller's buffer.
+    case data(Int)
+    /// A run of this many zero bytes the file stores as a hole; nothing was read.
+    case hole(UInt64)
+    /// The declared size has been delivered.
+    case end
+}
+
+/// One open source file, read in order with holes reported instead of read.
+///
+/// Never delivers more than `expectedSize` bytes in total; a file that shrank or grew
+/// since the plan fails with `.changedWhileSending` rather than sending something that
+/// is neither the old nor the new file. Not thread-safe.
+public final class FileSource {
+    /// Only holes at least this long are reported; shorter ones are read as data (zeros),
+    /// so a file with many tiny holes does not turn into many tiny pieces.
+    public static let minimumHole: UInt64 = 64 * 1024
+
+    private var descriptor: FileDescriptor?
+    private let path: String
+    private let expectedSize: UInt64
+    /// Bytes delivered so far (data and holes).
+    private var offset: UInt64 = 0
+    /// Known end of the data run that starts at or before `offset`, including small holes
+    /// merged into it; `offset` itself when unknown.
+    private var dataEnd: UInt64 = 0
+
+    /// `open(path, O_RDONLY|O_CLOEXEC|O_NOFOLLOW)`, `fstat` (must be a regular file of
+    /// `expectedSize` bytes, else `.changedWhileSending`), `posix_fadvise(SEQUENTIAL)`.
+    public init(path: String, expectedSize: UInt64) throws(SendError) {
+        self.path = path
+        self.expectedSize = expectedSize
+        let fd: Int32
+        do {
+            fd = try SystemCall.retrying { Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        } catch {
+            throw SendError.system(error, "cannot open", path)
+        }
+        let info: stat
+        do {
+            info = try SystemCall.status(fd)
+        } catch {
+            SystemCall.close(fd)
+            throw SendError.system(error, "cannot read", path)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            SystemCall.close(fd)
+            throw SendError(.changedWhileSending, "'\(DisplayEscape.escape(path))' changed while sending: it is no longer a regular file")
+        }
+        guard UInt64(max(0, info.st_size)) == expectedSize else {
+            SystemCall.close(fd)
+            throw SendError(.changedWhileSending,
+                            "'\(DisplayEscape.escape(path))' changed while sending: \(expectedSize) bytes were planned, it now has \(info.st_size)")
+        }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        descriptor = FileDescriptor(rawValue: fd)
+    }
+
+    deinit {
+        try? descriptor?.close()
+    }
+
+    /// The next piece: `.hole(n)` for a run of at least `minimumHole` unallocated bytes found
+    /// with `lseek(SEEK_DATA/SEEK_HOLE)`, `.data(n)` after `pread` of up to `buffer.count`
+    /// bytes into `buffer`, or `.end` once `expectedSize` bytes were delivered (then one
+    /// `fstat` checks the file did not grow). File systems without hole support read as data.
+    public func next(into buffer: UnsafeMutableRawBufferPointer) throws(SendError) -> FilePiece {
+        guard let descriptor else {
+            throw SendError(.io, "'\(DisplayEscape.escape(path))' was already closed")
+        }
+        if offset >= expectedSize {
+            try checkUnchanged(descriptor)
+            return .end
+        }
+        if offset >= dataEnd {
+            let dataStart = dataStart(descriptor, from: offset)
+            if dataStart > offset, dataStart - offset >= Self.minimumHole {
+                let length = dataStart - offset
+                offset = dataStart
+                dataEnd = dataStart
+                return .hole(length)
+            }
+            dataEnd = dataRunEnd(descriptor, from: offset, lookahead: UInt64(buffer.count))
+        }
+        let wanted = Int(min(UInt64(buffer.count), dataEnd - offset))
+        guard wanted > 0 else { return .data(0) }
+        let count: Int
+        do {
+            count = try descriptor.read(fromAbsoluteOffset: Int64(offset),
+                                        into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<wanted]),
+                                        retryOnInterrupt: true)
+        } catch {
+            throw SendError.system(error as? Errno ?? .ioError, "cannot read", path)
+        }
+        if count == 0 {
+            throw SendError(.changedWhileSending,
+                            "'\(DisplayEscape.escape(path))' changed while sending: it ended after \(offset) of \(expectedSize) bytes")
+        }
+        offset += UInt64(count)
+        return .data(count)
+    }
+
+    /// Closes the file (`close`). Idempotent.
+    public func close() {
+        try? descriptor?.close()
+        descriptor = nil
+    }
+
+    /// The end of the data that starts at `start`, merging holes shorter than
+    /// `minimumHole` into it. Scans with `lseek` only until `lookahead` bytes of data are
+    /// known, so a file with many small holes costs a few calls per buffer, not per file.
+    private func dataRunEnd(_ descriptor: FileDescriptor, from start: UInt64, lookahead: UInt64) -> UInt64 {
+        let wanted = start + min(lookahead, expectedSize - start)
+        var position = start
+        while true {
+            let holeStart = holeStart(descriptor, from: position)
+            if holeStart >= expectedSize { return expectedSize }
+            if holeStart >= wanted { return holeStart }
+            let nextData = dataStart(descriptor, from: holeStart)
+            if nextData - holeStart >= Self.minimumHole { return holeStart }
+            if nextData >= expectedSize { return expectedSize }
+            position = nextData
+        }
+    }
+
+    /// `lseek(fd, offset, SEEK_DATA)`: where the next data starts, clamped to the size.
+    /// ENXIO (only a hole follows) gives the size; any other failure gives `offset`
+    /// (treat it as data: the file system cannot tell).
+    private func dataStart(_ descriptor: FileDescriptor, from offset: UInt64) -> UInt64 {
+        do {
+            let result = try descriptor.seek(offset: Int64(offset), from: FileDescriptor.SeekOrigin(rawValue: PSYS_SEEK_DATA))
+            return min(UInt64(max(Int64(offset), result)), expectedSize)
+        } catch let error as Errno where error == .noSuchAddressOrDevice {
+            return expectedSize
+        } catch {
+            return offset
+        }
+    }
+
+    /// `lseek(fd, offset, SEEK_HOLE)`: where the next hole starts (the end of the file
+    /// counts as one), clamped to the size. Any failure gives the size (all data).
+    private func holeStart(_ descriptor: FileDescriptor, from offset: UInt64) -> UInt64 {
+        guard let result = try? descriptor.seek(offset: Int64(offset), from: FileDescriptor.SeekOrigin(rawValue: PSYS_SEEK_HOLE)) else { return expectedSize }
+        return min(UInt64(max(Int64(offset), result)), expectedSize)
+    }
+
+    /// After the last byte: `fstat` must still show `expectedSize` (a file that grew is
+    /// reported instead of being sent cut short).
+    private func checkUnchanged(_ descriptor: FileDescriptor) throws(SendError) {
+        let info: stat
+        do {
+            info = try SystemCall.status(descriptor.rawValue)
+        } catch {
+            throw SendError.system(error, "cannot read", path)
+        }
+        if UInt64(max(0, info.st_size)) != expectedSize {
+            throw SendError(.changedWhileSending,
+                            "'\(DisplayEscape.escape(path))' changed while sending: \(expectedSize) bytes were planned, it now has \(info.st_size)")
+        }
+    }
+}
+
+@available(*, unavailable, message: "FileSource is used from one thread at a time")
+extension FileSource: Sendable {}

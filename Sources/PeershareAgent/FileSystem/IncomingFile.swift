@@ -1,0 +1,38 @@
+import Glibc
+import PeershareCore
+
+/// The file an `OfferWriter` is receiving: an exclusively created temp file plus what is
+/// needed to finish or discard it.
+struct IncomingFile {
+    /// `openat(parent, tempName, O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC|O_NOFOLLOW, 0600)`; owned.
+    let descriptor: Int32
+    /// The directory holding both the temp name and the final name. Borrowed (the inbox
+    /// descriptor or the writer's cached parent, which is not replaced while a file is open).
+    let parentDescriptor: Int32
+    /// `.peershare-<transferID>-<counter>.part`.
+    let tempName: String
+    let entry: Entry
+    /// The entry's path with the placed top-level name (for messages and the final rename).
+    let placedPath: String
+    /// Where the next `write` goes: bytes written plus holes skipped so far.
+    var offset: UInt64 = 0
+    /// The end of the last byte actually written; when it is below the size, `finishFile`
+    /// extends the file with `ftruncate` so trailing holes exist.
+    var writtenEnd: UInt64 = 0
+
+    /// Bytes still expected for this file.
+    var remaining: UInt64 { entry.size - offset }
+}
+
+/// A directory an `OfferWriter` created with `mkdirat(0700)`: kept for `finishAll`, which
+/// applies the declared mode and time once nothing more is added to it, and for `abort`,
+/// which removes it again if it is empty.
+struct CreatedDirectory {
+    /// Path from the inbox, with the placed top-level name.
+    let placedComponents: [String]
+    let mode: UInt32
+    let mtime: timespec
+
+    var placedPath: String { placedComponents.joined(separator: "/") }
+    var depth: Int { placedComponents.count }
+}

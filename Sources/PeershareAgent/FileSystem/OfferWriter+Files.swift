@@ -1,0 +1,169 @@
+import Glibc
+internal import SystemPackage
+import PeershareCore
+
+/// Receiving regular files: temp file, positioned writes, holes, and the final claim.
+/// Any failure in here discards the current temp file at once, so a file that failed can
+/// never be finished later or left behind if the caller forgets `abort()`.
+extension OfferWriter {
+    /// Opens the temp file `.peershare-<transferID>-<n>.part` in the final parent with
+    /// `openat(parent, temp, O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC|O_NOFOLLOW, 0600)`
+    /// (EEXIST, a leftover, moves to the next `n`). The final name is not touched yet.
+    func beginFile(_ entry: Entry) throws(InboxError) {
+        let shown = DisplayEscape.escape(entry.path.string)
+        guard entry.size <= UInt64(Int64.max) else {
+            throw InboxError(.refusedEntry, "'\(shown)' declares \(entry.size) bytes, more than a file can hold")
+        }
+        let parent: Int32
+        let placedPath: String
+        if entry.path.depth == 1 {
+            try refuseDuplicateTopLevel(entry.path.topLevel)
+            parent = inbox.descriptor
+            placedPath = entry.path.string
+        } else {
+            let placed = try placedComponents(of: entry)
+            parent = try openParent(placed)
+            placedPath = placed.joined(separator: "/")
+        }
+        for _ in 0..<Self.maxTempAttempts {
+            let tempName = ".peershare-\(transferTag)-\(tempCounter).part"
+            tempCounter += 1
+            do {
+                let fd = try SystemCall.openAt(parent, tempName,
+                                               flags: O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+                current = IncomingFile(descriptor: fd, parentDescriptor: parent, tempName: tempName,
+                                       entry: entry, placedPath: placedPath)
+                return
+            } catch where error == .fileExists {
+                continue
+            } catch {
+                throw InboxError.system(error, "cannot create a temporary file for", placedPath)
+            }
+        }
+        throw InboxError(.exists, "no free temporary name for '\(DisplayEscape.escape(placedPath))'")
+    }
+
+    /// Appends `bytes` to the current file at its current offset (`pwrite`, repeated until
+    /// all is written). More than the declared size is refused before anything is written:
+    /// `.sizeMismatch` (hostile-inputs.md item 16).
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(InboxError) {
+        var file = try requireCurrentFile()
+        let count = UInt64(bytes.count)
+        guard count <= file.remaining else {
+            discardCurrentFile()
+            throw InboxError(.sizeMismatch,
+                             "'\(DisplayEscape.escape(file.placedPath))' got more than its declared \(file.entry.size) bytes")
+        }
+        let descriptor = FileDescriptor(rawValue: file.descriptor)
+        var done = 0
+        while done < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
+            do {
+                done += try descriptor.write(toAbsoluteOffset: Int64(file.offset) + Int64(done), rest,
+                                             retryOnInterrupt: true)
+            } catch {
+                discardCurrentFile()
+                throw InboxError.system(error as? Errno ?? .ioError, "cannot write", file.placedPath)
+            }
+        }
+        file.offset += count
+        file.writtenEnd = max(file.writtenEnd, file.offset)
+        current = file
+        countContent(count)
+    }
+
+    /// Advances the current file's offset by `length` without writing: the skipped range
+    /// stays a hole. Beyond the declared size: `.sizeMismatch`.
+    public func skipHole(_ length: UInt64) throws(InboxError) {
+        var file = try requireCurrentFile()
+        guard length <= file.remaining else {
+            discardCurrentFile()
+            throw InboxError(.sizeMismatch,
+                             "'\(DisplayEscape.escape(file.placedPath))' got more than its declared \(file.entry.size) bytes")
+        }
+        file.offset += length
+        current = file
+        countContent(length)
+    }
+
+    /// Completes the current file: the offset must equal the declared size (else
+    /// `.sizeMismatch`, item 17); `ftruncate(size)` when it ends in a hole; `fchmod` to
+    /// `PathRules.safeMode`; `futimens` to the declared time; `close`; then
+    /// `renameat2(temp, final, RENAME_NOREPLACE)`. A taken top-level name moves on to the
+    /// next `UniqueName` candidate; a taken name below the top level is `.exists`.
+    public func finishFile() throws(InboxError) {
+        let file = try requireCurrentFile()
+        let shown = DisplayEscape.escape(file.placedPath)
+        guard file.offset == file.entry.size else {
+            discardCurrentFile()
+            throw InboxError(.sizeMismatch, "'\(shown)' ended after \(file.offset) of \(file.entry.size) bytes")
+        }
+        let descriptor = FileDescriptor(rawValue: file.descriptor)
+        do {
+            if file.writtenEnd < file.entry.size {
+                try descriptor.resize(to: Int64(file.entry.size), retryOnInterrupt: true)
+            }
+            try SystemCall.changeMode(file.descriptor, PathRules.safeMode(file.entry.mode, kind: .file))
+            try SystemCall.setModificationTime(
+                file.descriptor,
+                SystemCall.timespecFor(seconds: file.entry.mtimeSeconds, nanoseconds: file.entry.mtimeNanoseconds))
+        } catch {
+            discardCurrentFile()
+            throw InboxError.system(error as? Errno ?? .ioError, "cannot complete", file.placedPath)
+        }
+        SystemCall.close(file.descriptor)
+        // From here the descriptor is closed; a failure only has the temp name to remove.
+        current = IncomingFile(descriptor: -1, parentDescriptor: file.parentDescriptor, tempName: file.tempName,
+                               entry: file.entry, placedPath: file.placedPath)
+        if file.entry.path.depth == 1 {
+            try claimTopLevelFile(file)
+        } else {
+            do {
+                try SystemCall.renameNoReplace(file.parentDescriptor, from: file.tempName, to: file.entry.path.name)
+            } catch {
+                discardCurrentFile()
+                throw InboxError.system(error, "cannot place", file.placedPath)
+            }
+        }
+        current = nil
+        countCompletedFile()
+    }
+
+    /// Claims a top-level file name with `renameat2(inbox, temp, inbox, candidate, RENAME_NOREPLACE)`,
+    /// trying `UniqueName` candidates while the name is taken.
+    private func claimTopLevelFile(_ file: IncomingFile) throws(InboxError) {
+        let original = file.entry.path.topLevel
+        for attempt in 1...Self.maxNameAttempts {
+            let candidate = UniqueName.candidate(original, attempt: attempt, isDirectory: false)
+            do {
+                try SystemCall.renameNoReplace(inbox.descriptor, from: file.tempName, to: candidate)
+            } catch where error == .fileExists {
+                continue
+            } catch {
+                discardCurrentFile()
+                throw InboxError.system(error, "cannot place", candidate)
+            }
+            claimTopLevel(original, as: candidate)
+            return
+        }
+        discardCurrentFile()
+        throw InboxError(.exists, "no free name for '\(DisplayEscape.escape(original))' after \(Self.maxNameAttempts) tries")
+    }
+
+    private func requireCurrentFile() throws(InboxError) -> IncomingFile {
+        try requireRunning()
+        guard let file = current else {
+            throw InboxError(.refusedEntry, "file data arrived without a file entry")
+        }
+        return file
+    }
+
+    /// Closes the current temp file (if still open) and removes its temp name with
+    /// `unlinkat(parent, temp)`: the only thing this writer ever unlinks.
+    func discardCurrentFile() {
+        guard let file = current else { return }
+        current = nil
+        if file.descriptor >= 0 { SystemCall.close(file.descriptor) }
+        try? SystemCall.unlink(file.parentDescriptor, file.tempName)
+    }
+}

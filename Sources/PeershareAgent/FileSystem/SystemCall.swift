@@ -1,0 +1,133 @@
+import Glibc
+internal import CPeershareSys
+internal import SystemPackage
+
+/// The raw system calls the inbox writer and the tree reader make, each retried on EINTR
+/// in one place and failing with a typed `Errno`.
+///
+/// swift-system's `FileDescriptor` has no `*at` calls, so directory-relative operations
+/// (`mkdirat`, `symlinkat`, `renameat2`, `openat2`, ...) live here; plain reads and writes
+/// on an open file use `FileDescriptor`.
+enum SystemCall {
+    /// Runs `body` until it does not fail with EINTR. Returns its non-negative result.
+    @inline(__always)
+    static func retrying(_ body: () -> Int32) throws(Errno) -> Int32 {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = Glibc.errno
+            if code != EINTR { throw Errno(rawValue: code) }
+        }
+    }
+
+    /// Like `retrying(_:)` for calls that return a byte count (`readlinkat`).
+    @inline(__always)
+    static func retryingCount(_ body: () -> Int) throws(Errno) -> Int {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            let code = Glibc.errno
+            if code != EINTR { throw Errno(rawValue: code) }
+        }
+    }
+
+    /// `openat2(dirfd, path, flags, 0, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)`:
+    /// opens `path` only if every component resolves below `dirfd` without crossing any
+    /// symlink (hostile-inputs.md items 12 and 13). The shim retries EINTR itself.
+    static func openBeneath(_ dirfd: Int32, _ path: String, flags: Int32) throws(Errno) -> Int32 {
+        let resolve = PSYS_RESOLVE_BENEATH | PSYS_RESOLVE_NO_SYMLINKS | PSYS_RESOLVE_NO_MAGICLINKS
+        let fd = psys_openat2(dirfd, path, UInt64(UInt32(bitPattern: flags)), 0, resolve)
+        if fd < 0 { throw Errno(rawValue: Glibc.errno) }
+        return fd
+    }
+
+    /// `openat(dirfd, name, flags, mode)`.
+    static func openAt(_ dirfd: Int32, _ name: String, flags: Int32, mode: mode_t = 0) throws(Errno) -> Int32 {
+        try retrying { Glibc.openat(dirfd, name, flags, mode) }
+    }
+
+    /// `mkdirat(dirfd, name, mode)`: fails with EEXIST if anything (even a dangling symlink) has the name.
+    static func makeDirectory(_ dirfd: Int32, _ name: String, mode: mode_t) throws(Errno) {
+        _ = try retrying { Glibc.mkdirat(dirfd, name, mode) }
+    }
+
+    /// `symlinkat(target, dirfd, name)`: never replaces an existing name.
+    static func makeSymlink(target: String, _ dirfd: Int32, _ name: String) throws(Errno) {
+        _ = try retrying { Glibc.symlinkat(target, dirfd, name) }
+    }
+
+    /// `renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE)`: the atomic, never-replacing
+    /// claim of a final name. On file systems without RENAME_NOREPLACE (EINVAL) it falls
+    /// back to `linkat` (which also fails with EEXIST) followed by `unlinkat(from)`.
+    static func renameNoReplace(_ dirfd: Int32, from: String, to: String) throws(Errno) {
+        do {
+            _ = try retrying { psys_renameat2(dirfd, from, dirfd, to, PSYS_RENAME_NOREPLACE) }
+        } catch where error == .invalidArgument {
+            _ = try retrying { Glibc.linkat(dirfd, from, dirfd, to, 0) }
+            _ = Glibc.unlinkat(dirfd, from, 0)
+        }
+    }
+
+    /// `unlinkat(dirfd, name, flags)`; `AT_REMOVEDIR` removes only an empty directory.
+    static func unlink(_ dirfd: Int32, _ name: String, flags: Int32 = 0) throws(Errno) {
+        _ = try retrying { Glibc.unlinkat(dirfd, name, flags) }
+    }
+
+    /// `fchmod(fd, mode)`.
+    static func changeMode(_ fd: Int32, _ mode: UInt32) throws(Errno) {
+        _ = try retrying { Glibc.fchmod(fd, mode_t(mode)) }
+    }
+
+    /// `futimens(fd, [UTIME_OMIT, mtime])`: sets the modification time, leaves the access time.
+    static func setModificationTime(_ fd: Int32, _ mtime: timespec) throws(Errno) {
+        let times = [timespec(tv_sec: 0, tv_nsec: PSYS_UTIME_OMIT), mtime]
+        _ = try retrying { times.withUnsafeBufferPointer { Glibc.futimens(fd, $0.baseAddress) } }
+    }
+
+    /// `utimensat(dirfd, name, [UTIME_OMIT, mtime], AT_SYMLINK_NOFOLLOW)`: the only way to
+    /// set a symlink's own time (a symlink cannot be opened for `futimens`).
+    static func setSymlinkModificationTime(_ dirfd: Int32, _ name: String, _ mtime: timespec) throws(Errno) {
+        let times = [timespec(tv_sec: 0, tv_nsec: PSYS_UTIME_OMIT), mtime]
+        _ = try retrying {
+            times.withUnsafeBufferPointer { Glibc.utimensat(dirfd, name, $0.baseAddress, AT_SYMLINK_NOFOLLOW) }
+        }
+    }
+
+    /// `fstat(fd)`.
+    static func status(_ fd: Int32) throws(Errno) -> stat {
+        var info = stat()
+        _ = try retrying { Glibc.fstat(fd, &info) }
+        return info
+    }
+
+    /// `fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW)`: describes a symlink itself, never its target.
+    static func statusNoFollow(_ dirfd: Int32, _ name: String) throws(Errno) -> stat {
+        var info = stat()
+        _ = try retrying { Glibc.fstatat(dirfd, name, &info, AT_SYMLINK_NOFOLLOW) }
+        return info
+    }
+
+    /// `readlinkat(dirfd, name)`: the raw bytes of a symlink's target (at most `PATH_MAX`).
+    static func readLink(_ dirfd: Int32, _ name: String) throws(Errno) -> [UInt8] {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let capacity = buffer.count
+        let count = try retryingCount { Glibc.readlinkat(dirfd, name, &buffer, capacity) }
+        if count > Int(PATH_MAX) { throw Errno.fileNameTooLong }
+        return buffer[0..<count].map { UInt8(bitPattern: $0) }
+    }
+
+    /// `close(fd)`. Never retried: on Linux the descriptor is gone even when close reports EINTR.
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// The human text for an errno (`strerror`), through swift-system's `Errno`.
+    static func describe(_ code: Int32) -> String {
+        Errno(rawValue: code).description
+    }
+
+    /// A `timespec` for an entry's modification time; nanoseconds are clamped to the valid range.
+    static func timespecFor(seconds: Int64, nanoseconds: UInt32) -> timespec {
+        timespec(tv_sec: Int(seconds), tv_nsec: Int(min(nanoseconds, 999_999_999)))
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import SodiumKit
+
+/// The agent's long-term Ed25519 identity, created on first run and kept in
+/// `identity.key` (mode 0600) in the state directory.
+///
+/// The file holds the 64-byte libsodium secret key as hex on one line. The key itself is
+/// never logged; only its fingerprint is shown.
+public enum IdentityStore {
+    /// Loads the identity, creating it (and the state directory) if there is none yet.
+    /// A file with the wrong mode, size or content is an error, never silently replaced.
+    public static func loadOrCreate(paths: StatePaths) throws(AgentError) -> SigningKeyPair {
+        try StatePaths.makeDirectory(paths.stateDirectory)
+        if let bytes = try AtomicFile.read(paths.identityFile, limit: 4096) {
+            var info = stat()
+            if stat(paths.identityFile, &info) == 0, info.st_mode & 0o077 != 0 {
+                throw AgentError(.security, "\(paths.identityFile) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))). Run: chmod 600 '\(paths.identityFile)'")
+            }
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let secret = Hex.decode(text), secret.count == 64 else {
+                throw AgentError(.io, "\(paths.identityFile) is not a peershare identity file (expected 128 hex digits). Move it away to create a new identity; paired peers will then need the code again.")
+            }
+            do {
+                return try SigningKeyPair(secretKey: secret)
+            } catch {
+                throw AgentError(.io, "\(paths.identityFile) holds an invalid key: \(error)", underlying: error)
+            }
+        }
+        let identity = SigningKeyPair.generate()
+        try AtomicFile.write(Array((Hex.encode(identity.secretKeyBytes) + "\n").utf8), to: paths.identityFile, mode: 0o600)
+        return identity
+    }
+}

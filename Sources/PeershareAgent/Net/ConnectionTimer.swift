@@ -1,0 +1,73 @@
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A deadline on a connection: when it fires, the channel is closed, which ends any read or
+/// write that is waiting on it, and `expiredReason` tells the session why.
+///
+/// Every pre-authentication step and every wait for the peer is armed with one, so a slow or
+/// silent peer (slowloris) never holds a connection longer than the documented limits.
+final class ConnectionTimer: Sendable {
+    private struct State {
+        var scheduled: Scheduled<Void>?
+        var reason: String?
+    }
+
+    private let channel: any Channel
+    private let state = NIOLockedValueBox(State())
+
+    init(channel: any Channel) { self.channel = channel }
+
+    /// Closes the channel after `seconds` unless re-armed or disarmed first.
+    func arm(seconds: Double, reason: String) {
+        let channel = self.channel
+        let task = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [state] in
+            state.withLockedValue { $0.reason = reason }
+            channel.close(promise: nil)
+        }
+        state.withLockedValue {
+            $0.scheduled?.cancel()
+            $0.scheduled = task
+        }
+    }
+
+    func disarm() {
+        state.withLockedValue {
+            $0.scheduled?.cancel()
+            $0.scheduled = nil
+        }
+    }
+
+    /// Why the deadline fired, if it did.
+    var expiredReason: String? { state.withLockedValue { $0.reason } }
+}
+
+/// Closes a connection that stays silent for longer than a limit while data should be
+/// flowing (a cut network, a stalled peer). Receiving a frame only stores a timestamp, so
+/// the hot path pays one atomic store; a check runs on the event loop once a second.
+final class IdleWatch: Sendable {
+    private let lastActivity = NIOLockedValueBox(NIODeadline.now())
+    private let task = NIOLockedValueBox<RepeatedTask?>(nil)
+    private let fired = NIOLockedValueBox(false)
+
+    /// Starts watching `channel`; it is closed after `seconds` without `touch()`.
+    func start(channel: any Channel, seconds: Int64) {
+        touch()
+        let lastActivity = self.lastActivity
+        let fired = self.fired
+        let repeated = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+            let last = lastActivity.withLockedValue { $0 }
+            if NIODeadline.now() - last > .seconds(seconds) {
+                fired.withLockedValue { $0 = true }
+                task.cancel()
+                channel.close(promise: nil)
+            }
+        }
+        task.withLockedValue { $0 = repeated }
+    }
+
+    func touch() { lastActivity.withLockedValue { $0 = .now() } }
+
+    func stop() { task.withLockedValue { $0?.cancel(); $0 = nil } }
+
+    var didFire: Bool { fired.withLockedValue { $0 } }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import PeershareCore
+
+/// An accepted or dialled peer connection: frames in, frames out.
+typealias FramedChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+enum Connections {
+    /// Installs the frame decoder (capped at the handshake limit until authentication) and
+    /// wraps the channel for async use. Runs on the channel's event loop.
+    static func makeFramed(_ channel: any Channel) -> EventLoopFuture<(FramedChannel, FrameLimit)> {
+        channel.eventLoop.makeCompletedFuture {
+            let limit = FrameLimit(WireLimits.maxHandshakeMessage)
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+            let framed = try FramedChannel(
+                wrappingChannelSynchronously: channel,
+                configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16)))
+            return (framed, limit)
+        }
+    }
+
+    /// Dials `address` with a short connect timeout.
+    static func connect(to address: PeerAddress, group: any EventLoopGroup, timeout: Int64 = 5) async throws(AgentError) -> (FramedChannel, FrameLimit) {
+        do {
+            return try await ClientBootstrap(group: group)
+                .connectTimeout(.seconds(timeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: address.host, port: address.port) { channel in makeFramed(channel) }
+        } catch {
+            throw AgentError(.unreachable, "Cannot reach \(address): \(Self.describe(error)). Is peershare running there, and is the port right?", underlying: error)
+        }
+    }
+
+    /// A short, human description of a connect error ("connection refused", "timed out").
+    static func describe(_ error: any Error) -> String {
+        if let io = error as? IOError {
+            return String(cString: strerror(io.errnoCode)).lowercased()
+        }
+        if error is ChannelError { return "timed out" }
+        let text = String(describing: error)
+        if text.contains("connectTimeout") { return "timed out" }
+        return text
+    }
+}

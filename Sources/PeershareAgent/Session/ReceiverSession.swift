@@ -1,0 +1,355 @@
+import Foundation
+import Logging
+import NIOCore
+import PeershareCore
+import SodiumKit
+
+/// The receiving side of one session (the crypto_kx server): handshake, approval by the
+/// person (pairing code, or y/N for paired peers under `--ask-paired`), free-space check,
+/// then the entries written through `OfferWriter` as they stream in.
+///
+/// Everything before the key confirmation is hostile: each step has a deadline, the frame
+/// cap stays at the handshake limit, and the number of such connections is capped.
+struct ReceiverSession {
+    let agent: Agent
+    let inbox: InboxDirectory
+    let channel: FramedChannel
+    let limit: FrameLimit
+
+    private var remoteHost: String {
+        channel.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    func run() async {
+        let transferID = Agent.makeID()
+        let remote = remoteHost
+        var logger = agent.logger
+        logger[metadataKey: "peer.address"] = "\(remote)"
+        logger[metadataKey: "transfer.id"] = "\(transferID)"
+        guard agent.enterHandshake() else {
+            logger.notice("too many connections in the handshake; refusing one")
+            try? await channel.channel.close()
+            return
+        }
+        var inHandshake = true
+        defer { if inHandshake { agent.leaveHandshake() } }
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                let io = FrameIO(channel: channel.channel, inbound: inbound, outbound: outbound, limit: limit)
+                try await converse(io: io, transferID: transferID, remote: remote, logger: logger) {
+                    if inHandshake {
+                        inHandshake = false
+                        agent.leaveHandshake()
+                    }
+                }
+            }
+        } catch let error as AgentError {
+            logger.info("session ended", metadata: ["error": "\(error.message)"])
+        } catch {
+            logger.info("session ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func converse(io: FrameIO, transferID: String, remote: String, logger: Logger, authenticated: () -> Void) async throws(AgentError) {
+        let timeouts = agent.options.timeouts
+        let trust = agent.trust
+        var handshake = ReceiverHandshake(identity: agent.identity) { key in trust.pin(forKey: key) != nil }
+
+        // M1 → M2
+        let m1 = try await io.readHandshakeMessage("the first handshake message", seconds: timeouts.handshakeStep)
+        let m2: [UInt8]
+        let mode: HandshakeMode
+        let senderKey: [UInt8]
+        do {
+            (m2, mode, senderKey) = try handshake.handleM1(m1)
+        } catch {
+            await io.sendAbort(.protocolError, "\(error)")
+            throw .handshake(error)
+        }
+        let fingerprint = Fingerprint.full(of: senderKey)
+        let sources = [remote, Hex.encode(senderKey)]
+        if mode == .pair, let wait = agent.pairingBlocked(sources: sources) {
+            let minutes = Int((wait / 60).rounded(.up))
+            await io.sendAbort(.busy, "too many failed pairing attempts; try again in \(minutes) minute(s)")
+            throw AgentError(.busy, "Refused a pairing attempt from \(remote): too many failures recently.")
+        }
+        try await io.send(m2)
+
+        // PAIR: M3 carries the summary the person needs to decide.
+        var summaryBytes: [UInt8]?
+        var pending: PendingOffer?
+        let code: PairingCode?
+        if mode == .pair {
+            let m3 = try await io.readHandshakeMessage("the offer", seconds: timeouts.handshakeStep)
+            let summary: OfferSummary
+            do {
+                let plain = try handshake.handleM3(m3)
+                summary = try OfferSummary.decode(plain)
+                summaryBytes = plain
+            } catch let error as HandshakeError {
+                await io.sendAbort(.protocolError, "bad offer")
+                throw .handshake(error)
+            } catch {
+                await io.sendAbort(.protocolError, "bad offer summary")
+                throw AgentError(.protocolError, "Refused an offer from \(remote): \(error)")
+            }
+            let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: true)
+            pending = offer
+            switch await waitForPerson(offer, io: io) {
+            case .code(let typed):
+                code = typed
+            case .approve:
+                await io.sendAbort(.protocolError, "a pairing code is required")
+                throw AgentError(.usage, "This offer needs the pairing code.")
+            case .decline:
+                await io.sendAbort(.declined, "declined")
+                announce("offer-closed", offer, message: "declined")
+                throw AgentError(.declined, "Declined the offer from \(DisplayEscape.escape(summary.senderName)).")
+            case .expired:
+                await io.sendAbort(.expired, "expired")
+                announce("offer-closed", offer, message: "expired")
+                throw AgentError(.expired, "The offer from \(DisplayEscape.escape(summary.senderName)) expired.")
+            case .withdrawn:
+                announce("offer-closed", offer, message: "withdrawn by the sender")
+                throw AgentError(.cancelled, "The sender withdrew the offer.")
+            }
+        } else {
+            code = nil
+        }
+
+        // M4 → M5: key confirmation. In PAIR mode, a failure here is a wrong guess.
+        let outcome: HandshakeOutcome
+        do {
+            let m4 = try handshake.makeM4(code: code)
+            try await io.send(m4)
+            let m5 = try await io.readHandshakeMessage("the sender's confirmation", seconds: timeouts.handshakeStep)
+            outcome = try handshake.handleM5(m5)
+        } catch let error {
+            if mode == .pair {
+                agent.recordPairingFailure(sources: sources)
+                var event = TransferEvent("pairing-failed")
+                event.offer = transferID
+                event.fingerprint = fingerprint
+                event.address = remote
+                event.message = "Pairing failed: wrong code (or the connection was tampered with). The sender must send again."
+                agent.hub.publish(event)
+            }
+            if let handshakeError = error as? HandshakeError { throw .handshake(handshakeError) }
+            if let agentError = error as? AgentError, mode == .pair, agentError.kind == .unreachable || agentError.kind == .wrongCode {
+                throw AgentError(.wrongCode, "Pairing with \(remote) failed: wrong code.")
+            }
+            throw (error as? AgentError) ?? AgentError(.general, "\(error)")
+        }
+        authenticated()
+
+        // Authenticated from here on, and still checked.
+        let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
+        io.timer.arm(seconds: timeouts.handshakeStep, reason: "waiting for the offer")
+        let first = try await secure.receive(waitingFor: "the offer")
+        io.timer.disarm()
+        guard case .message(.offer(let summary), false) = first else {
+            try? await secure.send(.failure(.protocolViolation, "expected an offer"), final: true)
+            throw AgentError(.protocolError, "Protocol error from \(remote): expected an offer.")
+        }
+        if let summaryBytes, summary.encode() != summaryBytes {
+            try? await secure.send(.failure(.protocolViolation, "the offer differs from the one approved"), final: true)
+            throw AgentError(.security, "The offer from \(remote) differs from the one the person approved; stopped.")
+        }
+        let senderName = summary.senderName
+        if mode == .pair {
+            try trust.remember(key: outcome.peerIdentity, name: senderName, address: nil)
+        } else {
+            try? trust.remember(key: outcome.peerIdentity, name: senderName, address: nil)
+        }
+        if mode == .known && agent.options.askPaired {
+            let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false)
+            pending = offer
+            switch await waitForPerson(offer, io: io) {
+            case .approve, .code:
+                break
+            case .decline:
+                try? await secure.send(.refuse(.declined, "declined"), final: true)
+                announce("offer-closed", offer, message: "declined")
+                throw AgentError(.declined, "Declined the offer from \(DisplayEscape.escape(senderName)).")
+            case .expired:
+                try? await secure.send(.refuse(.expired, "expired"), final: true)
+                announce("offer-closed", offer, message: "expired")
+                throw AgentError(.expired, "The offer from \(DisplayEscape.escape(senderName)) expired.")
+            case .withdrawn:
+                announce("offer-closed", offer, message: "withdrawn by the sender")
+                throw AgentError(.cancelled, "The sender withdrew the offer.")
+            }
+        }
+
+        // Free space, before any byte is written.
+        let free = (try? inbox.availableBytes()) ?? 0
+        let needed = summary.totalBytes.addingReportingOverflow(agent.options.reserveBytes)
+        if needed.overflow || free < needed.partialValue {
+            let text = "needs \(ByteCount.format(summary.totalBytes)), \(ByteCount.format(free)) free"
+            try? await secure.send(.refuse(.noSpace, text), final: true)
+            var event = TransferEvent.failure(AgentError(.noSpace, "Refused an offer from \(DisplayEscape.escape(senderName)): not enough space (\(text))."), transfer: transferID)
+            event.peer = senderName
+            agent.hub.publish(event)
+            throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
+        }
+        try await secure.send(.accept)
+
+        var receiving = TransferEvent("receiving")
+        receiving.transfer = transferID
+        receiving.peer = senderName
+        receiving.fingerprint = fingerprint
+        receiving.address = remote
+        receiving.files = summary.fileCount
+        receiving.directories = summary.directoryCount
+        receiving.totalBytes = summary.totalBytes
+        receiving.names = summary.topLevelNames
+        receiving.paired = mode == .known
+        agent.hub.publish(receiving)
+        _ = pending
+
+        let writer = OfferWriter(inbox: inbox, transferID: transferID)
+        let idle = IdleWatch()
+        idle.start(channel: io.channel, seconds: timeouts.idle)
+        defer { idle.stop() }
+        do {
+            let (files, bytes) = try await receiveEntries(secure, summary: summary, writer: writer, idle: idle, transferID: transferID)
+            try? await secure.send(.done(files: files, bytes: bytes), final: true)
+            var event = TransferEvent("received")
+            event.transfer = transferID
+            event.peer = senderName
+            event.files = files
+            event.bytes = bytes
+            event.names = writer.placedTopLevelNames
+            agent.hub.publish(event)
+        } catch let error {
+            writer.abort()
+            var reported = error
+            if idle.didFire {
+                reported = AgentError(.unreachable, "The transfer from \(DisplayEscape.escape(senderName)) stalled: nothing arrived for \(timeouts.idle) seconds (network cut?). Partial files were removed.")
+            }
+            let failureCode: FailureCode = switch reported.kind {
+            case .noSpace: .noSpace
+            case .io: .ioError
+            case .cancelled: .cancelled
+            default: .protocolViolation
+            }
+            try? await secure.send(.failure(failureCode, reported.message), final: true)
+            var event = TransferEvent.failure(reported, transfer: transferID)
+            event.peer = senderName
+            agent.hub.publish(event)
+            throw reported
+        }
+    }
+
+    /// Streams entries into the writer, checking the grammar with `EntryAccounting`.
+    private func receiveEntries(_ secure: SecureChannel, summary: OfferSummary, writer: OfferWriter, idle: IdleWatch, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
+        var accounting = EntryAccounting(summary: summary)
+        var fileOpen = false
+        let progress = ProgressThrottle()
+        func closeFile() throws(AgentError) {
+            guard fileOpen else { return }
+            fileOpen = false
+            do { try writer.finishFile() } catch { throw Self.inboxError(error) }
+        }
+        while true {
+            let received = try await secure.receive(waitingFor: "file data")
+            idle.touch()
+            switch received {
+            case .data(let bytes, let isFinal):
+                guard !isFinal, bytes.count > 0 else { throw AgentError(.protocolError, "Protocol error: a malformed data message.") }
+                do { _ = try accounting.data(count: bytes.count) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
+                do { try writer.write(bytes) } catch { throw Self.inboxError(error) }
+                if progress.due() {
+                    var event = TransferEvent("progress")
+                    event.transfer = transferID
+                    event.bytes = writer.bytesWritten
+                    event.totalBytes = summary.totalBytes
+                    agent.hub.publish(event)
+                }
+            case .message(.hole(let length), false):
+                do { _ = try accounting.hole(length: length) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
+                do { try writer.skipHole(length) } catch { throw Self.inboxError(error) }
+            case .message(.entry(let entry), false):
+                do { _ = try accounting.beginEntry(entry) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
+                try closeFile()
+                do { try writer.begin(entry) } catch { throw Self.inboxError(error) }
+                fileOpen = entry.kind == .file
+            case .message(.end(let files, let bytes), true):
+                do { try accounting.end(files: files, bytes: bytes) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
+                try closeFile()
+                do { try writer.finishAll() } catch { throw Self.inboxError(error) }
+                return (files, bytes)
+            case .message(.failure(let code, let text), _):
+                throw code == .cancelled
+                    ? AgentError(.cancelled, "The sender cancelled the transfer. Partial files were removed.")
+                    : AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
+            default:
+                throw AgentError(.protocolError, "Protocol error: an unexpected message during the transfer.")
+            }
+        }
+    }
+
+    static func inboxError(_ error: InboxError) -> AgentError {
+        switch error.code {
+        case .noSpace: AgentError(.noSpace, "The disk is full: \(error.message)", underlying: error)
+        case .io: AgentError(.io, error.message, underlying: error)
+        default: AgentError(.protocolError, error.message, underlying: error)
+        }
+    }
+
+    private func makeOffer(id: String, summary: OfferSummary, fingerprint: String, remote: String, needsCode: Bool) -> PendingOffer {
+        PendingOffer(
+            id: id, peer: summary.senderName, fingerprint: fingerprint, address: remote, needsCode: needsCode,
+            files: summary.fileCount, directories: summary.directoryCount, bytes: summary.totalBytes,
+            names: summary.topLevelNames, moreNames: summary.moreTopLevelNames,
+            expires: Date().addingTimeInterval(agent.options.timeouts.pairingWait))
+    }
+
+    /// Registers the offer, tells every terminal, and waits for the person (or the timeout,
+    /// or the sender going away).
+    private func waitForPerson(_ offer: PendingOffer, io: FrameIO) async -> Decision {
+        guard await agent.offers.add(offer) else {
+            return .withdrawn
+        }
+        announce("offer", offer, message: nil)
+        let offers = agent.offers
+        let id = offer.id
+        io.channel.closeFuture.whenComplete { _ in Task { await offers.resolve(id, .withdrawn) } }
+        let timer = Task {
+            try? await Task.sleep(for: .seconds(agent.options.timeouts.pairingWait))
+            await offers.resolve(id, .expired)
+        }
+        defer { timer.cancel() }
+        return await offers.wait(id)
+    }
+
+    private func announce(_ name: String, _ offer: PendingOffer, message: String?) {
+        var event = TransferEvent(name)
+        event.offer = offer.id
+        event.peer = offer.peer
+        event.fingerprint = offer.fingerprint
+        event.address = offer.address
+        event.needsCode = offer.needsCode
+        event.files = offer.files
+        event.directories = offer.directories
+        event.totalBytes = offer.bytes
+        event.names = offer.names
+        event.expiresIn = offer.expires.timeIntervalSinceNow
+        event.message = message
+        agent.hub.publish(event)
+    }
+}
+
+/// Human-readable byte counts (binary units) for messages and progress.
+public enum ByteCount {
+    public static func format(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
+    }
+}

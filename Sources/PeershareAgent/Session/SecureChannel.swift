@@ -1,0 +1,146 @@
+import NIOCore
+import PeershareCore
+import SodiumKit
+
+/// What `SecureChannel.receive()` returns: a decoded control message, or file bytes that
+/// stay in the channel's buffer (valid until the next `receive`), so the hot path copies
+/// nothing between decryption and `pwrite`.
+enum Received {
+    case message(StreamMessage, isFinal: Bool)
+    case data(UnsafeRawBufferPointer, isFinal: Bool)
+}
+
+/// The two secretstreams of an authenticated session, one per direction, over `FrameIO`.
+///
+/// Each side first sends its 24-byte secretstream header as a frame; every later frame is one
+/// secretstream message whose plaintext is a `StreamMessage` (type byte + body). The last
+/// message of each direction carries `TAG_FINAL`; the connection ending before it means the
+/// transfer was cut short. A failed `pull` closes the session: it is never resynchronised.
+final class SecureChannel {
+    let io: FrameIO
+    private var pusher: SecretStreamPusher
+    private var puller: SecretStreamPuller
+    /// One plaintext buffer per direction, allocated once per session.
+    private let sendBuffer: UnsafeMutableRawBufferPointer
+    private let receiveBuffer: UnsafeMutableRawBufferPointer
+    private(set) var sentFinal = false
+    private(set) var receivedFinal = false
+
+    private init(io: FrameIO, pusher: consuming SecretStreamPusher, puller: consuming SecretStreamPuller) {
+        self.io = io
+        self.pusher = pusher
+        self.puller = puller
+        sendBuffer = .allocate(byteCount: WireLimits.maxStreamMessage, alignment: 16)
+        receiveBuffer = .allocate(byteCount: WireLimits.maxStreamMessage, alignment: 16)
+    }
+
+    deinit {
+        sendBuffer.initializeMemory(as: UInt8.self, repeating: 0)
+        receiveBuffer.initializeMemory(as: UInt8.self, repeating: 0)
+        sendBuffer.deallocate()
+        receiveBuffer.deallocate()
+    }
+
+    /// Sends this side's header, reads the peer's, and raises the frame cap to the stream cap.
+    static func establish(io: FrameIO, sendKey: SecretKey, receiveKey: SecretKey, timeout: Double) async throws(AgentError) -> SecureChannel {
+        let pusher: SecretStreamPusher
+        do {
+            pusher = try SecretStreamPusher(key: sendKey)
+        } catch {
+            throw AgentError(.general, "Cannot start encryption: \(error)", underlying: error)
+        }
+        try await io.send(pusher.header)
+        io.timer.arm(seconds: timeout, reason: "waiting for the peer to start its encrypted stream")
+        let headerFrame = try await io.readFrame(waitingFor: "the peer's stream header")
+        io.timer.disarm()
+        let header = Array(headerFrame.readableBytesView)
+        guard header.count == WireLimits.secretstreamHeader else {
+            throw AgentError(.protocolError, "Protocol error: the peer's stream header has \(header.count) bytes, not \(WireLimits.secretstreamHeader).")
+        }
+        let puller: SecretStreamPuller
+        do {
+            puller = try SecretStreamPuller(key: receiveKey, header: header)
+        } catch {
+            throw AgentError(.protocolError, "Protocol error: bad stream header: \(error)", underlying: error)
+        }
+        io.limit.set(WireLimits.maxStreamFrame)
+        return SecureChannel(io: io, pusher: pusher, puller: puller)
+    }
+
+    /// Encrypts one message into the outgoing batch (not yet flushed).
+    func enqueue(_ message: StreamMessage, final: Bool = false) throws(AgentError) {
+        let bytes = message.encode()
+        guard bytes.count <= WireLimits.maxStreamMessage else {
+            throw AgentError(.general, "Internal error: a message of \(bytes.count) bytes exceeds the stream limit.")
+        }
+        var failure: AgentError?
+        bytes.withUnsafeBytes { plain in
+            do throws(AgentError) { try enqueuePlaintext(plain, final: final) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Encrypts a DATA message whose payload `fill` writes (at most `WireLimits.maxChunk`
+    /// bytes, returning how many) straight into the send buffer, into the outgoing batch.
+    /// Returns the payload length, 0 meaning nothing was sent.
+    func enqueueData(_ fill: (UnsafeMutableRawBufferPointer) throws(AgentError) -> Int) throws(AgentError) -> Int {
+        sendBuffer[0] = StreamMessage.dataType
+        let payload = UnsafeMutableRawBufferPointer(rebasing: sendBuffer[1..<(1 + WireLimits.maxChunk)])
+        let count = try fill(payload)
+        guard count > 0 else { return 0 }
+        try enqueuePlaintext(UnsafeRawBufferPointer(rebasing: sendBuffer[0..<(1 + count)]), final: false)
+        return count
+    }
+
+    private func enqueuePlaintext(_ plain: UnsafeRawBufferPointer, final: Bool) throws(AgentError) {
+        guard !sentFinal else { throw AgentError(.general, "Internal error: message after the final one.") }
+        let length = plain.count + SecretStreamPusher.overheadBytes
+        do {
+            try io.enqueue(length: length) { out in
+                _ = try pusher.push(plain, final: final, into: out)
+            }
+        } catch {
+            throw AgentError(.general, "Encryption failed: \(error)", underlying: error)
+        }
+        if final { sentFinal = true }
+    }
+
+    /// Sends one message and flushes.
+    func send(_ message: StreamMessage, final: Bool = false) async throws(AgentError) {
+        try enqueue(message, final: final)
+        try await io.flush()
+    }
+
+    /// Reads, decrypts and decodes the next message. Anything after the peer's final message,
+    /// a forged, replayed or reordered frame, or an undecodable message is an error.
+    func receive(waitingFor what: String) async throws(AgentError) -> Received {
+        guard !receivedFinal else {
+            throw AgentError(.protocolError, "Protocol error: the peer sent data after its final message.")
+        }
+        let frame = try await io.readFrame(waitingFor: what)
+        guard frame.readableBytes > SecretStreamPusher.overheadBytes else {
+            throw AgentError(.protocolError, "Protocol error: a frame of \(frame.readableBytes) bytes is shorter than the encryption overhead.")
+        }
+        let result: (count: Int, isFinal: Bool)
+        do {
+            result = try frame.withUnsafeReadableBytes { cipher in
+                try puller.pull(cipher, into: receiveBuffer)
+            }
+        } catch {
+            throw AgentError(.security, "The connection was tampered with or corrupted (a frame failed authentication); the session was closed.", underlying: error)
+        }
+        receivedFinal = result.isFinal
+        guard result.count > 0 else {
+            throw AgentError(.protocolError, "Protocol error: an empty message.")
+        }
+        let plain = UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<result.count])
+        if plain[0] == StreamMessage.dataType {
+            return .data(UnsafeRawBufferPointer(rebasing: plain[1...]), isFinal: result.isFinal)
+        }
+        do {
+            return .message(try StreamMessage.decode(plain), isFinal: result.isFinal)
+        } catch {
+            throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error)
+        }
+    }
+}

@@ -1,0 +1,300 @@
+import Foundation
+import Logging
+import NIOCore
+import PeershareCore
+import SodiumKit
+
+/// What a finished send reports.
+public struct SendResult: Sendable {
+    public var files: UInt64
+    public var bytes: UInt64
+    public var seconds: Double
+    public var paired: Bool
+}
+
+/// The sending side of one session (the crypto_kx client): dial, handshake (showing the
+/// pairing code when the receiver needs one), offer, then stream every entry and its data
+/// with no round trip per file, and wait for the receiver's confirmation that everything
+/// was written.
+struct SenderSession {
+    let identity: SigningKeyPair
+    let name: String
+    let trust: TrustStore
+    let plan: SendPlan
+    let address: PeerAddress
+    /// The identity key the peer must hold (from discovery), checked in the handshake.
+    let expectedKey: [UInt8]?
+    let transferID: String
+    let events: EventSink
+    let logger: Logger
+    let timeouts: Timeouts
+    let progress: ProgressThrottle
+
+    func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
+        let start = ContinuousClock.now
+        var event = TransferEvent("sending")
+        event.transfer = transferID
+        event.address = address.description
+        event.files = plan.fileCount
+        event.directories = plan.directoryCount
+        event.totalBytes = plan.totalBytes
+        event.names = plan.topLevelNames
+        events(event)
+
+        let (channel, limit) = try await Connections.connect(to: address, group: group)
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                let io = FrameIO(channel: channel.channel, inbound: inbound, outbound: outbound, limit: limit)
+                return try await converse(io: io, start: start)
+            }
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw AgentError(.general, "The transfer failed: \(error)", underlying: error)
+        }
+    }
+
+    private func converse(io: FrameIO, start: ContinuousClock.Instant) async throws(AgentError) -> SendResult {
+        let pinned = expectedKey.flatMap { trust.pin(forKey: $0)?.keyBytes } ?? trust.pin(forAddress: address.description)?.keyBytes
+        let summary = OfferSummary(
+            senderName: name,
+            fileCount: plan.fileCount,
+            directoryCount: plan.directoryCount,
+            symlinkCount: plan.symlinkCount,
+            totalBytes: plan.totalBytes,
+            topLevelNames: Array(plan.topLevelNames.prefix(WireLimits.maxTopLevelNamesInSummary)),
+            moreTopLevelNames: UInt64(max(0, plan.topLevelNames.count - WireLimits.maxTopLevelNamesInSummary)))
+        let summaryBytes = summary.encode()
+        var handshake = SenderHandshake(identity: identity, pinnedReceiver: pinned, summary: summaryBytes)
+
+        // M1, M2
+        let m1: [UInt8]
+        do { m1 = try handshake.makeM1() } catch { throw .handshake(error) }
+        try await io.send(m1)
+        let m2 = try await io.readHandshakeMessage("the receiver's reply", seconds: timeouts.handshakeStep)
+        let step: SenderStep
+        do {
+            step = try handshake.handleM2(m2)
+        } catch {
+            await io.sendAbort(error == .pinMismatch || error == .downgrade ? .security : .protocolError, "handshake refused")
+            throw .handshake(error)
+        }
+        let receiverKey = handshake.receiverIdentity ?? []
+        if let expectedKey, !ConstantTime.equal(expectedKey, receiverKey) {
+            await io.sendAbort(.security, "identity key differs from the advertised one")
+            throw AgentError(.security, "Security check failed: the peer that answered does not hold the identity key it advertised. Nothing was sent.")
+        }
+        var connected = TransferEvent("connected")
+        connected.transfer = transferID
+        connected.fingerprint = Fingerprint.full(of: receiverKey)
+        connected.address = address.description
+        connected.paired = { if case .known = step { true } else { false } }()
+        events(connected)
+
+        // M3 (PAIR only), M4
+        switch step {
+        case .pairing(let code, let m3):
+            if handshake.fellBackToPairing {
+                var warning = TransferEvent("warning")
+                warning.transfer = transferID
+                warning.message = "The receiver no longer knows this device: pairing again with a code."
+                events(warning)
+            }
+            var shown = TransferEvent("code")
+            shown.transfer = transferID
+            shown.code = code.digits
+            shown.expiresIn = timeouts.pairingWait
+            events(shown)
+            try await io.send(m3)
+        case .known:
+            break
+        }
+        var waiting = TransferEvent("waiting")
+        waiting.transfer = transferID
+        events(waiting)
+        let m4 = try await io.readHandshakeMessage("the receiver to approve", seconds: timeouts.pairingWait)
+        let outcome: HandshakeOutcome
+        let m5: [UInt8]
+        do {
+            (m5, outcome) = try handshake.handleM4(m4)
+        } catch {
+            await io.sendAbort(error == .confirmationFailed ? .wrongCode : .security, "pairing failed")
+            throw .handshake(error)
+        }
+        try await io.send(m5)
+        if outcome.mode == .pair {
+            try trust.remember(key: outcome.peerIdentity, name: trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
+        } else {
+            try? trust.remember(key: outcome.peerIdentity, name: trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
+        }
+
+        // Encrypted streams: offer, answer, entries, end, confirmation.
+        let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
+        try await secure.send(.offer(summary))
+        switch try await secure.receive(waitingFor: "the receiver's answer") {
+        case .message(.accept, false):
+            var accepted = TransferEvent("accepted")
+            accepted.transfer = transferID
+            events(accepted)
+        case .message(.refuse(let reason, let text), _):
+            throw Self.refusal(reason, text)
+        case .message(.failure(let code, let text), _):
+            throw Self.failure(code, text)
+        default:
+            throw AgentError(.protocolError, "Protocol error: the receiver answered the offer with something else.")
+        }
+        do {
+            try await streamEntries(secure)
+        } catch let error {
+            // A receiver that stops mid-stream says why in its final message; prefer that reason.
+            if error.kind == .unreachable, let reason = await Self.finalReason(secure) { throw reason }
+            if error.kind == .cancelled {
+                try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
+                try? await io.flush()
+            }
+            throw error
+        }
+        io.timer.arm(seconds: timeouts.confirmation, reason: "waiting for the receiver to confirm")
+        defer { io.timer.disarm() }
+        switch try await secure.receive(waitingFor: "the receiver's confirmation") {
+        case .message(.done(let files, let bytes), true):
+            guard files == plan.fileCount, bytes == plan.totalBytes else {
+                throw AgentError(.protocolError, "The receiver confirmed \(files) files and \(bytes) bytes, but \(plan.fileCount) files and \(plan.totalBytes) bytes were sent.")
+            }
+            return SendResult(files: files, bytes: bytes, seconds: (ContinuousClock.now - start).inSeconds, paired: outcome.mode == .pair)
+        case .message(.failure(let code, let text), _):
+            throw Self.failure(code, text)
+        default:
+            throw AgentError(.protocolError, "Protocol error: expected the receiver's confirmation.")
+        }
+    }
+
+    /// Sends every entry and its bytes, batching frames; no round trip per file.
+    private func streamEntries(_ secure: SecureChannel) async throws(AgentError) {
+        var sentBytes: UInt64 = 0
+        var sentFiles: UInt64 = 0
+        for (index, entry) in plan.entries.enumerated() {
+            if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
+            try secure.enqueue(.entry(entry))
+            guard entry.kind == .file else {
+                try await secure.io.flushIfLarge()
+                continue
+            }
+            let source: FileSource
+            do {
+                source = try FileSource(path: plan.sources[index], expectedSize: entry.size)
+            } catch {
+                throw AgentError(.io, "Cannot read \(DisplayEscape.escape(plan.sources[index])): \(error)", underlying: error)
+            }
+            defer { source.close() }
+            var fileBytes: UInt64 = 0
+            reading: while true {
+                var piece = FilePiece.end
+                var readError: (any Error)?
+                _ = try secure.enqueueData { buffer throws(AgentError) in
+                    do {
+                        piece = try source.next(into: buffer)
+                    } catch {
+                        readError = error
+                        return 0
+                    }
+                    if case .data(let count) = piece { return count }
+                    return 0
+                }
+                if let readError {
+                    throw AgentError(.io, "Cannot read \(DisplayEscape.escape(plan.sources[index])): \(readError)", underlying: readError)
+                }
+                switch piece {
+                case .data(let count):
+                    fileBytes += UInt64(count)
+                case .hole(let length):
+                    try secure.enqueue(.hole(length))
+                    fileBytes += length
+                case .end:
+                    break reading
+                }
+                try await secure.io.flushIfLarge()
+                if progress.due() {
+                    var event = TransferEvent("progress")
+                    event.transfer = transferID
+                    event.bytes = sentBytes + fileBytes
+                    event.totalBytes = plan.totalBytes
+                    event.file = entry.path.string
+                    events(event)
+                }
+                if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
+            }
+            sentBytes += fileBytes
+            sentFiles += 1
+        }
+        try secure.enqueue(.end(files: sentFiles, bytes: sentBytes), final: true)
+        try await secure.io.flush()
+    }
+
+    /// After a write failed, the receiver's last message (if it sent one) says why.
+    private static func finalReason(_ secure: SecureChannel) async -> AgentError? {
+        secure.io.timer.arm(seconds: 2, reason: "reading the receiver's reason")
+        defer { secure.io.timer.disarm() }
+        while let received = try? await secure.receive(waitingFor: "the receiver's reason") {
+            if case .message(.failure(let code, let text), _) = received { return failure(code, text) }
+            if case .message(_, true) = received { return nil }
+        }
+        return nil
+    }
+
+    static func refusal(_ reason: RefusalReason, _ text: String) -> AgentError {
+        let shown = DisplayEscape.escape(text)
+        switch reason {
+        case .declined: return AgentError(.declined, "The receiver declined the offer.")
+        case .noSpace: return AgentError(.noSpace, "The receiver does not have enough free space: \(shown)")
+        case .expired: return AgentError(.expired, "The offer expired before the receiver approved it. Send again.")
+        case .wrongCode: return AgentError(.wrongCode, "Pairing failed: the code did not match. Send again and type the new code.")
+        case .ioError: return AgentError(.io, "The receiver cannot write the files: \(shown)")
+        case .cancelled: return AgentError(.cancelled, "The receiver cancelled: \(shown)")
+        default: return AgentError(.declined, "The receiver refused the offer: \(shown)")
+        }
+    }
+
+    static func failure(_ code: FailureCode, _ text: String) -> AgentError {
+        let shown = DisplayEscape.escape(text)
+        switch code {
+        case .noSpace: return AgentError(.noSpace, "The receiver ran out of space: \(shown)")
+        case .ioError: return AgentError(.io, "The receiver could not write the files: \(shown)")
+        case .cancelled: return AgentError(.cancelled, "The receiver cancelled the transfer: \(shown)")
+        default: return AgentError(.protocolError, "The receiver stopped the transfer: \(shown)")
+        }
+    }
+}
+
+/// The limits on every wait, in seconds (documented in the man page).
+public struct Timeouts: Sendable {
+    /// Each pre-authentication handshake step.
+    public var handshakeStep: Double = 15
+    /// How long a pairing code (sender) or a pending offer (receiver) stays valid.
+    public var pairingWait: Double = 300
+    /// How long the receiver may take to confirm after the last byte.
+    public var confirmation: Double = 300
+    /// Silence tolerated while a transfer is streaming (a cut network is reported after this).
+    public var idle: Int64 = 30
+
+    public init() {}
+}
+
+/// Rate-limits progress events (a few per second).
+final class ProgressThrottle: @unchecked Sendable {
+    // Used only by the one task that runs the session; the class exists so `due()` can
+    // mutate while the session struct stays immutable.
+    private var last = ContinuousClock.now
+    private let interval: Duration
+
+    init(interval: Duration = .milliseconds(250)) { self.interval = interval }
+
+    func due() -> Bool {
+        let now = ContinuousClock.now
+        if now - last >= interval {
+            last = now
+            return true
+        }
+        return false
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import SodiumKit
+
+/// A peer whose identity key this agent pinned after a successful pairing.
+///
+/// Later sessions with this key need no code. A known name that arrives with another key
+/// is not this peer: it is a new, unpaired device.
+public struct PinnedPeer: Codable, Sendable, Equatable {
+    /// The Ed25519 identity key, lowercase hex.
+    public var publicKey: String
+    /// The display name it had when it was last seen (escaped before display).
+    public var name: String
+    public var firstSeen: Date
+    public var lastSeen: Date
+    /// `HOST:PORT` strings this side used to reach the peer, most recent first. A sender
+    /// asks for a KNOWN session when the address it dials is one of them.
+    public var addresses: [String]
+
+    public var keyBytes: [UInt8] { Hex.decode(publicKey) ?? [] }
+    public var fingerprint: String { Fingerprint.full(of: keyBytes) }
+
+    public init(publicKey: [UInt8], name: String, seen: Date, addresses: [String]) {
+        self.publicKey = Hex.encode(publicKey)
+        self.name = name
+        self.firstSeen = seen
+        self.lastSeen = seen
+        self.addresses = addresses
+    }
+}

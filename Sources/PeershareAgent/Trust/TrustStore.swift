@@ -1,0 +1,127 @@
+import Foundation
+import SodiumKit
+
+/// The pinned peers, kept in `trusted.json` in the state directory.
+///
+/// The file is the single source of truth: every lookup reads it (it is small), and every
+/// change takes an exclusive `flock` on `trusted.json.lock`, re-reads, changes and replaces
+/// the file atomically. The agent and a stand-alone `send` can therefore share it safely.
+public struct TrustStore: Sendable {
+    public let path: String
+    static let sizeLimit = 8 << 20
+
+    public init(paths: StatePaths) {
+        self.path = paths.trustFile
+    }
+
+    /// All pins, sorted by name.
+    public func all() throws(AgentError) -> [PinnedPeer] {
+        try load().sorted { $0.name.localizedStandardCompare($1.name) == .orderedAscending }
+    }
+
+    /// The pin for an identity key, if any (constant-time comparison of the keys).
+    public func pin(forKey key: [UInt8]) -> PinnedPeer? {
+        guard let peers = try? load() else { return nil }
+        return peers.first { ConstantTime.equal($0.keyBytes, key) }
+    }
+
+    /// The pin last reached at `address` (`HOST:PORT`), if any.
+    public func pin(forAddress address: String) -> PinnedPeer? {
+        guard let peers = try? load() else { return nil }
+        return peers.filter { $0.addresses.contains(address) }.max { $0.lastSeen < $1.lastSeen }
+    }
+
+    /// Pins `key` (or refreshes its name, last-seen time and address).
+    public func remember(key: [UInt8], name: String, address: String?) throws(AgentError) {
+        try update { peers in
+            let now = Date()
+            if let index = peers.firstIndex(where: { ConstantTime.equal($0.keyBytes, key) }) {
+                peers[index].name = name
+                peers[index].lastSeen = now
+                if let address { Self.promote(address, in: &peers[index].addresses) }
+            } else {
+                peers.append(PinnedPeer(publicKey: key, name: name, seen: now, addresses: address.map { [$0] } ?? []))
+            }
+            // An address belongs to the peer that answered there last.
+            if let address {
+                for index in peers.indices where !ConstantTime.equal(peers[index].keyBytes, key) {
+                    peers[index].addresses.removeAll { $0 == address }
+                }
+            }
+        }
+    }
+
+    /// Removes the pins matching `query` (a fingerprint prefix, a full key, or an exact
+    /// name); returns the removed ones. More than one match is an error listing them.
+    @discardableResult
+    public func forget(_ query: String) throws(AgentError) -> PinnedPeer {
+        var removed: PinnedPeer?
+        var failure: AgentError?
+        try update { peers in
+            let matches = Self.match(query, in: peers)
+            if matches.isEmpty {
+                failure = AgentError(.usage, "No paired peer matches '\(query)'. See `peershare trusted`.")
+            } else if matches.count > 1 {
+                let list = matches.map { "  \($0.name)  \($0.fingerprint)" }.joined(separator: "\n")
+                failure = AgentError(.usage, "'\(query)' matches several paired peers; give more of the fingerprint:\n\(list)")
+            } else {
+                removed = matches[0]
+                peers.removeAll { $0.publicKey == matches[0].publicKey }
+            }
+        }
+        if let failure { throw failure }
+        guard let removed else { throw AgentError(.general, "Nothing was removed.") }
+        return removed
+    }
+
+    /// Pins whose fingerprint or key starts with `query`, or whose name equals it.
+    static func match(_ query: String, in peers: [PinnedPeer]) -> [PinnedPeer] {
+        let normalized = Fingerprint.normalized(query)
+        let byName = peers.filter { $0.name == query }
+        if !byName.isEmpty { return byName }
+        guard normalized.count >= 4 else { return [] }
+        return peers.filter {
+            Fingerprint.normalized($0.fingerprint).hasPrefix(normalized) || $0.publicKey.hasPrefix(normalized)
+        }
+    }
+
+    static func promote(_ address: String, in list: inout [String]) {
+        list.removeAll { $0 == address }
+        list.insert(address, at: 0)
+        if list.count > 8 { list.removeLast(list.count - 8) }
+    }
+
+    func load() throws(AgentError) -> [PinnedPeer] {
+        guard let bytes = try AtomicFile.read(path, limit: Self.sizeLimit) else { return [] }
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode([PinnedPeer].self, from: Data(bytes))
+        } catch {
+            throw AgentError(.io, "\(path) is not valid: \(error). Fix or remove it (removing it forgets every paired peer).", underlying: error)
+        }
+    }
+
+    func update(_ change: (inout [PinnedPeer]) -> Void) throws(AgentError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        try StatePaths.makeDirectory(directory)
+        let lockFD = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else {
+            throw AgentError(.io, "Cannot lock \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(lockFD) }
+        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
+        var peers = try load()
+        change(&peers)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data: Data
+        do {
+            data = try encoder.encode(peers)
+        } catch {
+            throw AgentError(.general, "Cannot encode the trust store: \(error)", underlying: error)
+        }
+        try AtomicFile.write(Array(data), to: path, mode: 0o600)
+    }
+}

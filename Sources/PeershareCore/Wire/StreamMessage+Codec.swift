@@ -1,0 +1,150 @@
+/// Byte layout of stream messages (varint = unsigned LEB128, shortest form, ≤ 10 bytes;
+/// zigzag = signed varint; string = varint length + UTF-8 bytes):
+///
+///     0x01 OFFER    OfferSummary body (see OfferSummary)
+///     0x02 ACCEPT   (empty)
+///     0x03 REFUSE   reason u8 (1...8) · message string ≤ 1024 bytes
+///     0x04 ENTRY    kind u8 (1 file, 2 directory, 3 symlink) · path string ≤ 4096 bytes
+///                   · mode varint ≤ 0o7777 · mtime seconds zigzag · mtime nanoseconds varint < 10^9
+///                   · file: size varint ≤ 2^62 | directory: nothing | symlink: target string ≤ 4096 bytes
+///     0x05 DATA     1...262144 file bytes (the rest of the message)
+///     0x06 HOLE     length varint, 1...2^62
+///     0x07 END      files varint · bytes varint
+///     0x08 DONE     files varint · bytes varint
+///     0x09 FAILURE  code u8 (1...7) · message string ≤ 1024 bytes
+///
+/// Any byte after the last field is an error; so is an unknown type, kind, reason or code
+/// (no silent downgrade, hostile-inputs.md item 23).
+extension StreamMessage {
+    /// Appends the encoded message to `buffer`.
+    public func encode(into buffer: inout [UInt8]) {
+        WireWriter.append(to: &buffer) { writer in encode(into: &writer) }
+    }
+
+    /// The encoded message.
+    public func encode() -> [UInt8] {
+        var writer = WireWriter()
+        encode(into: &writer)
+        return writer.bytes
+    }
+
+    /// Encodes as given, except free text cut to `maxMessageText` bytes. Entries and
+    /// data are the caller's responsibility (a `RelativePath` is valid by construction).
+    public func encode(into writer: inout WireWriter) {
+        writer.writeByte(type)
+        switch self {
+        case .offer(let summary):
+            summary.encode(into: &writer)
+        case .accept:
+            break
+        case .refuse(let reason, let text):
+            writer.writeByte(reason.rawValue)
+            writer.writeString(text, truncatingTo: WireLimits.maxMessageText)
+        case .entry(let entry):
+            writer.writeByte(entry.kind.rawValue)
+            writer.writeString(entry.path.string)
+            writer.writeVarint(UInt64(entry.mode))
+            writer.writeZigzag(entry.mtimeSeconds)
+            writer.writeVarint(UInt64(entry.mtimeNanoseconds))
+            switch entry.kind {
+            case .file: writer.writeVarint(entry.size)
+            case .directory: break
+            case .symlink: writer.writeString(entry.linkTarget ?? "")
+            }
+        case .data(let bytes):
+            writer.writeBytes(bytes)
+        case .hole(let length):
+            writer.writeVarint(length)
+        case .end(let files, let bytes), .done(let files, let bytes):
+            writer.writeVarint(files)
+            writer.writeVarint(bytes)
+        case .failure(let code, let text):
+            writer.writeByte(code.rawValue)
+            writer.writeString(text, truncatingTo: WireLimits.maxMessageText)
+        }
+    }
+
+    /// Decodes one decrypted stream message that fills `bytes` exactly.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> StreamMessage {
+        let result: Result<StreamMessage, WireError> = bytes.withUnsafeBytes { raw in
+            do throws(WireError) { return .success(try decode(raw)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// Decodes one decrypted stream message that fills `bytes` exactly.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> StreamMessage {
+        if bytes.isEmpty { throw .emptyMessage }
+        if bytes.count > WireLimits.maxStreamMessage {
+            throw .messageTooLarge(length: bytes.count, limit: WireLimits.maxStreamMessage)
+        }
+        var reader = WireReader(bytes)
+        let type = try reader.readByte(field: "type")
+        let message: StreamMessage
+        switch type {
+        case offerType:
+            message = .offer(try OfferSummary.decode(from: &reader))
+        case acceptType:
+            message = .accept
+        case refuseType:
+            let raw = try reader.readByte(field: "reason")
+            guard let reason = RefusalReason(rawValue: raw) else { throw .unknownRefusalReason(raw) }
+            message = .refuse(reason, try reader.readString(field: "message", maxBytes: WireLimits.maxMessageText))
+        case entryType:
+            message = .entry(try decodeEntry(&reader))
+        case dataType:
+            let rest = reader.readRest()
+            if rest.isEmpty { throw .emptyData }
+            // The total cap above already bounds a chunk to maxChunk bytes.
+            message = .data([UInt8](rest))
+        case holeType:
+            let length = try reader.readVarint(field: "hole", max: WireLimits.maxTotalBytes)
+            if length == 0 { throw .emptyData }
+            message = .hole(length)
+        case endType:
+            message = .end(files: try reader.readVarint(field: "files"), bytes: try reader.readVarint(field: "bytes"))
+        case doneType:
+            message = .done(files: try reader.readVarint(field: "files"), bytes: try reader.readVarint(field: "bytes"))
+        case failureType:
+            let raw = try reader.readByte(field: "code")
+            guard let code = FailureCode(rawValue: raw) else { throw .unknownFailureCode(raw) }
+            message = .failure(code, try reader.readString(field: "message", maxBytes: WireLimits.maxMessageText))
+        default:
+            throw .unknownMessageType(type)
+        }
+        try reader.finish()
+        return message
+    }
+
+    /// ENTRY body. The path goes through `RelativePath(validating:)` and a symlink target
+    /// through `PathRules.validateSymlinkTarget`, so no unvalidated name leaves the codec
+    /// (hostile-inputs.md items 1–9 and 14).
+    private static func decodeEntry(_ reader: inout WireReader) throws(WireError) -> Entry {
+        let rawKind = try reader.readByte(field: "kind")
+        guard let kind = EntryKind(rawValue: rawKind) else { throw .unknownEntryKind(rawKind) }
+        let pathText = try reader.readString(field: "path", maxBytes: PathRules.maxPathBytes)
+        let path: RelativePath
+        do throws(PathError) { path = try RelativePath(validating: pathText) } catch { throw .invalidPath(error) }
+        let mode = try reader.readVarint(field: "mode", max: 0o7777)
+        let seconds = try reader.readZigzag(field: "mtimeSeconds")
+        let nanoseconds = try reader.readVarint(field: "mtimeNanoseconds", max: 999_999_999)
+        var size: UInt64 = 0
+        var target: String?
+        switch kind {
+        case .file:
+            size = try reader.readVarint(field: "size", max: WireLimits.maxTotalBytes)
+        case .directory:
+            break
+        case .symlink:
+            let text = try reader.readString(field: "linkTarget", maxBytes: PathRules.maxPathBytes)
+            do throws(PathError) {
+                try PathRules.validateSymlinkTarget(text, linkPath: path)
+            } catch {
+                throw .invalidSymlinkTarget(error)
+            }
+            target = text
+        }
+        return Entry(kind: kind, path: path, size: size, mode: UInt32(mode), mtimeSeconds: seconds,
+                     mtimeNanoseconds: UInt32(nanoseconds), linkTarget: target)
+    }
+}

@@ -1,0 +1,62 @@
+// The discovery back end that talks to the system's avahi-daemon through libavahi-client.
+
+import Foundation
+import Logging
+
+/// Publishes and browses through avahi-daemon (libavahi-client over D-Bus, driven by an
+/// `AvahiThreadedPoll`). Survives daemon restarts: the client is created with
+/// `AVAHI_CLIENT_NO_FAIL` and replaced when it dies, and the advert and browser are
+/// recreated once the daemon runs again.
+public final class AvahiDaemonDiscovery: DiscoveryBackend {
+    private let serviceType: String
+    private let logger: Logger
+    private let current = LockedValue<AvahiSession?>(nil)
+
+    public init(serviceType: String = "_peershare._tcp", logger: Logger) {
+        self.serviceType = serviceType
+        self.logger = logger
+    }
+
+    /// Starts a session (stopping a previous one first). If the event loop cannot even
+    /// be created, the stream carries one `daemonUnavailable` and ends.
+    public func start(advert: ServiceAdvert?) -> AsyncStream<DiscoveryEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: DiscoveryEvent.self, bufferingPolicy: .unbounded)
+        let previous = current.withLock { session -> AvahiSession? in
+            defer { session = nil }
+            return session
+        }
+        previous?.shutdown()
+        guard let session = AvahiSession(serviceType: serviceType, advert: advert, logger: logger,
+                                         continuation: continuation) else {
+            continuation.yield(.daemonUnavailable("could not create the Avahi event loop (avahi_threaded_poll_new failed)"))
+            continuation.finish()
+            return stream
+        }
+        // If the consumer stops listening, free everything; shutdown() is idempotent and
+        // must not run on the poll thread, hence a detached task.
+        continuation.onTermination = { [weak session] _ in
+            guard let session else { return }
+            Task.detached { session.shutdown() }
+        }
+        current.withLock { $0 = session }
+        if !session.begin() {
+            continuation.yield(.daemonUnavailable("could not start the Avahi event loop thread"))
+            continuation.finish()
+        }
+        return stream
+    }
+
+    /// Withdraws the advert, frees every Avahi object and ends the event stream.
+    /// Blocks briefly on D-Bus calls and on joining the poll thread.
+    public func stop() async {
+        let session = current.withLock { session -> AvahiSession? in
+            defer { session = nil }
+            return session
+        }
+        session?.shutdown()
+    }
+
+    deinit {
+        current.withLock { $0 }?.shutdown()
+    }
+}

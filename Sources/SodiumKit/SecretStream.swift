@@ -1,0 +1,191 @@
+internal import CSodium
+
+/// Shared constants and state handling of `crypto_secretstream_xchacha20poly1305`.
+///
+/// The 52-byte libsodium state is kept in a heap block owned by one non-copyable value, so it can
+/// never be duplicated (a copy would let two parties encrypt with the same key and nonce). The
+/// block is allocated once at `init` and wiped with `sodium_memzero` in `deinit`.
+enum SecretStreamState {
+    typealias CState = crypto_secretstream_xchacha20poly1305_state
+
+    static let headerBytes = Int(crypto_secretstream_xchacha20poly1305_headerbytes())
+    static let overheadBytes = Int(crypto_secretstream_xchacha20poly1305_abytes())
+    static let keyBytes = Int(crypto_secretstream_xchacha20poly1305_keybytes())
+    /// The largest message libsodium accepts; above it libsodium aborts the process, so check first.
+    static let maximumMessageBytes = Int(clamping: UInt(bitPattern: crypto_secretstream_xchacha20poly1305_messagebytes_max()))
+    static let tagMessage = crypto_secretstream_xchacha20poly1305_tag_message()
+    static let tagFinal = crypto_secretstream_xchacha20poly1305_tag_final()
+
+    static func allocate() -> UnsafeMutableRawPointer {
+        let state = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<CState>.size,
+                                                     alignment: MemoryLayout<CState>.alignment)
+        state.initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<CState>.size)
+        _ = state.bindMemory(to: CState.self, capacity: 1)
+        return state
+    }
+
+    static func free(_ state: UnsafeMutableRawPointer) {
+        sodium_memzero(state, MemoryLayout<CState>.size)
+        state.deallocate()
+    }
+}
+
+/// The sending half of a secretstream (`crypto_secretstream_xchacha20poly1305_init_push` / `_push`).
+/// One per direction. Non-copyable: the state must never be duplicated.
+///
+/// `@unchecked Sendable` invariant: the state block is owned by this non-copyable value alone and
+/// only changed through `mutating` methods, which need exclusive access.
+public struct SecretStreamPusher: ~Copyable, @unchecked Sendable {
+    /// Length of the header the receiver needs before the first message (24).
+    public static let headerBytes: Int = SecretStreamState.headerBytes
+    /// Bytes added to every message: 16-byte MAC plus 1 tag byte (ABYTES = 17).
+    public static let overheadBytes: Int = SecretStreamState.overheadBytes
+
+    private let state: UnsafeMutableRawPointer
+    private var finished = false
+    /// The header to send first (24 bytes); it is not secret.
+    public let header: [UInt8]
+
+    /// Starts a stream under `key` with a fresh random header (`init_push`).
+    public init(key: SecretKey) throws(SodiumError) {
+        Sodium.ensureInitialized()
+        let state = SecretStreamState.allocate()
+        var header = [UInt8](repeating: 0, count: SecretStreamState.headerBytes)
+        let result = header.withMutableBytePointer { h in
+            key.withUnsafePointer { k in
+                crypto_secretstream_xchacha20poly1305_init_push(
+                    state.assumingMemoryBound(to: SecretStreamState.CState.self), h, k)
+            }
+        }
+        guard result == 0 else {
+            SecretStreamState.free(state)
+            throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_init_push", code: result)
+        }
+        self.state = state
+        self.header = header
+    }
+
+    deinit {
+        SecretStreamState.free(state)
+    }
+
+    /// Encrypts `message` into `output`, which must have room for `message.count + 17` bytes;
+    /// returns the number of bytes written. `final` marks the last message (`TAG_FINAL`), after
+    /// which the stream refuses further pushes. Allocates nothing.
+    public mutating func push(_ message: UnsafeRawBufferPointer, final: Bool,
+                              into output: UnsafeMutableRawBufferPointer) throws(SodiumError) -> Int {
+        guard !finished else { throw .streamFinished }
+        guard message.count <= SecretStreamState.maximumMessageBytes else { throw .messageTooLong(message.count) }
+        let needed = message.count + SecretStreamState.overheadBytes
+        guard output.count >= needed, let out = output.baseAddress else {
+            throw .outputTooSmall(needed: needed, available: output.count)
+        }
+        let result = crypto_secretstream_xchacha20poly1305_push(
+            state.assumingMemoryBound(to: SecretStreamState.CState.self),
+            out.assumingMemoryBound(to: UInt8.self), nil,
+            message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count),
+            nil, 0,
+            final ? SecretStreamState.tagFinal : SecretStreamState.tagMessage)
+        guard result == 0 else {
+            throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_push", code: result)
+        }
+        if final { finished = true }
+        return needed
+    }
+
+    /// Encrypts `message` into a new array of `message.count + 17` bytes.
+    public mutating func push(_ message: [UInt8], final: Bool) throws(SodiumError) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: message.count + SecretStreamState.overheadBytes)
+        var failure: SodiumError?
+        message.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                do throws(SodiumError) {
+                    _ = try push(input, final: final, into: out)
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure { throw failure }
+        return output
+    }
+}
+
+/// The receiving half of a secretstream (`crypto_secretstream_xchacha20poly1305_init_pull` /
+/// `_pull`). Non-copyable: the state must never be duplicated.
+///
+/// `@unchecked Sendable` invariant: as for `SecretStreamPusher`.
+public struct SecretStreamPuller: ~Copyable, @unchecked Sendable {
+    private let state: UnsafeMutableRawPointer
+    private var finished = false
+
+    /// Starts reading a stream under `key` from its 24-byte `header` (`init_pull`).
+    public init(key: SecretKey, header: [UInt8]) throws(SodiumError) {
+        Sodium.ensureInitialized()
+        guard header.count == SecretStreamState.headerBytes else {
+            throw .invalidHeaderLength(expected: SecretStreamState.headerBytes, actual: header.count)
+        }
+        let state = SecretStreamState.allocate()
+        let result = header.withBytePointer { h in
+            key.withUnsafePointer { k in
+                crypto_secretstream_xchacha20poly1305_init_pull(
+                    state.assumingMemoryBound(to: SecretStreamState.CState.self), h, k)
+            }
+        }
+        guard result == 0 else {
+            SecretStreamState.free(state)
+            throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_init_pull", code: result)
+        }
+        self.state = state
+    }
+
+    deinit {
+        SecretStreamState.free(state)
+    }
+
+    /// Decrypts one ciphertext into `output` (room for `ciphertext.count - 17` bytes). Returns the
+    /// bytes written and whether the message carried `TAG_FINAL`. Any failure (shorter than 17
+    /// bytes, forged, replayed, reordered, or a message after the final one) throws; the caller then
+    /// closes the session and never resynchronises. Callers cap the maximum length. Allocates nothing.
+    public mutating func pull(_ ciphertext: UnsafeRawBufferPointer,
+                              into output: UnsafeMutableRawBufferPointer) throws(SodiumError) -> (count: Int, isFinal: Bool) {
+        guard !finished else { throw .streamFinished }
+        guard ciphertext.count >= SecretStreamState.overheadBytes, let input = ciphertext.baseAddress else {
+            throw .ciphertextTooShort(ciphertext.count)
+        }
+        let plainCount = ciphertext.count - SecretStreamState.overheadBytes
+        guard plainCount <= SecretStreamState.maximumMessageBytes else { throw .messageTooLong(plainCount) }
+        guard output.count >= plainCount else { throw .outputTooSmall(needed: plainCount, available: output.count) }
+        var tag: UInt8 = 0
+        var sink: UInt8 = 0
+        let result = withUnsafeMutablePointer(to: &sink) { sinkPointer in
+            crypto_secretstream_xchacha20poly1305_pull(
+                state.assumingMemoryBound(to: SecretStreamState.CState.self),
+                output.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? sinkPointer, nil, &tag,
+                input.assumingMemoryBound(to: UInt8.self), UInt64(ciphertext.count),
+                nil, 0)
+        }
+        guard result == 0 else { throw .streamDecryptionFailed }
+        let isFinal = tag == SecretStreamState.tagFinal
+        if isFinal { finished = true }
+        return (plainCount, isFinal)
+    }
+
+    /// Decrypts one ciphertext into a new array.
+    public mutating func pull(_ ciphertext: [UInt8]) throws(SodiumError) -> (message: [UInt8], isFinal: Bool) {
+        guard ciphertext.count >= SecretStreamState.overheadBytes else { throw .ciphertextTooShort(ciphertext.count) }
+        var output = [UInt8](repeating: 0, count: ciphertext.count - SecretStreamState.overheadBytes)
+        var outcome: Result<(count: Int, isFinal: Bool), SodiumError> = .failure(.streamDecryptionFailed)
+        ciphertext.withUnsafeBytes { input in
+            output.withUnsafeMutableBytes { out in
+                do throws(SodiumError) {
+                    outcome = .success(try pull(input, into: out))
+                } catch {
+                    outcome = .failure(error)
+                }
+            }
+        }
+        let pulled = try outcome.get()
+        return (output, pulled.isFinal)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import PeershareAgent
+import PeershareCore
+import ServiceLifecycle
+import Synchronization
+
+/// What the agent's own terminal shows: its identity, offers (asking for the code or y/N),
+/// transfers and their progress. Typed lines answer the oldest waiting offer: six digits
+/// are a pairing code, `y` approves, `n` or an empty line declines.
+final class AgentTerminal: Sendable {
+    let agent: Agent
+    let quiet: Bool
+    let discovery: String
+    private let started = Mutex<[String: (Date, UInt64)]>([:])
+
+    init(agent: Agent, quiet: Bool, discovery: String) {
+        self.agent = agent
+        self.quiet = quiet
+        self.discovery = discovery
+    }
+
+    func listening(port: Int) {
+        Console.out("peershare agent \"\(DisplayEscape.escape(agent.options.name))\" listening on port \(port)")
+        Console.out("Fingerprint: \(agent.fingerprint)")
+        Console.out("Inbox: \(DisplayEscape.escape(agent.options.inbox))")
+        Console.out("Discovery: \(discovery)")
+    }
+
+    func stopped() {
+        if !quiet { Console.out("Agent stopped.") }
+    }
+
+    func show(_ event: TransferEvent) {
+        let peer = DisplayEscape.escape(event.peer ?? "?")
+        switch event.event {
+        case "offer":
+            let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
+            Console.out("")
+            Console.out("Offer \(event.offer ?? "") from \"\(peer)\" at \(event.address ?? "?") (fingerprint \(event.fingerprint ?? "?")):")
+            Console.out("  \(contents): \(Describe.names(event.names ?? []))")
+            if event.needsCode == true {
+                Console.out("  To accept, type the pairing code shown on the sender's screen (or run `peershare accept CODE`); an empty line declines.")
+            } else {
+                Console.out("  Accept from this paired peer? [y/N] (or run `peershare accept` / `peershare decline`)")
+            }
+        case "offer-closed":
+            Console.out("Offer \(event.offer ?? "") from \"\(peer)\" \(event.message ?? "closed").")
+        case "pairing-failed":
+            Console.out("Pairing with \(event.address ?? "?") failed: wrong code (or a tampered connection). The sender has to send again.")
+        case "receiving":
+            started.withLock { $0[event.transfer ?? ""] = (Date(), event.totalBytes ?? 0) }
+            guard !quiet else { return }
+            let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
+            Console.out("Receiving \(contents) from \"\(peer)\"\(event.paired == true ? " (paired)" : ""): \(Describe.names(event.names ?? []))")
+        case "progress":
+            guard !quiet, Console.errorIsTerminal, let id = event.transfer, let (start, total) = started.withLock({ $0[id] }) else { return }
+            let bytes = event.bytes ?? 0
+            let elapsed = Date().timeIntervalSince(start)
+            let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
+            let percent = total > 0 ? Int(Double(bytes) * 100 / Double(total)) : 100
+            let eta = rate > 0 ? Double(total - min(bytes, total)) / rate : .infinity
+            Console.status("\(id) \(percent)% \(ByteCount.format(bytes))/\(ByteCount.format(total)) \(Describe.rate(rate)) ETA \(Describe.clock(eta))")
+        case "received":
+            if Console.errorIsTerminal { Console.endStatus() }
+            started.withLock { _ = $0.removeValue(forKey: event.transfer ?? "") }
+            guard !quiet else { return }
+            Console.out("Received \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) from \"\(peer)\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(event.names ?? []))")
+        case "error":
+            if Console.errorIsTerminal { Console.endStatus() }
+            if event.transfer.map({ id in started.withLock { $0.removeValue(forKey: id) != nil } }) ?? false || event.direction == "receive" {
+                Console.err("Transfer from \"\(peer)\" failed: \(event.message ?? "unknown error")")
+            } else if event.peer != nil {
+                Console.err("Offer from \"\(peer)\" refused: \(event.message ?? "")")
+            }
+        default:
+            break
+        }
+    }
+
+    /// Handles one line typed on the agent's terminal.
+    func answer(_ line: String) async {
+        let text = line.trimmingCharacters(in: .whitespaces)
+        let offers = await agent.pendingOffers()
+        guard !offers.isEmpty else {
+            if !text.isEmpty { Console.out("No offer is waiting.") }
+            return
+        }
+        do {
+            if let code = PairingCode(typed: text) {
+                let offer = try await agent.accept(code: code, offerID: nil)
+                Console.out("Checking the code for offer \(offer.id)…")
+            } else if ["y", "yes"].contains(text.lowercased()) {
+                let offer = try await agent.accept(code: nil, offerID: nil)
+                Console.out("Accepted offer \(offer.id).")
+            } else if ["", "n", "no"].contains(text.lowercased()) {
+                let offer = try await agent.decline(offerID: nil)
+                Console.out("Declined offer \(offer.id).")
+            } else {
+                Console.out("Type the 6-digit pairing code, y or n.")
+            }
+        } catch {
+            Console.err(error.message)
+        }
+    }
+}
+
+/// Prints events and reads typed answers for as long as the agent runs.
+struct TerminalService: Service {
+    let terminal: AgentTerminal
+    let events: AsyncStream<TransferEvent>
+
+    func run() async throws {
+        let terminal = self.terminal
+        let events = self.events
+        let lines = StandardInputLines.start()
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await event in events { terminal.show(event) }
+                }
+                group.addTask {
+                    for await line in lines { await terminal.answer(line) }
+                }
+            }
+        }
+    }
+}
+
+/// Lines typed on standard input, read on a dedicated thread (reading blocks). When standard
+/// input is closed or /dev/null, the stream simply ends.
+enum StandardInputLines {
+    static func start() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        let thread = Thread {
+            while let line = readLine(strippingNewline: true) {
+                continuation.yield(line)
+            }
+            continuation.finish()
+        }
+        thread.start()
+        return stream
+    }
+}

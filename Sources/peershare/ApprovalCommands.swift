@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import PeershareAgent
+import PeershareCore
+
+/// `peershare accept CODE`: approve a waiting offer from any terminal of this user.
+struct AcceptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "accept",
+        abstract: "Accept a waiting offer by typing the pairing code shown on the sender's screen.",
+        discussion: "Without CODE, approves an offer from a paired peer (when the agent runs with --ask-paired).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: ArgumentHelp("The 6-digit pairing code; spaces are optional (\"428 913\").", valueName: "CODE"))
+    var code: [String] = []
+
+    @Option(help: ArgumentHelp("The offer to accept when several are waiting (see `peershare inbox`).", valueName: "ID"))
+    var offer: String?
+
+    func validate() throws {
+        if !code.isEmpty, PairingCode(typed: code.joined()) == nil {
+            throw ValidationError("A pairing code is 6 digits, like 428 913.")
+        }
+    }
+
+    func run() async throws {
+        _ = common.bootstrapLogging()
+        try await reportingErrors {
+            var request = ControlRequest(command: "accept")
+            request.code = code.isEmpty ? nil : code.joined()
+            request.offer = offer
+            let reply = try await ControlClient.request(request, paths: common.paths)
+            if let accepted = reply.offer, !common.quiet {
+                Console.out(accepted.needsCode
+                    ? "Code entered for offer \(accepted.id) from \"\(DisplayEscape.escape(accepted.peer))\". The agent's terminal shows whether it matched."
+                    : "Accepted offer \(accepted.id) from \"\(DisplayEscape.escape(accepted.peer))\".")
+            }
+        }
+    }
+}
+
+/// `peershare decline [ID]`.
+struct DeclineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decline",
+        abstract: "Decline a waiting offer (the only one, or the one with ID).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: ArgumentHelp("The offer to decline (see `peershare inbox`).", valueName: "ID"))
+    var id: String?
+
+    func run() async throws {
+        _ = common.bootstrapLogging()
+        try await reportingErrors {
+            var request = ControlRequest(command: "decline")
+            request.offer = id
+            let reply = try await ControlClient.request(request, paths: common.paths)
+            if let declined = reply.offer, !common.quiet {
+                Console.out("Declined offer \(declined.id) from \"\(DisplayEscape.escape(declined.peer))\".")
+            }
+        }
+    }
+}
+
+/// `peershare inbox`: offers waiting for a decision.
+struct InboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inbox",
+        abstract: "List offers waiting for your decision.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(help: "Print a JSON array.")
+    var json = false
+
+    func run() async throws {
+        _ = common.bootstrapLogging()
+        try await reportingErrors {
+            let reply = try await ControlClient.request(ControlRequest(command: "inbox"), paths: common.paths)
+            let offers = reply.offers ?? []
+            if json {
+                printJSON(offers)
+                return
+            }
+            if offers.isEmpty {
+                Console.out("No offers are waiting.")
+                return
+            }
+            for offer in offers {
+                let contents = Describe.contents(files: offer.files, directories: offer.directories, bytes: offer.bytes)
+                let left = max(0, offer.expires.timeIntervalSinceNow)
+                Console.out("\(offer.id)  from \"\(DisplayEscape.escape(offer.peer))\" at \(offer.address) (\(offer.fingerprint))")
+                Console.out("          \(contents): \(Describe.names(offer.names, more: offer.moreNames))")
+                Console.out("          \(offer.needsCode ? "needs the pairing code: peershare accept CODE" : "paired peer: peershare accept --offer \(offer.id)"); expires in \(Describe.clock(left))")
+            }
+        }
+    }
+}

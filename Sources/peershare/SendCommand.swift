@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PeershareAgent
+import PeershareCore
+
+/// `peershare send PATH... --to PEER`.
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Send files and folders to a peer.",
+        discussion: """
+            PEER is HOST:PORT (for example 192.168.1.20:53317 or [fe80::1%eth0]:53317). \
+            The first time, a pairing code is shown: the receiving person types it. \
+            Exits 0 only once the receiver has confirmed that every file is written. \
+            If no agent is running, send runs one of its own for the duration.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: ArgumentHelp("Files and folders to send.", valueName: "PATH"), completion: .file())
+    var paths: [String]
+
+    @Option(help: ArgumentHelp("The receiving peer: HOST:PORT.", valueName: "PEER"))
+    var to: String
+
+    @Flag(help: "Print one JSON object per line instead of text.")
+    var json = false
+
+    @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))
+    var name: String?
+
+    func validate() throws {
+        guard !paths.isEmpty else { throw ValidationError("Give at least one file or folder to send.") }
+        guard PeerAddress(parsing: to) != nil else {
+            throw ValidationError("PEER must be HOST:PORT, for example 192.168.1.20:\(AgentOptions.defaultPort).")
+        }
+    }
+
+    func run() async throws {
+        let logger = common.bootstrapLogging()
+        let paths = common.paths
+        let absolute = self.paths.map { StatePathsHelper.absolute($0) }
+        guard let address = PeerAddress(parsing: to) else { throw ExitCode.validationFailure }
+        let printer = SendPrinter(json: json, quiet: common.quiet)
+        var failure: AgentError?
+        if await ControlClient.isAgentListening(paths: paths) {
+            var request = ControlRequest(command: "send")
+            request.paths = absolute
+            request.to = address.description
+            do {
+                try await ControlClient.stream(request, paths: paths) { event in
+                    printer.show(event)
+                    if event.event == "error" {
+                        failure = AgentError(AgentError.Kind(rawValue: event.kind ?? "") ?? .general, event.message ?? "The transfer failed.")
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            if failure == nil && !printer.finished {
+                let error = AgentError(.general, "The agent ended the transfer without a result.")
+                failure = error
+                printer.show(.failure(error))
+            }
+        } else {
+            do {
+                let options = AgentOptions(
+                    name: name ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "peershare",
+                    inbox: paths.defaultInbox, port: 0)
+                let agent = try Agent(paths: paths, options: options, logger: logger)
+                let task = Task {
+                    try await agent.send(paths: absolute, to: address) { printer.show($0) }
+                }
+                let interrupt = InterruptHandler { task.cancel() }
+                defer { interrupt.cancel() }
+                _ = try await task.value
+            } catch let error as AgentError {
+                failure = error
+                if !printer.finished { printer.show(.failure(error)) }
+            }
+        }
+        if let failure { throw ExitCode(failure.kind.exitCode) }
+    }
+}
+
+/// Cancels the running send on Ctrl-C (the receiver is told, and partial files are removed).
+final class InterruptHandler: @unchecked Sendable {
+    // `source` is set once in init and only cancelled afterwards; DispatchSource is thread-safe.
+    private let source: any DispatchSourceSignal
+
+    init(_ action: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler(handler: action)
+        source.resume()
+        self.source = source
+    }
+
+    func cancel() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import PeershareAgent
+import PeershareCore
+import Synchronization
+
+/// Shows a send's events: JSON lines with `--json`; otherwise text, with a redrawn progress
+/// line on a terminal and a plain line every few seconds when output is not a terminal.
+final class SendPrinter: Sendable {
+    let json: Bool
+    let quiet: Bool
+    private struct State {
+        var start = Date()
+        var total: UInt64 = 0
+        var lastPlainLine = Date.distantPast
+        var finished = false
+        var statusShown = false
+    }
+    private let state = Mutex(State())
+
+    init(json: Bool, quiet: Bool) {
+        self.json = json
+        self.quiet = quiet
+    }
+
+    /// True once a `done` or `error` event was shown.
+    var finished: Bool { state.withLock { $0.finished } }
+
+    func show(_ event: TransferEvent) {
+        if event.event == "done" || event.event == "error" { state.withLock { $0.finished = true } }
+        if json {
+            Console.out(ControlJSON.line(event))
+            return
+        }
+        switch event.event {
+        case "sending":
+            state.withLock {
+                $0.start = Date()
+                $0.total = event.totalBytes ?? 0
+            }
+            guard !quiet else { return }
+            let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
+            Console.out("Sending \(contents) to \(event.address ?? "?"): \(Describe.names(event.names ?? []))")
+        case "warning":
+            Console.err("warning: \(event.message ?? "")")
+        case "connected":
+            guard !quiet else { return }
+            Console.out("Connected to \(event.address ?? "?") (fingerprint \(event.fingerprint ?? "?"))\(event.paired == true ? ", a paired peer" : "").")
+        case "code":
+            let digits = event.code ?? ""
+            let shown = digits.count == 6 ? "\(digits.prefix(3)) \(digits.suffix(3))" : digits
+            Console.out("Pairing code: \(shown)")
+            if !quiet {
+                Console.out("The receiving person types this code to accept (valid for \(Describe.clock(event.expiresIn ?? 0))).")
+            }
+        case "waiting":
+            if !quiet { Console.out("Waiting for the receiver to accept…") }
+        case "accepted":
+            state.withLock { $0.start = Date() }
+            if !quiet { Console.out("Accepted. Sending…") }
+        case "progress":
+            guard !quiet else { return }
+            let (start, total, lastPlain) = state.withLock { ($0.start, $0.total, $0.lastPlainLine) }
+            let bytes = event.bytes ?? 0
+            let elapsed = Date().timeIntervalSince(start)
+            let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
+            let percent = total > 0 ? Int(Double(bytes) * 100 / Double(total)) : 100
+            let eta = rate > 0 ? Double(total - min(bytes, total)) / rate : .infinity
+            let file = DisplayEscape.escape(event.file ?? "")
+            let line = "\(percent)% \(ByteCount.format(bytes))/\(ByteCount.format(total)) \(Describe.rate(rate)) ETA \(Describe.clock(eta)) \(file)"
+            if Console.errorIsTerminal {
+                Console.status(String(line.prefix(160)))
+                state.withLock { $0.statusShown = true }
+            } else if Date().timeIntervalSince(lastPlain) >= 5 {
+                state.withLock { $0.lastPlainLine = Date() }
+                Console.err(line)
+            }
+        case "done":
+            clearStatus()
+            guard !quiet else { return }
+            let seconds = event.seconds ?? 0
+            let rate = seconds > 0 ? Double(event.bytes ?? 0) / seconds : 0
+            Console.out("Done: \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) in \(String(format: "%.1f", seconds)) s (\(Describe.rate(rate))). The receiver confirmed every file.")
+        case "error":
+            clearStatus()
+            Console.err("peershare: \(event.message ?? "the transfer failed")")
+        default:
+            break
+        }
+    }
+
+    private func clearStatus() {
+        if state.withLock({ $0.statusShown }) { Console.endStatus() }
+    }
+}

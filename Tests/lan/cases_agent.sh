@@ -1,0 +1,187 @@
+# shellcheck shell=bash
+# cases_agent.sh: the discovery cases, run against the real agent ($PEERSHARE_BIN).
+# Each case returns 0 on success or sets WHY and returns 1; run.sh tears down.
+
+# shellcheck source=agent.sh
+source "$(dirname "${BASH_SOURCE[0]}")/agent.sh"
+
+# Three hosts see each other within a few seconds; a stopped agent disappears.
+case_agent_three_hosts() {
+    lab_up 3 || { WHY="lab_up failed"; return 1; }
+    local t0
+    t0=$(now)
+    agent_start h1 alice
+    agent_start h2 bob
+    agent_start h3 carol
+    wait_until 10 agent_sees h1 bob carol || { WHY="h1 did not list bob and carol within 10 s"; return 1; }
+    wait_until 10 agent_sees h2 alice carol || { WHY="h2 did not list alice and carol within 10 s"; return 1; }
+    wait_until 10 agent_sees h3 alice bob || { WHY="h3 did not list alice and bob within 10 s"; return 1; }
+    echo "  3 agents listed each other $(elapsed "$t0" "$(now)") s after start"
+    t0=$(now)
+    agent_stop h3
+    wait_until 10 agent_sees_none h1 carol || { WHY="h1 still lists carol 10 s after it stopped"; return 1; }
+    wait_until 10 agent_sees_none h2 carol || { WHY="h2 still lists carol 10 s after it stopped"; return 1; }
+    echo "  carol gone from both lists $(elapsed "$t0" "$(now)") s after it stopped"
+}
+
+# A folder sent by name arrives intact: content, modes, file mtimes.
+case_agent_folder_by_name() {
+    lab_up 2 || { WHY="lab_up failed"; return 1; }
+    agent_start h1 alice
+    agent_start h2 bob
+    wait_until 10 agent_sees h1 bob || { WHY="h1 did not list bob"; return 1; }
+    make_tree "$LAB_DIR/src/album"
+    agent_send h1 h2 "$LAB_DIR/src/album" bob || return 1
+    local got
+    got=$(find_received h2 album)
+    [ -n "$got" ] || { WHY="no 'album' in bob's inbox after done"; return 1; }
+    same_tree "$LAB_DIR/src/album" "$got"
+}
+
+# Two agents with one name both appear; sending to that name is refused with the
+# candidates listed, and nothing is transferred.
+case_agent_ambiguous_name() {
+    lab_up 3 || { WHY="lab_up failed"; return 1; }
+    agent_start h1 alice
+    agent_start h2 twin
+    agent_start h3 twin
+    wait_until 10 eval '[ "$(agent_count_named h1 twin)" -eq 2 ]' ||
+        { WHY="h1 lists $(agent_count_named h1 twin) peers named twin, expected 2"; return 1; }
+    local fp2 fp3 out
+    fp2=$(agent_fingerprint h2)
+    fp3=$(agent_fingerprint h3)
+    printf 'x\n' >"$LAB_DIR/note.txt"
+    if agent_send h1 h2 "$LAB_DIR/note.txt" twin 20; then
+        WHY="send to the ambiguous name 'twin' succeeded"
+        return 1
+    fi
+    out=$(cat "$SEND_LOG")
+    if [[ "$out" != *"${fp2:0:8}"* ]] || [[ "$out" != *"${fp3:0:8}"* ]]; then
+        WHY="refusal does not list both candidates (${fp2:0:8}, ${fp3:0:8}): $(tail -c 300 "$SEND_LOG" | tr '\n' ' ')"
+        return 1
+    fi
+    if [ -n "$(find_received h2 note.txt)$(find_received h3 note.txt)" ]; then
+        WHY="a twin received the file"
+        return 1
+    fi
+}
+
+# After avahi-daemon restarts on the sender's host, both sides find each other
+# again and a send works.
+case_agent_avahi_restart() {
+    lab_up 2 || { WHY="lab_up failed"; return 1; }
+    agent_start h1 alice
+    agent_start h2 bob
+    wait_until 10 agent_sees h1 bob || { WHY="h1 did not list bob"; return 1; }
+    local t0
+    t0=$(now)
+    lab_restart_avahi h1 || { WHY="avahi-daemon on h1 did not restart"; return 1; }
+    wait_until 15 agent_sees h1 bob || { WHY="h1 did not list bob again within 15 s of the restart"; return 1; }
+    wait_until 15 agent_sees h2 alice || { WHY="h2 did not list alice again within 15 s of the restart"; return 1; }
+    echo "  found again $(elapsed "$t0" "$(now)") s after the restart"
+    head -c 200000 /dev/urandom >"$LAB_DIR/after-restart.bin"
+    agent_send h1 h2 "$LAB_DIR/after-restart.bin" bob || return 1
+    local got
+    got=$(find_received h2 after-restart.bin)
+    cmp -s "$LAB_DIR/after-restart.bin" "$got" || { WHY="received file differs or is missing"; return 1; }
+}
+
+# A host with no IPv4 address at all is found by its IPv6 link-local address
+# (with the interface as scope) and receives a file.
+case_agent_ipv6_link_local() {
+    lab_up 2 || { WHY="lab_up failed"; return 1; }
+    lab_ipv6_only h2
+    agent_start h1 alice
+    agent_start h2 bob
+    wait_until 15 agent_sees h1 bob || { WHY="h1 did not list the IPv6-only bob"; return 1; }
+    local addrs
+    addrs=$(agent_peers_json h1 | jq -r '.[] | select(.name == "bob") | .addresses[]')
+    echo "  bob's addresses seen by alice: $(echo "$addrs" | tr '\n' ' ')"
+    if ! grep -q '^fe80:.*%veth0$' <<<"$addrs" || grep -q '^10\.' <<<"$addrs"; then
+        WHY="expected only link-local addresses scoped %veth0, got: $(echo "$addrs" | tr '\n' ' ')"
+        return 1
+    fi
+    printf 'over link-local\n' >"$LAB_DIR/ll.txt"
+    agent_send h1 h2 "$LAB_DIR/ll.txt" bob || return 1
+    cmp -s "$LAB_DIR/ll.txt" "$(find_received h2 ll.txt)" || { WHY="received file differs or is missing"; return 1; }
+}
+
+# A spoofed advert (avahi-publish: same name, another pk) on another host cannot
+# receive a send meant for the real peer: the send either reaches the real peer
+# or is refused, and the spoofer's port never sees the file's content.
+case_agent_spoofed_advert() {
+    lab_up 3 || { WHY="lab_up failed"; return 1; }
+    agent_start h1 alice
+    agent_start h2 bob
+    wait_until 10 agent_sees h1 bob || { WHY="h1 did not list bob"; return 1; }
+    printf 'pairing\n' >"$LAB_DIR/first.txt"
+    agent_send h1 h2 "$LAB_DIR/first.txt" bob || { WHY="first send to the real bob failed: $WHY"; return 1; }
+    local capture=$LAB_DIR/h3/capture.bin marker
+    marker="MARKER-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+    lab_spawn h3 "$LAB_DIR/h3/listener.log" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(("::", 47000)); s.listen(8)
+s.settimeout(1.0); end = time.time() + 120
+with open(sys.argv[1], "ab") as out:
+    while time.time() < end:
+        try: c, _ = s.accept()
+        except socket.timeout: continue
+        c.settimeout(2.0)
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d: break
+                out.write(d); out.flush()
+        except OSError: pass
+        c.close()
+' "$capture" >/dev/null
+    publish_start h3 bob 47000 "$(fake_pk mallory)" >/dev/null
+    wait_until 10 eval '[ "$(agent_count_named h1 bob)" -ge 2 ]' ||
+        echo "  note: alice does not list the spoofed bob next to the real one"
+    printf '%s\n' "$marker" >"$LAB_DIR/secret.txt"
+    if agent_send h1 h2 "$LAB_DIR/secret.txt" bob 30; then
+        cmp -s "$LAB_DIR/secret.txt" "$(find_received h2 secret.txt)" ||
+            { WHY="send reported done but the real bob has no intact secret.txt"; return 1; }
+        echo "  send went to the real (paired) bob"
+    else
+        echo "  send refused: $WHY"
+        WHY=""
+    fi
+    if [ -f "$capture" ] && grep -q "$marker" "$capture"; then
+        WHY="the spoofer received the file's content"
+        return 1
+    fi
+    echo "  spoofer received $(stat -c %s "$capture" 2>/dev/null || echo 0) bytes, none of them the file"
+}
+
+# SCALE agents (default 30) on one bridge; each lists all the others within 10 s.
+case_agent_scale() {
+    local n=${LAB_SCALE_N:-30} h t0 t worst=0
+    lab_up "$n" || { WHY="lab_up $n failed"; return 1; }
+    t0=$(now)
+    for h in $(lab_hosts); do agent_start "$h" "node-${h#h}"; done
+    declare -A done_at=()
+    while [ "${#done_at[@]}" -lt "$n" ]; do
+        for h in $(lab_hosts); do
+            [ -n "${done_at[$h]:-}" ] && continue
+            if [ "$(agent_peer_count "$h")" -ge $((n - 1)) ]; then
+                done_at[$h]=$(elapsed "$t0" "$(now)")
+            fi
+        done
+        t=$(elapsed "$t0" "$(now)")
+        if awk -v t="$t" 'BEGIN { exit !(t > 30) }'; then break; fi
+    done
+    for h in $(lab_hosts); do
+        if [ -z "${done_at[$h]:-}" ]; then
+            WHY="$h lists $(agent_peer_count "$h") of $((n - 1)) peers after 30 s"
+            return 1
+        fi
+        worst=$(awk -v a="$worst" -v b="${done_at[$h]}" 'BEGIN { print (b > a) ? b : a }')
+    done
+    echo "  $n agents: every host listed all $((n - 1)) others after ${worst} s (upper bound: polled sequentially)"
+    if awk -v w="$worst" 'BEGIN { exit !(w > 10) }'; then
+        WHY="took ${worst} s (limit 10 s)"
+        return 1
+    fi
+}

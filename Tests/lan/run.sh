@@ -1,0 +1,88 @@
+#!/bin/bash
+# run.sh: LAN lab tests on one machine (network namespaces, real avahi-daemons).
+#
+#   sudo Tests/lan/run.sh [CASE...]      default: every case
+#   PEERSHARE_BIN=/path/to/peershare    the agent binary; without it the agent
+#                                       cases are skipped and only the lab's own
+#                                       checks (avahi-publish/avahi-browse) run
+#   LAB_SCALE_N=30                      hosts in the scale cases
+#   LAB_KEEP=1                          keep the run's files (logs) in /tmp/lab-*
+#
+# Prints "PASS name" / "FAIL name: why" / "SKIP name: why" per case, then
+# "(K skipped)" if any, and last exactly "N passed, M failed". Exits non-zero if
+# any case failed. Not root: prints "skipped: needs root" and exits 0.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lab.sh
+source "$HERE/lab.sh"
+# shellcheck source=util.sh
+source "$HERE/util.sh"
+# shellcheck source=cases_lab.sh
+source "$HERE/cases_lab.sh"
+# shellcheck source=cases_agent.sh
+source "$HERE/cases_agent.sh"
+
+lab_require_root || exit 1
+trap lab_down EXIT
+trap 'exit 130' INT TERM
+
+LAB_CASES=(lab_three_hosts lab_avahi_restart lab_scale lab_isolation_and_teardown)
+AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_avahi_restart
+    agent_ipv6_link_local agent_spoofed_advert agent_scale)
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+
+run_case() {
+    local name=$1
+    WHY=""
+    if [[ " ${AGENT_CASES[*]} " == *" $name "* ]] && [ -z "${PEERSHARE_BIN:-}" ]; then
+        echo "SKIP $name: PEERSHARE_BIN is not set"
+        SKIPPED=$((SKIPPED + 1))
+        return
+    fi
+    if ! declare -F "case_$name" >/dev/null; then
+        echo "FAIL $name: no such case"
+        FAILED=$((FAILED + 1))
+        return
+    fi
+    echo "--- $name"
+    if "case_$name"; then
+        echo "PASS $name"
+        PASSED=$((PASSED + 1))
+    else
+        echo "FAIL $name: ${WHY:-returned non-zero}"
+        FAILED=$((FAILED + 1))
+        if [ -n "${LAB_DIR:-}" ]; then
+            LAB_KEEP=${LAB_KEEP:-} lab_dump_logs
+        fi
+    fi
+    agents_stop_all
+    lab_down
+}
+
+# On failure, the tail of every log of the run, to see why.
+lab_dump_logs() {
+    local f
+    for f in $(find "$LAB_DIR" -name '*.log' 2>/dev/null | sort); do
+        echo "  == ${f#"$LAB_DIR"/} (last 15 lines)"
+        tail -n 15 "$f" | sed 's/^/  | /'
+    done
+}
+
+if [ -n "${PEERSHARE_BIN:-}" ] && [ ! -x "$PEERSHARE_BIN" ]; then
+    echo "PEERSHARE_BIN=$PEERSHARE_BIN is not an executable file" >&2
+    exit 1
+fi
+
+if [ $# -gt 0 ]; then
+    selected=("$@")
+else
+    selected=("${LAB_CASES[@]}" "${AGENT_CASES[@]}")
+fi
+for c in "${selected[@]}"; do run_case "$c"; done
+
+[ "$SKIPPED" -gt 0 ] && echo "($SKIPPED skipped)"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
