@@ -168,6 +168,17 @@ struct HandshakeAttackTests {
         #expect(scenario.run().failure == FlowFailure(step: .senderHandleM2, error: .pinMismatch))
     }
 
+    @Test func pinMismatchStillShowsWhichKeyAnswered() throws {
+        let receiverIdentity = SigningKeyPair.generate()
+        let senderIdentity = SigningKeyPair.generate()
+        let senderKey = senderIdentity.publicKey
+        var sender = SenderHandshake(identity: senderIdentity, pinnedReceiver: SigningKeyPair.generate().publicKey, summary: [])
+        var receiver = ReceiverHandshake(identity: receiverIdentity, isPinned: { $0 == senderKey })
+        let (m2, _, _) = try receiver.handleM1(try sender.makeM1())
+        #expect(throws: HandshakeError.pinMismatch) { _ = try sender.handleM2(m2) }
+        #expect(sender.receiverIdentity == receiverIdentity.publicKey)
+    }
+
     @Test func pairToKnownDowngradeIsRejected() {
         var scenario = HandshakeScenario()
         scenario.tamperM2 = { replacing($0, at: Offset.m2Mode, with: [HandshakeMode.known.rawValue]) }

@@ -101,7 +101,7 @@ struct WireAccountingTests {
     @Test("messages of the wrong direction or a second offer are rejected")
     func wrongMessages() throws {
         var a = try Self.started()
-        for message: StreamMessage in [.accept, .refuse(.declined, ""), .done(files: 0, bytes: 0), .offer(S.summary())] {
+        for message: StreamMessage in [.accept(receiverName: "r"), .refuse(.declined, ""), .done(files: 0, bytes: 0), .offer(S.summary())] {
             #expect(throws: WireError.self) { try a.accept(message) }
         }
     }
@@ -158,6 +158,7 @@ struct WireAccountingTests {
         _ = try bytes.beginEntry(S.file("top/a", size: 6))
         _ = try bytes.data(count: 6)
         #expect(throws: WireError.exceedsOffer(what: "bytes", declared: 10)) { try bytes.beginEntry(S.file("top/b", size: 5)) }
+        #expect(bytes.files == 1 && bytes.declaredBytes == 6) // the rejected entry changed no count
 
         var names = try Self.started(S.summary(names: ["top"]))
         #expect(throws: WireError.exceedsOffer(what: "top-level names", declared: 1)) { try names.beginEntry(S.directory("x")) }

@@ -21,7 +21,8 @@ struct WireCodecTests {
 
     @Test("exact byte layouts")
     func layouts() throws {
-        #expect(StreamMessage.accept.encode() == [0x02])
+        #expect(StreamMessage.accept(receiverName: "").encode() == [0x02, 0x00])
+        #expect(StreamMessage.accept(receiverName: "bob").encode() == [0x02, 0x03, 0x62, 0x6F, 0x62])
         #expect(StreamMessage.refuse(.noSpace, "hi").encode() == [0x03, 2, 2, 0x68, 0x69])
         #expect(StreamMessage.data([9, 8]).encode() == [0x05, 9, 8])
         #expect(StreamMessage.hole(300).encode() == [0x06, 0xAC, 0x02])

@@ -41,7 +41,7 @@ enum WireSamples {
             .offer(OfferSummary(senderName: "", fileCount: 1_000_000, directoryCount: 0, symlinkCount: 0,
                                 totalBytes: 1 << 62, topLevelNames: (0..<32).map { "n\($0)" },
                                 moreTopLevelNames: 999_968)),
-            .accept,
+            .accept(receiverName: "bob"),
             .refuse(.declined, "No thanks"),
             .refuse(.cancelled, ""),
             .entry(try file("top/été.txt", size: 1 << 62)),

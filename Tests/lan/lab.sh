@@ -26,6 +26,9 @@
 #   lab_down                kill every process in the namespaces (by pid), delete
 #                           them and the run's files; idempotent
 # Host names are h1..hN (a bare number is accepted too).
+# Settings: LAB_AVAHI_IPV6=no makes the daemons mDNS over IPv4 only (half the
+# traffic; the hosts keep their IPv6 link-local addresses). LAB_KEEP=1 keeps the
+# run's files. lab_down resets LAB_PREFIX/LAB_DIR, so the next lab_up is a new run.
 
 LAB_SUBNET=10.213.0
 LAB_PREFIX=${LAB_PREFIX:-}
@@ -106,7 +109,7 @@ lab_write_avahi_conf() {
 host-name=$h
 domain-name=local
 use-ipv4=yes
-use-ipv6=yes
+use-ipv6=${LAB_AVAHI_IPV6:-yes}
 allow-interfaces=veth0
 enable-dbus=yes
 ratelimit-interval-usec=1000000

@@ -49,7 +49,12 @@ public final class Agent: Sendable {
         do {
             plan = try TreeReader.plan(paths: sources)
         } catch {
-            throw AgentError(.io, "\(error)", underlying: error)
+            // What the person asked for is wrong (usage), or the disk failed (I/O).
+            let kind: AgentError.Kind = switch error.code {
+            case .notFound, .duplicateName, .invalidName, .unsupportedType: .usage
+            case .unreadable, .changedWhileSending, .io: .io
+            }
+            throw AgentError(kind, error.message, underlying: error)
         }
         let hub = self.hub
         let sink: EventSink = { event in

@@ -9,6 +9,8 @@ enum Decision: Sendable, Equatable {
     case decline
     case expired
     case withdrawn
+    /// Too many offers are already waiting (in all, or from this address).
+    case busy
 }
 
 /// An offer waiting for the person: either the pairing code (unpaired sender) or a yes/no
@@ -42,12 +44,19 @@ actor OfferBoard {
     private var slots: [String: Slot] = [:]
     private var order: [String] = []
     let capacity: Int
+    let perAddress: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, perAddress: Int = 2) {
+        self.capacity = capacity
+        self.perAddress = perAddress
+    }
 
-    /// Adds an offer; nil when too many are already waiting (offer flood).
+    /// Adds an offer; false when too many are already waiting, in all or from the offer's
+    /// address (an offer flood must not crowd out honest senders or the person's screen).
     func add(_ offer: PendingOffer) -> Bool {
-        guard slots.count < capacity else { return false }
+        guard slots.count < capacity,
+              slots.values.filter({ $0.offer.address == offer.address }).count < perAddress
+        else { return false }
         slots[offer.id] = Slot(offer: offer)
         order.append(offer.id)
         return true

@@ -75,8 +75,13 @@ public struct ControlServer: Sendable {
     }
 
     private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        guard let uid = await peerUID(connection.channel), uid == getuid() else {
-            agent.logger.warning("refused a control connection from another user")
+        guard let uid = await peerUID(connection.channel) else {
+            // The client already went away (a liveness probe): nothing to serve.
+            try? await connection.channel.close()
+            return
+        }
+        guard uid == getuid() else {
+            agent.logger.warning("refused a control connection from another user", metadata: ["control.uid": "\(uid)"])
             try? await connection.channel.close()
             return
         }

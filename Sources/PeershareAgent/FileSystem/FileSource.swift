@@ -71,6 +71,7 @@ public final class FileSource {
     /// with `lseek(SEEK_DATA/SEEK_HOLE)`, `.data(n)` after `pread` of up to `buffer.count`
     /// bytes into `buffer`, or `.end` once `expectedSize` bytes were delivered (then one
     /// `fstat` checks the file did not grow). File systems without hole support read as data.
+    /// `buffer` should not be empty: an empty one can only yield `.data(0)`.
     public func next(into buffer: UnsafeMutableRawBufferPointer) throws(SendError) -> FilePiece {
         guard let descriptor else {
             throw SendError(.io, "'\(DisplayEscape.escape(path))' was already closed")
@@ -88,6 +89,11 @@ public final class FileSource {
                 return .hole(length)
             }
             dataEnd = dataRunEnd(descriptor, from: offset, lookahead: UInt64(buffer.count))
+            if dataEnd <= offset {
+                // The file system contradicted itself (or the file changed between the
+                // two lseeks): read a buffer as data, which is always correct.
+                dataEnd = offset + min(UInt64(buffer.count), expectedSize - offset)
+            }
         }
         let wanted = Int(min(UInt64(buffer.count), dataEnd - offset))
         guard wanted > 0 else { return .data(0) }
@@ -124,6 +130,8 @@ public final class FileSource {
             if holeStart >= expectedSize { return expectedSize }
             if holeStart >= wanted { return holeStart }
             let nextData = dataStart(descriptor, from: holeStart)
+            // No progress means contradictory answers: stop scanning, read as data.
+            if nextData <= position { return wanted }
             if nextData - holeStart >= Self.minimumHole { return holeStart }
             if nextData >= expectedSize { return expectedSize }
             position = nextData

@@ -112,6 +112,9 @@ struct ReceiverSession {
             case .withdrawn:
                 announce("offer-closed", offer, message: "withdrawn by the sender")
                 throw AgentError(.cancelled, "The sender withdrew the offer.")
+            case .busy:
+                await io.sendAbort(.busy, "too many offers are waiting for a decision; try again later")
+                throw AgentError(.busy, "Refused an offer from \(remote): too many offers waiting.")
             }
         } else {
             code = nil
@@ -178,6 +181,9 @@ struct ReceiverSession {
             case .withdrawn:
                 announce("offer-closed", offer, message: "withdrawn by the sender")
                 throw AgentError(.cancelled, "The sender withdrew the offer.")
+            case .busy:
+                try? await secure.send(.refuse(.busy, "too many offers are waiting for a decision"), final: true)
+                throw AgentError(.busy, "Refused an offer from \(remote): too many offers waiting.")
             }
         }
 
@@ -192,7 +198,7 @@ struct ReceiverSession {
             agent.hub.publish(event)
             throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
         }
-        try await secure.send(.accept)
+        try await secure.send(.accept(receiverName: agent.options.name))
 
         var receiving = TransferEvent("receiving")
         receiving.transfer = transferID
@@ -309,7 +315,7 @@ struct ReceiverSession {
     /// or the sender going away).
     private func waitForPerson(_ offer: PendingOffer, io: FrameIO) async -> Decision {
         guard await agent.offers.add(offer) else {
-            return .withdrawn
+            return .busy
         }
         announce("offer", offer, message: nil)
         let offers = agent.offers

@@ -132,8 +132,12 @@ struct SenderSession {
         let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
         try await secure.send(.offer(summary))
         switch try await secure.receive(waitingFor: "the receiver's answer") {
-        case .message(.accept, false):
+        case .message(.accept(let receiverName), false):
+            // Now that the receiver said its name, the pin (made right after the handshake
+            // under the address) carries it.
+            try? trust.remember(key: outcome.peerIdentity, name: receiverName.isEmpty ? address.description : receiverName, address: address.description)
             var accepted = TransferEvent("accepted")
+            accepted.peer = receiverName
             accepted.transfer = transferID
             events(accepted)
         case .message(.refuse(let reason, let text), _):
@@ -184,7 +188,7 @@ struct SenderSession {
             do {
                 source = try FileSource(path: plan.sources[index], expectedSize: entry.size)
             } catch {
-                throw AgentError(.io, "Cannot read \(DisplayEscape.escape(plan.sources[index])): \(error)", underlying: error)
+                throw AgentError(.io, error.message, underlying: error)
             }
             defer { source.close() }
             var fileBytes: UInt64 = 0
@@ -202,7 +206,7 @@ struct SenderSession {
                     return 0
                 }
                 if let readError {
-                    throw AgentError(.io, "Cannot read \(DisplayEscape.escape(plan.sources[index])): \(readError)", underlying: readError)
+                    throw AgentError(.io, "\(readError)", underlying: readError)
                 }
                 switch piece {
                 case .data(let count):
@@ -251,6 +255,7 @@ struct SenderSession {
         case .wrongCode: return AgentError(.wrongCode, "Pairing failed: the code did not match. Send again and type the new code.")
         case .ioError: return AgentError(.io, "The receiver cannot write the files: \(shown)")
         case .cancelled: return AgentError(.cancelled, "The receiver cancelled: \(shown)")
+        case .busy: return AgentError(.busy, "The receiver is busy (\(shown)). Try again in a few minutes.")
         default: return AgentError(.declined, "The receiver refused the offer: \(shown)")
         }
     }

@@ -14,7 +14,8 @@ public struct SenderHandshake: ~Copyable, Sendable {
     /// True when this side asked KNOWN and the receiver answered PAIR (it no longer knows this
     /// sender): tell the person, then show the code as usual.
     public private(set) var fellBackToPairing = false
-    /// The receiver's identity key (IDr_pk) once M2 was read. In PAIR mode it is proven only when
+    /// The receiver's identity key (IDr_pk) once M2 was parsed, also when `handleM2` then failed
+    /// (e.g. `pinMismatch`: the key that answered, for the warning). It is proven only when
     /// `handleM4` succeeds; compare it with any pin for that peer before trusting a new key.
     public private(set) var receiverIdentity: [UInt8]?
 
@@ -80,6 +81,7 @@ public struct SenderHandshake: ~Copyable, Sendable {
         guard case let .sentM1(m1, requested, ephemeral) = state else { throw HandshakeError.outOfOrder }
         state = .failed
         let message = try HandshakeM2(parsing: m2)
+        receiverIdentity = message.identityKey
         switch (requested, message.mode) {
         case (.pair, .known):
             throw .downgrade
@@ -92,7 +94,6 @@ public struct SenderHandshake: ~Copyable, Sendable {
         case (.pair, .pair):
             break
         }
-        receiverIdentity = message.identityKey
 
         let th = try HandshakeKeySchedule.transcriptHash(m1: m1, m2: m2)
         let kx: (receive: SecretKey, transmit: SecretKey)

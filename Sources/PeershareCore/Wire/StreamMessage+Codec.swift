@@ -35,8 +35,8 @@ extension StreamMessage {
         switch self {
         case .offer(let summary):
             summary.encode(into: &writer)
-        case .accept:
-            break
+        case .accept(let receiverName):
+            writer.writeString(receiverName, truncatingTo: WireLimits.maxDisplayName)
         case .refuse(let reason, let text):
             writer.writeByte(reason.rawValue)
             writer.writeString(text, truncatingTo: WireLimits.maxMessageText)
@@ -85,7 +85,11 @@ extension StreamMessage {
         case offerType:
             message = .offer(try OfferSummary.decode(from: &reader))
         case acceptType:
-            message = .accept
+            let name = try reader.readString(field: "receiverName", maxBytes: WireLimits.maxDisplayName)
+            if name.unicodeScalars.contains(where: { PathRules.isControl($0) || PathRules.isBidiControl($0) }) {
+                throw .invalidText(field: "receiverName")
+            }
+            message = .accept(receiverName: name)
         case refuseType:
             let raw = try reader.readByte(field: "reason")
             guard let reason = RefusalReason(rawValue: raw) else { throw .unknownRefusalReason(raw) }

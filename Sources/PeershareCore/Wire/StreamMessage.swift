@@ -3,8 +3,10 @@
 public enum StreamMessage: Sendable, Equatable {
     /// 0x01, sender → receiver: what is offered.
     case offer(OfferSummary)
-    /// 0x02, receiver → sender: go ahead.
-    case accept
+    /// 0x02, receiver → sender: go ahead. Carries the receiver's display name, so that a
+    /// sender that dialled `HOST:PORT` can remember the peer by name (a hint, like every
+    /// name: identity is the key proven in the handshake).
+    case accept(receiverName: String)
     /// 0x03, receiver → sender: no, with a reason and a message for the person.
     case refuse(RefusalReason, String)
     /// 0x04, sender → receiver: the next file, directory or symlink, in tree order.

@@ -1,0 +1,170 @@
+import Glibc
+internal import SystemPackage
+import PeershareCore
+
+/// Accumulates the entries of a plan while walking.
+struct PlanBuilder {
+    private var entries: [Entry] = []
+    private var sources: [String] = []
+    private var warnings: [String] = []
+    private var fileCount: UInt64 = 0
+    private var directoryCount: UInt64 = 0
+    private var symlinkCount: UInt64 = 0
+    private var totalBytes: UInt64 = 0
+    private var topLevelNames: [String] = []
+
+    func plan() -> SendPlan {
+        SendPlan(entries: entries, sources: sources, warnings: warnings, fileCount: fileCount,
+                 directoryCount: directoryCount, symlinkCount: symlinkCount, totalBytes: totalBytes,
+                 topLevelNames: topLevelNames)
+    }
+
+    /// Adds an argument: a file entry, or a directory entry and its tree. FIFOs, sockets
+    /// and devices named directly are an error (the person asked for them explicitly).
+    mutating func addTopLevel(_ top: TopLevelArgument) throws(SendError) {
+        let kind = top.info.st_mode & S_IFMT
+        switch kind {
+        case S_IFREG:
+            try Self.checkReadable(AT_FDCWD, top.source, shown: top.source)
+            try addFile(top.path, top.info, source: top.source)
+        case S_IFDIR:
+            let fd: Int32
+            do {
+                fd = try SystemCall.retrying { Glibc.open(top.source, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            } catch {
+                throw SendError.system(error, "cannot read directory", top.source)
+            }
+            add(Entry(kind: .directory, path: top.path, mode: Self.permissions(top.info),
+                      mtimeSeconds: Int64(top.info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(top.info)),
+                source: top.source)
+            directoryCount += 1
+            try walk(taking: fd, source: top.source, relative: top.path.components)
+        default:
+            throw SendError(.unsupportedType,
+                            "'\(DisplayEscape.escape(top.source))' is a \(Self.typeName(kind)); only files and directories can be sent")
+        }
+        topLevelNames.append(top.name)
+    }
+
+    /// Walks the open directory `fd` (owned), whose entry path is `relative`.
+    private mutating func walk(taking fd: Int32, source: String, relative: [String]) throws(SendError) {
+        let listing = try DirectoryListing(taking: fd, path: source)
+        for nameBytes in listing.names {
+            let shownParent = relative.joined(separator: "/") + "/"
+            guard let name = String(validating: nameBytes, as: UTF8.self) else {
+                warnings.append("skipped '\(DisplayEscape.escape(shownParent))\(DisplayEscape.escape(bytes: nameBytes))': the name is not valid UTF-8")
+                continue
+            }
+            let shown = DisplayEscape.escape(shownParent + name)
+            let childSource = source + "/" + name
+            let info: stat
+            do {
+                info = try SystemCall.statusNoFollow(listing.descriptor, name)
+            } catch where error == .noSuchFileOrDirectory {
+                warnings.append("skipped '\(shown)': it disappeared while the tree was read")
+                continue
+            } catch {
+                throw SendError.system(error, "cannot read", childSource)
+            }
+            let path: RelativePath
+            do {
+                path = try RelativePath(validatingComponents: relative + [name])
+            } catch {
+                warnings.append("skipped '\(shown)': \(error)")
+                continue
+            }
+            let kind = info.st_mode & S_IFMT
+            switch kind {
+            case S_IFREG:
+                try Self.checkReadable(listing.descriptor, name, shown: childSource)
+                try addFile(path, info, source: childSource)
+            case S_IFDIR:
+                let childFD: Int32
+                do {
+                    childFD = try SystemCall.openAt(listing.descriptor, name,
+                                                    flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                } catch {
+                    throw SendError.system(error, "cannot read directory", childSource)
+                }
+                add(Entry(kind: .directory, path: path, mode: Self.permissions(info),
+                          mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(info)),
+                    source: childSource)
+                directoryCount += 1
+                try walk(taking: childFD, source: childSource, relative: path.components)
+            case S_IFLNK:
+                try addSymlink(path, info, directory: listing.descriptor, name: name, source: childSource, shown: shown)
+            default:
+                warnings.append("skipped '\(shown)': a \(Self.typeName(kind)); only files, directories and symlinks are sent")
+            }
+        }
+    }
+
+    private mutating func addFile(_ path: RelativePath, _ info: stat, source: String) throws(SendError) {
+        let size = UInt64(max(0, info.st_size))
+        let (sum, overflow) = totalBytes.addingReportingOverflow(size)
+        if overflow { throw SendError(.io, "the total size of the files overflows 64 bits") }
+        totalBytes = sum
+        fileCount += 1
+        add(Entry(kind: .file, path: path, size: size, mode: Self.permissions(info),
+                  mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(info)),
+            source: source)
+    }
+
+    /// `readlinkat`, then `PathRules.validateSymlinkTarget`: a link that would point outside
+    /// the sent tree (absolute, or climbing too far) is skipped with a warning.
+    private mutating func addSymlink(_ path: RelativePath, _ info: stat, directory: Int32, name: String,
+                                     source: String, shown: String) throws(SendError) {
+        let bytes: [UInt8]
+        do {
+            bytes = try SystemCall.readLink(directory, name)
+        } catch {
+            throw SendError.system(error, "cannot read symlink", source)
+        }
+        guard let target = String(validating: bytes, as: UTF8.self) else {
+            warnings.append("skipped symlink '\(shown)': its target '\(DisplayEscape.escape(bytes: bytes))' is not valid UTF-8")
+            return
+        }
+        do {
+            try PathRules.validateSymlinkTarget(target, linkPath: path)
+        } catch {
+            warnings.append("skipped symlink '\(shown)' -> '\(DisplayEscape.escape(target))': \(error)")
+            return
+        }
+        symlinkCount += 1
+        add(Entry(kind: .symlink, path: path, mode: Self.permissions(info), mtimeSeconds: Int64(info.st_mtim.tv_sec),
+                  mtimeNanoseconds: Self.nanoseconds(info), linkTarget: target),
+            source: source)
+    }
+
+    private mutating func add(_ entry: Entry, source: String) {
+        entries.append(entry)
+        sources.append(source)
+    }
+
+    /// Fails now if a file cannot be opened for reading: `openat(O_RDONLY|O_NOFOLLOW|O_NONBLOCK)`, `close`.
+    private static func checkReadable(_ directory: Int32, _ name: String, shown: String) throws(SendError) {
+        do {
+            let fd = try SystemCall.openAt(directory, name, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            SystemCall.close(fd)
+        } catch {
+            throw SendError.system(error, "cannot read", shown)
+        }
+    }
+
+    private static func permissions(_ info: stat) -> UInt32 { UInt32(info.st_mode) & 0o7777 }
+
+    private static func nanoseconds(_ info: stat) -> UInt32 {
+        UInt32(clamping: max(0, min(info.st_mtim.tv_nsec, 999_999_999)))
+    }
+
+    static func typeName(_ kind: mode_t) -> String {
+        switch kind {
+        case S_IFIFO: "FIFO"
+        case S_IFSOCK: "socket"
+        case S_IFCHR: "character device"
+        case S_IFBLK: "block device"
+        case S_IFLNK: "symlink"
+        default: "special file"
+        }
+    }
+}

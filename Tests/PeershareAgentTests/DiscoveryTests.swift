@@ -1,0 +1,190 @@
+// Unit tests of the pure parts of PeershareDiscovery: TXT handling, address
+// classification and the merged peer table. No Avahi, no network.
+
+import Foundation
+import Testing
+
+@testable import PeershareDiscovery
+
+private let keyA = String(repeating: "a1", count: 32)
+private let keyB = String(repeating: "b2", count: 32)
+private let ownKey = String(repeating: "0f", count: 32)
+private let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+
+private func address(_ host: String, _ ifIndex: Int32 = 2, v6: Bool = false, ifName: String? = "veth0") -> DiscoveredAddress {
+    DiscoveredAddress(host: host, interfaceIndex: ifIndex, interfaceName: ifName, isIPv6: v6)
+}
+
+private func resolved(_ instance: String, key: String?, name: String? = nil, port: UInt16 = 4000,
+                      addresses: [DiscoveredAddress], ifIndex: Int32 = 2, v6: Bool = false) -> DiscoveryEvent {
+    var txt = [TXTKeys.version: "1"]
+    if let key { txt[TXTKeys.publicKey] = key }
+    if let name { txt[TXTKeys.name] = name }
+    let service = DiscoveredService(instanceName: instance, hostName: "\(instance).local", port: port,
+                                    txt: txt, addresses: Set(addresses))
+    return .resolved(service, interfaceIndex: ifIndex, protocolIsIPv6: v6)
+}
+
+private func kinds(_ changes: [PeerChange]) -> [String] {
+    changes.map {
+        switch $0 {
+        case .appeared(let p): "appeared \(p.name)"
+        case .left(let p): "left \(p.name)"
+        case .updated(let p): "updated \(p.name)"
+        }
+    }
+}
+
+@Suite("Discovery TXT records")
+struct DiscoveryTXTTests {
+    @Test func decodesKeysCaseInsensitivelyFirstOccurrenceWins() {
+        let entries = ["PK=abc", "pk=def", "name=Alice Smith", "flag", "=nokey", "v=1=2"].map { Array($0.utf8) }
+        let txt = TXTRecord.decode(entries)
+        #expect(txt == ["pk": "abc", "name": "Alice Smith", "flag": "", "v": "1=2"])
+    }
+
+    @Test func dropsValuesThatAreNotUTF8AndKeysThatAreNotPrintable() {
+        let badValue: [UInt8] = Array("name=".utf8) + [0xff, 0xfe]
+        let badKey: [UInt8] = [0x01] + Array("pk=x".utf8)
+        #expect(TXTRecord.decode([badValue, badKey, Array("v=1".utf8)]) == ["v": "1"])
+    }
+
+    @Test func encodesSortedAndValid() throws {
+        let pairs = try TXTRecord.encode(["v": "1", "pk": keyA, "name": "bob"])
+        #expect(pairs.map(\.key) == ["name", "pk", "v"])
+        #expect(pairs.map(\.value) == ["bob", keyA, "1"])
+    }
+
+    @Test(arguments: ["", "toolongkey", "a=b", "tab\t"])
+    func rejectsInvalidKeys(_ key: String) {
+        #expect(throws: TXTRecordError.invalidKey(key)) { try TXTRecord.encode([key: "x"]) }
+    }
+
+    @Test func rejectsEntriesOver255Bytes() {
+        let value = String(repeating: "x", count: 253)
+        #expect(throws: TXTRecordError.entryTooLong(key: "name", bytes: 258)) {
+            try TXTRecord.encode(["name": value])
+        }
+        #expect((try? TXTRecord.encode(["n": String(repeating: "x", count: 253)])) != nil)
+    }
+}
+
+@Suite("Discovered addresses")
+struct DiscoveredAddressTests {
+    @Test(arguments: [
+        ("10.0.0.2", false, "veth0", false, "10.0.0.2"),
+        ("169.254.3.4", false, "veth0", true, "169.254.3.4"),
+        ("fe80::1", true, "veth0", true, "fe80::1%veth0"),
+        ("FE80::abcd", true, nil, true, "FE80::abcd%7"),
+        ("febf::1", true, "veth0", true, "febf::1%veth0"),
+        ("fec0::1", true, "veth0", false, "fec0::1"),
+        ("fd00::5", true, "veth0", false, "fd00::5"),
+        ("2001:db8::1", true, "veth0", false, "2001:db8::1"),
+    ] as [(String, Bool, String?, Bool, String)])
+    func classifiesAndScopes(host: String, v6: Bool, ifName: String?, linkLocal: Bool, connect: String) {
+        let a = DiscoveredAddress(host: host, interfaceIndex: 7, interfaceName: ifName, isIPv6: v6)
+        #expect(a.isLinkLocal == linkLocal)
+        #expect(a.connectString == connect)
+    }
+}
+
+@Suite("Peer table")
+struct PeerTableTests {
+    @Test func mergesRecordsWithTheSameKeyAndOrdersAddresses() {
+        var table = PeerTable(ownKey: ownKey)
+        let first = table.apply(resolved("bob", key: keyB, name: "Bob",
+                                         addresses: [address("fe80::2", v6: true)], v6: true), at: t0)
+        #expect(kinds(first) == ["appeared Bob"])
+        let second = table.apply(resolved("bob", key: keyB, name: "Bob", addresses: [address("10.0.0.2")]), at: t0)
+        #expect(kinds(second) == ["updated Bob"])
+        let third = table.apply(resolved("bob", key: keyB, name: "Bob", addresses: [address("fd00::2", 3, v6: true)],
+                                         ifIndex: 3, v6: true), at: t0)
+        #expect(kinds(third) == ["updated Bob"])
+        #expect(table.peers.count == 1)
+        let bob = table.peers[0]
+        #expect(bob.addresses == ["10.0.0.2", "fd00::2", "fe80::2%veth0"])
+        #expect(bob.publicKeyHex == keyB)
+        #expect(bob.protocolVersion == "1")
+        #expect(bob.instanceNames == ["bob"])
+    }
+
+    @Test func excludesOurOwnKeyWhateverItsCase() {
+        var table = PeerTable(ownKey: ownKey.uppercased())
+        #expect(table.apply(resolved("me", key: ownKey, addresses: [address("10.0.0.1")])).isEmpty)
+        #expect(table.peers.isEmpty)
+    }
+
+    @Test func peerLeavesWithItsLastRecord() {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("bob", key: keyB, name: "Bob", addresses: [address("10.0.0.2")]))
+        _ = table.apply(resolved("bob", key: keyB, name: "Bob", addresses: [address("fe80::2", v6: true)], v6: true))
+        let partial = table.apply(.removed(instanceName: "bob", interfaceIndex: 2, protocolIsIPv6: false))
+        #expect(kinds(partial) == ["updated Bob"])
+        #expect(table.peers.first?.addresses == ["fe80::2%veth0"])
+        let last = table.apply(.removed(instanceName: "bob", interfaceIndex: 2, protocolIsIPv6: true))
+        #expect(kinds(last) == ["left Bob"])
+        #expect(table.peers.isEmpty)
+        #expect(table.apply(.removed(instanceName: "bob", interfaceIndex: 2, protocolIsIPv6: true)).isEmpty)
+    }
+
+    @Test func sameDataAgainIsNotAChangeButRefreshesLastSeen() {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("bob", key: keyB, addresses: [address("10.0.0.2")]), at: t0)
+        let later = t0.addingTimeInterval(30)
+        #expect(table.apply(resolved("bob", key: keyB, addresses: [address("10.0.0.2")]), at: later).isEmpty)
+        #expect(table.peers.first?.lastSeen == later)
+        #expect(table.peers.first?.name == "bob")
+    }
+
+    @Test func aRecordThatChangesItsKeyMovesToAnotherPeer() {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("x", key: keyA, name: "X", addresses: [address("10.0.0.5")]))
+        let changes = table.apply(resolved("x", key: keyB, name: "X", addresses: [address("10.0.0.5")]))
+        #expect(Set(kinds(changes)) == ["left X", "appeared X"])
+        #expect(table.peers.map(\.publicKeyHex) == [keyB])
+    }
+
+    @Test func sameNameDifferentKeysAreTwoPeers() {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("twin", key: keyA, name: "twin", addresses: [address("10.0.0.2")]))
+        _ = table.apply(resolved("twin #2", key: keyB, name: "twin", addresses: [address("10.0.0.3")]))
+        #expect(table.peers.map(\.name) == ["twin", "twin"])
+        #expect(Set(table.peers.map(\.publicKeyHex)) == [keyA, keyB])
+    }
+
+    @Test(arguments: [nil, "", "xyz", "abc", String(repeating: "g0", count: 32)] as [String?])
+    func ignoresRecordsWithoutAValidKey(_ key: String?) {
+        var table = PeerTable(ownKey: ownKey)
+        #expect(table.apply(resolved("odd", key: key, addresses: [address("10.0.0.9")])).isEmpty)
+        #expect(table.peers.isEmpty)
+    }
+
+    @Test func latestPortWinsAndStaleAddressesOfTheOldPortAreDropped() {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("bob", key: keyB, port: 4000, addresses: [address("10.0.0.2")]))
+        _ = table.apply(resolved("bob", key: keyB, port: 5000, addresses: [address("fe80::2", v6: true)], v6: true))
+        #expect(table.peers.first?.port == 5000)
+        #expect(table.peers.first?.addresses == ["fe80::2%veth0"])
+    }
+
+    @Test func losingTheDaemonEmptiesTheTable() {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("a", key: keyA, name: "A", addresses: [address("10.0.0.2")]))
+        _ = table.apply(resolved("b", key: keyB, name: "B", addresses: [address("10.0.0.3")]))
+        let changes = table.apply(.daemonUnavailable("gone"))
+        #expect(Set(kinds(changes)) == ["left A", "left B"])
+        #expect(table.peers.isEmpty)
+        #expect(table.apply(.daemonAvailable).isEmpty)
+        #expect(table.apply(.published(instanceName: "me")).isEmpty)
+        #expect(table.apply(.nameCollision(newName: "me #2")).isEmpty)
+    }
+
+    @Test func peersRoundTripThroughJSON() throws {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("bob", key: keyB.uppercased(), name: "Bob", addresses: [address("10.0.0.2")]), at: t0)
+        let peer = try #require(table.peers.first)
+        #expect(peer.publicKeyHex == keyB)
+        let decoded = try JSONDecoder().decode(DiscoveredPeer.self, from: JSONEncoder().encode(peer))
+        #expect(decoded == peer)
+    }
+}
