@@ -41,6 +41,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MemoryTuning.apply()
         let logger = common.bootstrapLogging()
         let paths = common.paths
         var options = AgentOptions(

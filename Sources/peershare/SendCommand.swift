@@ -38,6 +38,7 @@ struct SendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MemoryTuning.apply()
         let logger = common.bootstrapLogging()
         let paths = common.paths
         let absolute = self.paths.map { StatePathsHelper.absolute($0) }

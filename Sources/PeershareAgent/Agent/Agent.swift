@@ -161,6 +161,7 @@ public final class Agent: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.backlog, value: 128)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.writeBufferWaterMark, value: Connections.writeWaterMark)
                 .bind(host: options.bindHost, port: options.port) { channel in Connections.makeFramed(channel) }
         } catch {
             throw AgentError(.general, "Cannot listen on port \(options.port): \(Connections.describe(error)). Another program may use it; pick one with --port (0 picks a free port).", underlying: error)

@@ -20,12 +20,19 @@ enum Connections {
         }
     }
 
+    /// How much encrypted data may wait in NIO's outbound buffer before the writer suspends.
+    /// NIO's default (64 KiB) is below one batch, so the sending task would stop after every
+    /// write and encryption would never overlap with the socket; 4 MiB lets the two stages run
+    /// on both cores while keeping memory bounded.
+    static let writeWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 1 << 20, high: 4 << 20)
+
     /// Dials `address` with a short connect timeout.
     static func connect(to address: PeerAddress, group: any EventLoopGroup, timeout: Int64 = 5) async throws(AgentError) -> (FramedChannel, FrameLimit) {
         do {
             return try await ClientBootstrap(group: group)
                 .connectTimeout(.seconds(timeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.writeBufferWaterMark, value: writeWaterMark)
                 .connect(host: address.host, port: address.port) { channel in makeFramed(channel) }
         } catch {
             throw AgentError(.unreachable, "Cannot reach \(address): \(Self.describe(error)). Is peershare running there, and is the port right?", underlying: error)
