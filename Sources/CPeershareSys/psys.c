@@ -47,3 +47,8 @@ int psys_peer_uid(int fd, uid_t *uid) {
     *uid = cred.uid;
     return 0;
 }
+
+#include <malloc.h>
+int psys_set_malloc_arena_max(int count) {
+    return mallopt(M_ARENA_MAX, count);
+}

@@ -24,4 +24,6 @@ extern const int PSYS_SEEK_DATA;
 extern const int PSYS_SEEK_HOLE;
 /// O_PATH for open/openat2 (GNU-only, so Swift's Glibc does not export it).
 extern const int PSYS_O_PATH;
+/// mallopt(M_ARENA_MAX, count): bounds glibc malloc arenas. Returns 1 on success.
+int psys_set_malloc_arena_max(int count);
 #endif

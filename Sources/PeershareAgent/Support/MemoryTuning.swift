@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CPeershareSys
 
 /// Process-wide allocator settings for an agent.
 ///
@@ -12,8 +10,6 @@ import Glibc
 public enum MemoryTuning {
     /// `mallopt(M_ARENA_MAX, 2)`. Call once, early in `main`, before threads start allocating.
     public static func apply() {
-        #if canImport(Glibc)
-        _ = mallopt(M_ARENA_MAX, 2)
-        #endif
+        _ = psys_set_malloc_arena_max(2)
     }
 }
