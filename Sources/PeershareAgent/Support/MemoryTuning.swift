@@ -1,4 +1,4 @@
-import CPeershareSys
+internal import CPeershareSys
 
 /// Process-wide allocator settings for an agent.
 ///
