@@ -39,10 +39,7 @@ public final class AvahiDaemonDiscovery: DiscoveryBackend {
             Task.detached { session.shutdown() }
         }
         current.withLock { $0 = session }
-        if !session.begin() {
-            continuation.yield(.daemonUnavailable("could not start the Avahi event loop thread"))
-            continuation.finish()
-        }
+        session.begin()
         return stream
     }
 

@@ -56,18 +56,18 @@ final class AvahiSession: @unchecked Sendable {
     }
 
     /// Creates the retry timer and the first client, then starts the poll thread
-    /// (`avahi_threaded_poll_start`). Returns false if the thread could not start.
-    func begin() -> Bool {
+    /// (`avahi_threaded_poll_start`). If the thread cannot start, reports that and ends
+    /// the stream.
+    func begin() {
         avahi_threaded_poll_lock(poll)
         createRetryTimerLocked()
         connectLocked()
         avahi_threaded_poll_unlock(poll)
-        guard avahi_threaded_poll_start(poll) >= 0 else {
+        if avahi_threaded_poll_start(poll) < 0 {
             logger.info("could not start the Avahi event loop thread")
+            yield(.daemonUnavailable("could not start the Avahi event loop thread"))
             shutdown()
-            return false
         }
-        return true
     }
 
     /// Frees every Avahi object under the poll lock (withdrawing our advert), stops and

@@ -10,20 +10,18 @@ import Synchronization
 final class AgentTerminal: Sendable {
     let agent: Agent
     let quiet: Bool
-    let discovery: String
     private let started = Mutex<[String: (Date, UInt64)]>([:])
 
-    init(agent: Agent, quiet: Bool, discovery: String) {
+    init(agent: Agent, quiet: Bool) {
         self.agent = agent
         self.quiet = quiet
-        self.discovery = discovery
     }
 
     func listening(port: Int) {
         Console.out("peershare agent \"\(DisplayEscape.escape(agent.options.name))\" listening on port \(port)")
         Console.out("Fingerprint: \(agent.fingerprint)")
         Console.out("Inbox: \(DisplayEscape.escape(agent.options.inbox))")
-        Console.out("Discovery: \(discovery)")
+        Console.out("Discovery: \(agent.options.discovery ? "on (avahi-daemon)" : "off")")
     }
 
     func stopped() {
@@ -45,6 +43,14 @@ final class AgentTerminal: Sendable {
             }
         case "offer-closed":
             Console.out("Offer \(event.offer ?? "") from \"\(peer)\" \(event.message ?? "closed").")
+        case "peer-appeared":
+            guard !quiet else { return }
+            Console.out("Peer \"\(peer)\" appeared (\(event.fingerprint.map { String($0.prefix(19)) } ?? "?"), \(event.address ?? "no address")).")
+        case "peer-left":
+            guard !quiet else { return }
+            Console.out("Peer \"\(peer)\" left.")
+        case "discovery":
+            Console.err(event.message ?? "")
         case "pairing-failed":
             Console.out("Pairing with \(event.address ?? "?") failed: wrong code (or a tampered connection). The sender has to send again.")
         case "receiving":

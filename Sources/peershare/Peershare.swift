@@ -15,7 +15,7 @@ struct Peershare: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            RunCommand.self, SendCommand.self, AcceptCommand.self, DeclineCommand.self,
+            RunCommand.self, SendCommand.self, PeersCommand.self, AcceptCommand.self, DeclineCommand.self,
             InboxCommand.self, StatusCommand.self, IdCommand.self, TrustedCommand.self, ForgetCommand.self,
         ],
         defaultSubcommand: RunCommand.self)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PeershareAgent
+import PeershareDiscovery
 import ServiceLifecycle
 
 /// `peershare run` (the default): the agent in the foreground.
@@ -54,16 +55,25 @@ struct RunCommand: AsyncParsableCommand {
         options.timeouts.pairingWait = Double(offerTimeout)
         try await reportingErrors {
             let agent = try Agent(paths: paths, options: options, logger: logger)
-            let terminal = AgentTerminal(agent: agent, quiet: common.quiet, discovery: noDiscovery ? "off" : "off (not built yet)")
+            let terminal = AgentTerminal(agent: agent, quiet: common.quiet)
             let events = agent.hub.subscribe()
-            let control = ControlServer(agent: agent) { await agent.status(discovery: terminal.discovery) }
+            let control = ControlServer(agent: agent) { await agent.status() }
+            let (ports, portSink) = AsyncStream<Int>.makeStream()
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: ListenerService(agent: agent) { port in
+                    terminal.listening(port: port)
+                    portSink.yield(port)
+                    portSink.finish()
+                }),
+                .init(service: ControlService(server: control) {}),
+                .init(service: TerminalService(terminal: terminal, events: events)),
+            ]
+            if !noDiscovery {
+                services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: AvahiDaemonDiscovery(logger: logger))))
+            }
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [
-                        .init(service: ListenerService(agent: agent) { port in terminal.listening(port: port) }),
-                        .init(service: ControlService(server: control) {}),
-                        .init(service: TerminalService(terminal: terminal, events: events)),
-                    ],
+                    services: services,
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger))
             do {

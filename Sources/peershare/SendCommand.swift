@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PeershareAgent
 import PeershareCore
+import PeershareDiscovery
 
 /// `peershare send PATH... --to PEER`.
 struct SendCommand: AsyncParsableCommand {
@@ -10,7 +11,8 @@ struct SendCommand: AsyncParsableCommand {
         commandName: "send",
         abstract: "Send files and folders to a peer.",
         discussion: """
-            PEER is HOST:PORT (for example 192.168.1.20:53317 or [fe80::1%eth0]:53317). \
+            PEER is a discovered peer's name, a unique prefix of one, a fingerprint prefix, \
+            or HOST:PORT (for example 192.168.1.20:53317 or [fe80::1%eth0]:53317). \
             The first time, a pairing code is shown: the receiving person types it. \
             Exits 0 only once the receiver has confirmed that every file is written. \
             If no agent is running, send runs one of its own for the duration.
@@ -21,7 +23,8 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Files and folders to send.", valueName: "PATH"), completion: .file())
     var paths: [String]
 
-    @Option(help: ArgumentHelp("The receiving peer: HOST:PORT.", valueName: "PEER"))
+    @Option(help: ArgumentHelp("The receiving peer: a name from `peershare peers`, a fingerprint prefix, or HOST:PORT.", valueName: "PEER"),
+            completion: .shellCommand("peershare peers --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
     var to: String
 
     @Flag(help: "Print one JSON object per line instead of text.")
@@ -32,8 +35,8 @@ struct SendCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("Give at least one file or folder to send.") }
-        guard PeerAddress(parsing: to) != nil else {
-            throw ValidationError("PEER must be HOST:PORT, for example 192.168.1.20:\(AgentOptions.defaultPort).")
+        guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
         }
     }
 
@@ -42,13 +45,12 @@ struct SendCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging()
         let paths = common.paths
         let absolute = self.paths.map { StatePathsHelper.absolute($0) }
-        guard let address = PeerAddress(parsing: to) else { throw ExitCode.validationFailure }
         let printer = SendPrinter(json: json, quiet: common.quiet)
         var failure: AgentError?
         if await ControlClient.isAgentListening(paths: paths) {
             var request = ControlRequest(command: "send")
             request.paths = absolute
-            request.to = address.description
+            request.to = to
             do {
                 try await ControlClient.stream(request, paths: paths) { event in
                     printer.show(event)
@@ -70,8 +72,18 @@ struct SendCommand: AsyncParsableCommand {
                     name: name ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "peershare",
                     inbox: paths.defaultInbox, port: 0)
                 let agent = try Agent(paths: paths, options: options, logger: logger)
+                var peers: [DiscoveredPeer] = []
+                if PeerAddress(parsing: to) == nil {
+                    // No agent, so no live table: look around briefly, as `peers` does.
+                    let (found, problem) = await PeerDirectory.browseOnce(seconds: 2.5, ownKey: agent.identity.publicKey, logger: logger)
+                    if found.isEmpty, let problem {
+                        throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(to))': discovery is not available (\(problem)). Start avahi-daemon, or give HOST:PORT.")
+                    }
+                    peers = found
+                }
+                let target = try PeerResolver.resolve(to, peers: peers)
                 let task = Task {
-                    try await agent.send(paths: absolute, to: address) { printer.show($0) }
+                    try await agent.send(paths: absolute, to: target) { printer.show($0) }
                 }
                 let interrupt = InterruptHandler { task.cancel() }
                 defer { interrupt.cancel() }

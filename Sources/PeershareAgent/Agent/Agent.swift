@@ -18,6 +18,8 @@ public final class Agent: Sendable {
     public let trust: TrustStore
     public let options: AgentOptions
     public let hub = EventHub()
+    /// Peers found over mDNS (empty when discovery is off).
+    public let directory: PeerDirectory
     let offers: OfferBoard
     let logger: Logger
     let group: any EventLoopGroup
@@ -33,6 +35,7 @@ public final class Agent: Sendable {
         self.identity = try IdentityStore.loadOrCreate(paths: paths)
         self.trust = TrustStore(paths: paths)
         self.offers = OfferBoard(capacity: options.maxPendingOffers)
+        self.directory = PeerDirectory(ownKey: identity.publicKey)
     }
 
     public var fingerprint: String { Fingerprint.full(of: identity.publicKey) }
@@ -42,8 +45,8 @@ public final class Agent: Sendable {
 
     // MARK: Sending
 
-    /// Sends `paths` to `address`. `expectedKey` (from discovery) must be the key that answers.
-    public func send(paths sources: [String], to address: PeerAddress, expectedKey: [UInt8]? = nil, events: @escaping EventSink) async throws(AgentError) -> SendResult {
+    /// Sends `paths` to `target`; its `expectedKey` (from discovery) must be the key that answers.
+    public func send(paths sources: [String], to target: SendTarget, events: @escaping EventSink) async throws(AgentError) -> SendResult {
         let transferID = Self.makeID()
         let plan: SendPlan
         do {
@@ -68,8 +71,8 @@ public final class Agent: Sendable {
             sink(event)
         }
         let session = SenderSession(
-            identity: identity, name: options.name, trust: trust, plan: plan, address: address,
-            expectedKey: expectedKey, transferID: transferID, events: sink,
+            identity: identity, name: options.name, trust: trust, plan: plan, addresses: target.addresses,
+            expectedKey: target.expectedKey, transferID: transferID, events: sink,
             logger: logger, timeouts: options.timeouts, progress: ProgressThrottle())
         do {
             let result = try await session.run(group: group)

@@ -2,6 +2,7 @@ import Foundation
 import SodiumKit
 import NIOPosix
 import NIOCore
+import PeershareDiscovery
 import ServiceLifecycle
 
 /// The agent's TCP listener as a lifecycle service: cancelled on graceful shutdown, which
@@ -43,9 +44,42 @@ public struct ControlService: Service {
     }
 }
 
+/// mDNS: once the listener has its port, publishes `_peershare._tcp` (TXT: protocol
+/// version, display name, full identity key) and browses for the agent's lifetime.
+public struct DiscoveryService: Service {
+    let agent: Agent
+    let port: AsyncStream<Int>
+    let backend: any DiscoveryBackend
+
+    public init(agent: Agent, port: AsyncStream<Int>, backend: any DiscoveryBackend) {
+        self.agent = agent
+        self.port = port
+        self.backend = backend
+    }
+
+    public func run() async throws {
+        let agent = self.agent
+        let port = self.port
+        let backend = self.backend
+        await cancelWhenGracefulShutdown {
+            var ports = port.makeAsyncIterator()
+            guard let bound = await ports.next() else { return }
+            let advert = ServiceAdvert(
+                instanceName: agent.options.name,
+                port: UInt16(clamping: bound),
+                txt: [
+                    TXTKeys.version: "1",
+                    TXTKeys.name: agent.options.name,
+                    TXTKeys.publicKey: Hex.encode(agent.identity.publicKey),
+                ])
+            await agent.directory.run(backend: backend, advert: advert, hub: agent.hub, logger: agent.logger)
+        }
+    }
+}
+
 extension Agent {
     /// The status shown by `peershare status`.
-    public func status(discovery: String) async -> AgentStatus {
+    public func status() async -> AgentStatus {
         AgentStatus(
             name: options.name,
             fingerprint: fingerprint,
@@ -53,7 +87,7 @@ extension Agent {
             port: boundPort,
             addresses: Self.interfaceAddresses(),
             inbox: options.inbox,
-            discovery: discovery,
+            discovery: options.discovery ? directory.state : "off",
             pid: getpid(),
             transfers: hub.transfers,
             pendingOffers: await pendingOffers().count)

@@ -2,13 +2,13 @@ import Foundation
 
 /// A request on the control socket: one JSON object on one line.
 ///
-/// `command` is one of: status, inbox, accept, decline, send, events. The other fields are
+/// `command` is one of: status, inbox, accept, decline, peers, send, events. The other fields are
 /// the command's arguments.
 public struct ControlRequest: Codable, Sendable {
     public var command: String
     public var paths: [String]?
+    /// `HOST:PORT`, a discovered name, a unique prefix of one, or a fingerprint prefix.
     public var to: String?
-    public var expectKey: String?
     public var code: String?
     public var offer: String?
 
@@ -23,6 +23,8 @@ public struct ControlReply: Codable, Sendable {
     public var status: AgentStatus?
     public var offers: [PendingOffer]?
     public var offer: PendingOffer?
+    public var peers: [PeerInfo]?
+    public var discovery: String?
 
     public init(ok: Bool) { self.ok = ok }
 

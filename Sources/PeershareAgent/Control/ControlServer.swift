@@ -133,6 +133,11 @@ public struct ControlServer: Sendable {
                 var reply = ControlReply(ok: true)
                 reply.offer = try await agent.accept(code: code, offerID: request.offer)
                 return reply
+            case "peers":
+                var reply = ControlReply(ok: true)
+                reply.peers = agent.directory.peers.map { PeerInfo($0, trust: agent.trust) }
+                reply.discovery = agent.directory.state
+                return reply
             case "decline":
                 var reply = ControlReply(ok: true)
                 reply.offer = try await agent.decline(offerID: request.offer)
@@ -147,15 +152,21 @@ public struct ControlServer: Sendable {
 
     /// Runs a send for a client and streams its events; the client's disconnect cancels it.
     private func streamSend(_ request: ControlRequest, write: @escaping (String) async throws -> Void) async throws {
-        guard let paths = request.paths, !paths.isEmpty, let to = request.to, let address = PeerAddress(parsing: to) else {
-            try await write(ControlJSON.line(TransferEvent.failure(AgentError(.usage, "send needs paths and a HOST:PORT target."))))
+        guard let paths = request.paths, !paths.isEmpty, let to = request.to else {
+            try await write(ControlJSON.line(TransferEvent.failure(AgentError(.usage, "send needs paths and a PEER."))))
+            return
+        }
+        let target: SendTarget
+        do {
+            target = try PeerResolver.resolve(to, peers: agent.directory.peers)
+        } catch {
+            try await write(ControlJSON.line(TransferEvent.failure(error)))
             return
         }
         let (stream, continuation) = AsyncStream<TransferEvent>.makeStream(bufferingPolicy: .unbounded)
         let agent = self.agent
-        let expectKey = request.expectKey.flatMap(Hex.decode)
         let task = Task {
-            _ = try? await agent.send(paths: paths, to: address, expectedKey: expectKey) { continuation.yield($0) }
+            _ = try? await agent.send(paths: paths, to: target) { continuation.yield($0) }
             continuation.finish()
         }
         do {

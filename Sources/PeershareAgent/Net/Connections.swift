@@ -39,6 +39,25 @@ enum Connections {
         }
     }
 
+    /// Dials each address in turn (short timeouts when there are several) and returns the
+    /// first connection that succeeds, with the address it reached.
+    static func connect(toFirstOf addresses: [PeerAddress], group: any EventLoopGroup) async throws(AgentError) -> (FramedChannel, FrameLimit, PeerAddress) {
+        var lastError = AgentError(.unreachable, "No address to connect to.")
+        let timeout: Int64 = addresses.count > 1 ? 2 : 5
+        for address in addresses {
+            do {
+                let (channel, limit) = try await connect(to: address, group: group, timeout: timeout)
+                return (channel, limit, address)
+            } catch {
+                lastError = error
+            }
+        }
+        if addresses.count > 1 {
+            throw AgentError(.unreachable, "Cannot reach the peer at any of its addresses (\(addresses.map(\.description).joined(separator: ", "))). \(lastError.message)")
+        }
+        throw lastError
+    }
+
     /// A short, human description of a connect error ("connection refused", "timed out").
     static func describe(_ error: any Error) -> String {
         if let io = error as? IOError {

@@ -21,7 +21,8 @@ struct SenderSession {
     let name: String
     let trust: TrustStore
     let plan: SendPlan
-    let address: PeerAddress
+    /// Addresses to try in order (a discovered peer may have several).
+    let addresses: [PeerAddress]
     /// The identity key the peer must hold (from discovery), checked in the handshake.
     let expectedKey: [UInt8]?
     let transferID: String
@@ -34,18 +35,18 @@ struct SenderSession {
         let start = ContinuousClock.now
         var event = TransferEvent("sending")
         event.transfer = transferID
-        event.address = address.description
+        event.address = addresses.first?.description
         event.files = plan.fileCount
         event.directories = plan.directoryCount
         event.totalBytes = plan.totalBytes
         event.names = plan.topLevelNames
         events(event)
 
-        let (channel, limit) = try await Connections.connect(to: address, group: group)
+        let (channel, limit, address) = try await Connections.connect(toFirstOf: addresses, group: group)
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, outbound: outbound, limit: limit)
-                return try await converse(io: io, start: start)
+                return try await converse(io: io, address: address, start: start)
             }
         } catch let error as AgentError {
             throw error
@@ -54,7 +55,7 @@ struct SenderSession {
         }
     }
 
-    private func converse(io: FrameIO, start: ContinuousClock.Instant) async throws(AgentError) -> SendResult {
+    private func converse(io: FrameIO, address: PeerAddress, start: ContinuousClock.Instant) async throws(AgentError) -> SendResult {
         let pinned = expectedKey.flatMap { trust.pin(forKey: $0)?.keyBytes } ?? trust.pin(forAddress: address.description)?.keyBytes
         let summary = OfferSummary(
             senderName: name,

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import PeershareCore
+import PeershareDiscovery
+import SodiumKit
+import Synchronization
+
+/// The agent's live table of peers found over mDNS, and the discovery back end that feeds it.
+///
+/// Discovery is only a hint: a peer here is a name, addresses and the identity key it
+/// advertises. A send to it checks in the handshake that whoever answers holds that key.
+public final class PeerDirectory: Sendable {
+    private let table: Mutex<PeerTable>
+    private let mode = Mutex<String>("off")
+
+    public init(ownKey: [UInt8]) {
+        table = Mutex(PeerTable(ownKey: Hex.encode(ownKey)))
+    }
+
+    /// The peers seen now, sorted by name.
+    public var peers: [DiscoveredPeer] { table.withLock { $0.peers } }
+
+    /// What `status` shows: "off", "avahi-daemon", or "unavailable: …".
+    public var state: String { mode.withLock { $0 } }
+
+    /// Publishes `advert` and browses until cancelled, keeping the table current and
+    /// reporting peers appearing and leaving (and the daemon going away) as events.
+    public func run(backend: any DiscoveryBackend, advert: ServiceAdvert, hub: EventHub, logger: Logger) async {
+        mode.withLock { $0 = "starting" }
+        let events = backend.start(advert: advert)
+        await withTaskCancellationHandler {
+            for await event in events {
+                apply(event, hub: hub, logger: logger)
+            }
+        } onCancel: {
+            Task { await backend.stop() }
+        }
+        await backend.stop()
+    }
+
+    /// Feeds one event (also used to gather peers for a short one-off browse).
+    func apply(_ event: DiscoveryEvent, hub: EventHub?, logger: Logger) {
+        switch event {
+        case .daemonUnavailable(let why):
+            mode.withLock { $0 = "unavailable: \(why)" }
+            var note = TransferEvent("discovery")
+            note.message = "Discovery is not working (\(why)). Peers can still be reached as HOST:PORT."
+            hub?.publish(note)
+        case .daemonAvailable:
+            mode.withLock { $0 = "avahi-daemon" }
+            var note = TransferEvent("discovery")
+            note.message = "Discovery works again (avahi-daemon)."
+            hub?.publish(note)
+        case .published(let name):
+            mode.withLock { $0 = "avahi-daemon" }
+            logger.info("published", metadata: ["mdns.instance": "\(name)"])
+        case .nameCollision(let newName):
+            var note = TransferEvent("discovery")
+            note.message = "Another machine uses this name on the network; advertising as \"\(DisplayEscape.escape(newName))\"."
+            hub?.publish(note)
+        case .resolved, .removed:
+            break
+        }
+        let changes = table.withLock { $0.apply(event) }
+        guard let hub else { return }
+        for change in changes {
+            switch change {
+            case .appeared(let peer): hub.publish(Self.event("peer-appeared", peer))
+            case .left(let peer): hub.publish(Self.event("peer-left", peer))
+            case .updated: break
+            }
+        }
+    }
+
+    static func event(_ name: String, _ peer: DiscoveredPeer) -> TransferEvent {
+        var event = TransferEvent(name)
+        event.peer = peer.name
+        event.fingerprint = Hex.decode(peer.publicKeyHex).map { Fingerprint.full(of: $0) }
+        event.address = peer.addresses.first
+        return event
+    }
+
+    /// Browses for `seconds` without publishing (for `peers` and `send` when no agent runs).
+    public static func browseOnce(seconds: Double, ownKey: [UInt8], logger: Logger) async -> (peers: [DiscoveredPeer], problem: String?) {
+        let directory = PeerDirectory(ownKey: ownKey)
+        let backend = AvahiDaemonDiscovery(logger: logger)
+        let events = backend.start(advert: nil)
+        let problem = Mutex<String?>(nil)
+        let collector = Task {
+            for await event in events {
+                if case .daemonUnavailable(let why) = event { problem.withLock { $0 = why } }
+                directory.apply(event, hub: nil, logger: logger)
+            }
+        }
+        try? await Task.sleep(for: .seconds(seconds))
+        await backend.stop()
+        collector.cancel()
+        return (directory.peers, problem.withLock { $0 })
+    }
+}
+
+/// A discovered peer as `peers` shows it.
+public struct PeerInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var fingerprint: String
+    public var publicKey: String
+    public var addresses: [String]
+    public var port: UInt16
+    public var paired: Bool
+    public var lastSeen: Date
+    public var instanceNames: [String]
+
+    public init(_ peer: DiscoveredPeer, trust: TrustStore) {
+        let key = Hex.decode(peer.publicKeyHex) ?? []
+        name = peer.name
+        publicKey = peer.publicKeyHex
+        fingerprint = Fingerprint.full(of: key)
+        addresses = peer.addresses
+        port = peer.port
+        paired = trust.pin(forKey: key) != nil
+        lastSeen = peer.lastSeen
+        instanceNames = peer.instanceNames
+    }
+}

@@ -1,0 +1,52 @@
+import PeershareCore
+import PeershareDiscovery
+import SodiumKit
+
+/// Where a send goes: the addresses to try, in order, and the identity key that must answer
+/// (nil for a bare `HOST:PORT`, where the pin for that address, if any, is checked).
+public struct SendTarget: Sendable {
+    public var addresses: [PeerAddress]
+    public var expectedKey: [UInt8]?
+    public var name: String?
+}
+
+/// Turns what a person typed after `--to` into a target: `HOST:PORT`, a discovered name, a
+/// unique prefix of one, or a fingerprint prefix. An ambiguous or unknown PEER is an error
+/// that lists the candidates.
+public enum PeerResolver {
+    public static func resolve(_ query: String, peers: [DiscoveredPeer]) throws(AgentError) -> SendTarget {
+        if let address = PeerAddress(parsing: query) {
+            return SendTarget(addresses: [address], expectedKey: nil, name: nil)
+        }
+        let lowered = query.lowercased()
+        var matches = peers.filter { $0.name.lowercased() == lowered }
+        if matches.isEmpty { matches = peers.filter { $0.name.lowercased().hasPrefix(lowered) } }
+        let hex = Fingerprint.normalized(query)
+        if matches.isEmpty, hex.count >= 4, hex.allSatisfy(\.isHexDigit) {
+            matches = peers.filter { peer in
+                guard let key = Hex.decode(peer.publicKeyHex) else { return false }
+                return Fingerprint.normalized(Fingerprint.full(of: key)).hasPrefix(hex) || peer.publicKeyHex.hasPrefix(hex)
+            }
+        }
+        guard !matches.isEmpty else {
+            let known = peers.isEmpty ? "No peers are visible right now." : "Visible peers: " + peers.map { DisplayEscape.escape($0.name) }.joined(separator: ", ") + "."
+            throw AgentError(.usage, "No peer named '\(DisplayEscape.escape(query))'. \(known) Use HOST:PORT to reach a peer directly.")
+        }
+        guard matches.count == 1 else {
+            let list = matches.map { peer in
+                let fingerprint = Hex.decode(peer.publicKeyHex).map { Fingerprint.short(of: $0) } ?? "?"
+                return "  \(DisplayEscape.escape(peer.name))  \(fingerprint)  \(peer.addresses.first ?? "")"
+            }.joined(separator: "\n")
+            throw AgentError(.usage, "'\(DisplayEscape.escape(query))' matches several peers; give a fingerprint prefix instead:\n\(list)")
+        }
+        let peer = matches[0]
+        guard let key = Hex.decode(peer.publicKeyHex), key.count == 32 else {
+            throw AgentError(.protocolError, "The peer '\(DisplayEscape.escape(peer.name))' advertises no valid identity key.")
+        }
+        let addresses = peer.addresses.map { PeerAddress(host: $0, port: Int(peer.port)) }
+        guard !addresses.isEmpty else {
+            throw AgentError(.unreachable, "The peer '\(DisplayEscape.escape(peer.name))' has no address yet; try again in a moment.")
+        }
+        return SendTarget(addresses: addresses, expectedKey: key, name: peer.name)
+    }
+}

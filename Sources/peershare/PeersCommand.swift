@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import PeershareAgent
+import PeershareCore
+import PeershareDiscovery
+import SodiumKit
+
+/// `peershare peers`: who is on the network.
+struct PeersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peers",
+        abstract: "List the peers discovered on the local network.",
+        discussion: "Answers at once from the running agent's live table. Without a running agent, browses for about two seconds itself.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(help: "Print a JSON array of objects with name, fingerprint, addresses, port, paired and lastSeen.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Seconds to browse when no agent is running.", valueName: "SECONDS"))
+    var wait: Double = 2
+
+    func run() async throws {
+        let logger = common.bootstrapLogging()
+        try await reportingErrors {
+            let paths = common.paths
+            var peers: [PeerInfo]
+            var note: String?
+            if await ControlClient.isAgentListening(paths: paths) {
+                let reply = try await ControlClient.request(ControlRequest(command: "peers"), paths: paths)
+                peers = reply.peers ?? []
+                if let state = reply.discovery, state == "off" {
+                    note = "The agent runs with discovery off (--no-discovery); no peers are listed."
+                } else if let state = reply.discovery, state.hasPrefix("unavailable") {
+                    note = "Discovery is \(state). Start avahi-daemon (systemctl start avahi-daemon) or use HOST:PORT."
+                }
+            } else {
+                let identity = try IdentityStore.loadOrCreate(paths: paths)
+                let (found, problem) = await PeerDirectory.browseOnce(seconds: wait, ownKey: identity.publicKey, logger: logger)
+                let trust = TrustStore(paths: paths)
+                peers = found.map { PeerInfo($0, trust: trust) }
+                note = problem.map { "No agent is running, and discovery is not available: \($0). Start avahi-daemon or use HOST:PORT." }
+                    ?? "No agent is running: browsed the network for \(String(format: "%g", wait)) seconds."
+            }
+            if json {
+                printJSON(peers)
+                if let note { Console.err(note) }
+                return
+            }
+            if let note { Console.err(note) }
+            if peers.isEmpty {
+                Console.out("No peers found.")
+                return
+            }
+            for peer in peers {
+                let ago = max(0, Int(Date().timeIntervalSince(peer.lastSeen)))
+                let addresses = peer.addresses.joined(separator: ", ")
+                Console.out("\(DisplayEscape.escape(peer.name))  \(String(peer.fingerprint.prefix(19)))  \(addresses) port \(peer.port)  \(peer.paired ? "paired" : "not paired")  seen \(ago)s ago")
+            }
+        }
+    }
+}
