@@ -94,6 +94,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "PeershareHostileTests",
+            dependencies: ["PeershareCore", "SodiumKit"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "PeershareIntegrationTests",
             dependencies: ["PeershareCore"],
             swiftSettings: strict

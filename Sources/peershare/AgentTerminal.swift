@@ -73,11 +73,11 @@ final class AgentTerminal: Sendable {
             Console.out("Received \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) from \"\(peer)\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(event.names ?? []))")
         case "error":
             if Console.errorIsTerminal { Console.endStatus() }
-            if event.transfer.map({ id in started.withLock { $0.removeValue(forKey: id) != nil } }) ?? false || event.direction == "receive" {
-                Console.err("Transfer from \"\(peer)\" failed: \(event.message ?? "unknown error")")
-            } else if event.peer != nil {
-                Console.err("Offer from \"\(peer)\" refused: \(event.message ?? "")")
-            }
+            guard event.direction == "receive" else { return }
+            let wasReceiving = event.transfer.map { id in started.withLock { $0.removeValue(forKey: id) != nil } } ?? false
+            Console.err(wasReceiving
+                ? "Transfer from \"\(peer)\" failed: \(event.message ?? "unknown error")"
+                : "Offer from \"\(peer)\" refused: \(event.message ?? "")")
         default:
             break
         }

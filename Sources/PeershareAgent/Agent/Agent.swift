@@ -61,6 +61,8 @@ public final class Agent: Sendable {
         }
         let hub = self.hub
         let sink: EventSink = { event in
+            var event = event
+            event.direction = "send"
             events(event)
             hub.publish(event)
         }

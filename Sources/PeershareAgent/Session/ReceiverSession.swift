@@ -77,7 +77,6 @@ struct ReceiverSession {
 
         // PAIR: M3 carries the summary the person needs to decide.
         var summaryBytes: [UInt8]?
-        var pending: PendingOffer?
         let code: PairingCode?
         if mode == .pair {
             let m3 = try await io.readHandshakeMessage("the offer", seconds: timeouts.handshakeStep)
@@ -94,7 +93,6 @@ struct ReceiverSession {
                 throw AgentError(.protocolError, "Refused an offer from \(remote): \(error)")
             }
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: true)
-            pending = offer
             switch await waitForPerson(offer, io: io) {
             case .code(let typed):
                 code = typed
@@ -166,7 +164,6 @@ struct ReceiverSession {
         }
         if mode == .known && agent.options.askPaired {
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false)
-            pending = offer
             switch await waitForPerson(offer, io: io) {
             case .approve, .code:
                 break
@@ -195,6 +192,7 @@ struct ReceiverSession {
             try? await secure.send(.refuse(.noSpace, text), final: true)
             var event = TransferEvent.failure(AgentError(.noSpace, "Refused an offer from \(DisplayEscape.escape(senderName)): not enough space (\(text))."), transfer: transferID)
             event.peer = senderName
+            event.direction = "receive"
             agent.hub.publish(event)
             throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
         }
@@ -210,8 +208,8 @@ struct ReceiverSession {
         receiving.totalBytes = summary.totalBytes
         receiving.names = summary.topLevelNames
         receiving.paired = mode == .known
+        receiving.direction = "receive"
         agent.hub.publish(receiving)
-        _ = pending
 
         let writer = OfferWriter(inbox: inbox, transferID: transferID)
         let idle = IdleWatch()
@@ -226,6 +224,7 @@ struct ReceiverSession {
             event.files = files
             event.bytes = bytes
             event.names = writer.placedTopLevelNames
+            event.direction = "receive"
             agent.hub.publish(event)
         } catch let error {
             writer.abort()
@@ -242,6 +241,7 @@ struct ReceiverSession {
             try? await secure.send(.failure(failureCode, reported.message), final: true)
             var event = TransferEvent.failure(reported, transfer: transferID)
             event.peer = senderName
+            event.direction = "receive"
             agent.hub.publish(event)
             throw reported
         }
