@@ -51,6 +51,13 @@ struct SendCommand: AsyncParsableCommand {
             var request = ControlRequest(command: "send")
             request.paths = absolute
             request.to = to
+            // Ctrl-C: say so, and leave; the agent cancels the transfer when this connection
+            // closes, and tells the receiver.
+            let interrupt = InterruptHandler {
+                printer.show(.failure(AgentError(.cancelled, "Cancelled.")))
+                Foundation.exit(AgentError.Kind.cancelled.exitCode)
+            }
+            defer { interrupt.cancel() }
             do {
                 try await ControlClient.stream(request, paths: paths) { event in
                     printer.show(event)

@@ -66,7 +66,7 @@ func expectSameTree(_ source: String, _ received: String, skipped: Set<EntryPath
 }
 
 /// `code` with its last digit changed: a wrong code of the same shape.
-func wrongCode(for code: String) -> String {
+func incorrectCode(for code: String) -> String {
     guard let last = code.last, let digit = last.wholeNumberValue else { return "000000" }
     return String(code.dropLast()) + String((digit + 1) % 10)
 }

@@ -13,7 +13,8 @@ struct EntryPath: Hashable, Comparable, Sendable, CustomStringConvertible, Expre
 
     /// `self/name` (just `name` at the root).
     func appending(_ name: [UInt8]) -> EntryPath {
-        EntryPath(bytes: bytes.isEmpty ? name : bytes + [UInt8(ascii: "/")] + name)
+        if name.isEmpty { return self }
+        return EntryPath(bytes: bytes.isEmpty ? name : bytes + [UInt8(ascii: "/")] + name)
     }
 
     /// True when `self` is `other` or lies below it.

@@ -83,7 +83,6 @@ public final class Agent: Sendable {
             done.files = result.files
             done.bytes = result.bytes
             done.seconds = result.seconds
-            done.paired = result.paired
             sink(done)
             return result
         } catch {

@@ -100,7 +100,7 @@ public struct ControlServer: Sendable {
             }
             switch request.command {
             case "send":
-                try await streamSend(request, write: write)
+                try await streamSend(request, channel: connection.channel, write: write)
             case "events":
                 for await event in agent.hub.subscribe() {
                     try await write(ControlJSON.line(event))
@@ -151,7 +151,7 @@ public struct ControlServer: Sendable {
     }
 
     /// Runs a send for a client and streams its events; the client's disconnect cancels it.
-    private func streamSend(_ request: ControlRequest, write: @escaping (String) async throws -> Void) async throws {
+    private func streamSend(_ request: ControlRequest, channel: any Channel, write: @escaping (String) async throws -> Void) async throws {
         guard let paths = request.paths, !paths.isEmpty, let to = request.to else {
             try await write(ControlJSON.line(TransferEvent.failure(AgentError(.usage, "send needs paths and a PEER."))))
             return
@@ -169,6 +169,9 @@ public struct ControlServer: Sendable {
             _ = try? await agent.send(paths: paths, to: target) { continuation.yield($0) }
             continuation.finish()
         }
+        // The client going away (Ctrl-C on `send`) cancels the transfer, even while it
+        // waits for the receiver and no event is being written.
+        channel.closeFuture.whenComplete { _ in task.cancel() }
         do {
             for await event in stream {
                 try await write(ControlJSON.line(event))

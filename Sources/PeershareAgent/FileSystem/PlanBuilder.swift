@@ -49,6 +49,10 @@ struct PlanBuilder {
     /// Walks the open directory `fd` (owned), whose entry path is `relative`.
     private mutating func walk(taking fd: Int32, source: String, relative: [String]) throws(SendError) {
         let listing = try DirectoryListing(taking: fd, path: source)
+        // Names already used in this directory, compared as Swift strings (canonical
+        // equivalence): the receiver treats NFC and NFD spellings of one name as the same
+        // name, so sending both would fail after the person accepted. The first one wins.
+        var usedNames = Set<String>()
         for nameBytes in listing.names {
             let shownParent = relative.joined(separator: "/") + "/"
             guard let name = String(validating: nameBytes, as: UTF8.self) else {
@@ -56,6 +60,10 @@ struct PlanBuilder {
                 continue
             }
             let shown = DisplayEscape.escape(shownParent + name)
+            guard usedNames.insert(name).inserted else {
+                warnings.append("skipped '\(shown)': another name in the same folder differs only in Unicode normalization (NFC/NFD)")
+                continue
+            }
             let childSource = source + "/" + name
             let info: stat
             do {

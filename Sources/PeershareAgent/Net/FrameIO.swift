@@ -44,6 +44,9 @@ final class FrameIO {
     }
 
     private func closedError(waitingFor what: String, underlying: (any Error)?) -> AgentError {
+        if underlying is CancellationError || Task.isCancelled {
+            return AgentError(.cancelled, "Cancelled.", underlying: underlying)
+        }
         if let reason = timer.expiredReason {
             return AgentError(.unreachable, "Timed out \(reason).", underlying: underlying)
         }
@@ -82,6 +85,22 @@ final class FrameIO {
         } catch {
             throw closedError(waitingFor: "the peer to read", underlying: error)
         }
+    }
+
+    /// Writes the batch straight to the channel, bypassing the async writer, and waits at most
+    /// a moment for it: used for a last word ("cancelled", "shutting down") from a task that
+    /// is already cancelled, whose async writes would fail at once.
+    func flushFinal() async {
+        guard batch.readableBytes > 0 else { return }
+        let out = batch
+        batch.clear()
+        let channel = self.channel
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(out, promise: written)
+        // A peer that stopped reading must not keep us: close after a second.
+        let deadline = channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        _ = try? await written.futureResult.get()
+        deadline.cancel()
     }
 
     /// Sends one frame now.

@@ -238,7 +238,11 @@ struct ReceiverSession {
             case .cancelled: .cancelled
             default: .protocolViolation
             }
-            try? await secure.send(.failure(failureCode, reported.message), final: true)
+            if reported.kind == .cancelled && Task.isCancelled {
+                reported = AgentError(.cancelled, "The receiving agent is shutting down; partial files were removed.")
+            }
+            try? secure.enqueue(.failure(failureCode, reported.message), final: true)
+            await io.flushFinal()
             var event = TransferEvent.failure(reported, transfer: transferID)
             event.peer = senderName
             event.direction = "receive"

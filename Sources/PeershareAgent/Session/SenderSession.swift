@@ -101,19 +101,26 @@ struct SenderSession {
                 warning.message = "The receiver no longer knows this device: pairing again with a code."
                 events(warning)
             }
+            try await io.send(m3)
             var shown = TransferEvent("code")
             shown.transfer = transferID
             shown.code = code.digits
             shown.expiresIn = timeouts.pairingWait
             events(shown)
-            try await io.send(m3)
         case .known:
             break
         }
         var waiting = TransferEvent("waiting")
         waiting.transfer = transferID
         events(waiting)
-        let m4 = try await io.readHandshakeMessage("the receiver to approve", seconds: timeouts.pairingWait)
+        let m4: [UInt8]
+        do {
+            m4 = try await io.readHandshakeMessage("the receiver to approve", seconds: timeouts.pairingWait)
+        } catch where error.kind == .cancelled {
+            io.enqueue(AbortFrame(reason: .cancelled, text: "the sender cancelled").encode())
+            await io.flushFinal()
+            throw AgentError(.cancelled, "Cancelled before the receiver approved.")
+        }
         let outcome: HandshakeOutcome
         let m5: [UInt8]
         do {
@@ -155,7 +162,8 @@ struct SenderSession {
             if error.kind == .unreachable, let reason = await Self.finalReason(secure) { throw reason }
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
-                try? await io.flush()
+                await io.flushFinal()
+                throw AgentError(.cancelled, "Cancelled: the receiver was told, and removes what it received of this transfer.")
             }
             throw error
         }

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+/// Several transfers at once through one agent.
+extension EndToEnd {
+    @Test("Two senders to one agent while that agent sends to a third: all complete intact")
+    func severalAtOnce() async throws {
+        let scratch = try Self.scratch("many")
+        defer { scratch.remove() }
+        let sources = try scratch.directory("src")
+        for (index, name) in ["from-a", "from-b", "from-r"].enumerated() {
+            let tree = try TreeBuilder(sources + "/" + name)
+            try tree.randomFile("big.bin", size: 48 << 20, seed: UInt64(100 + index))
+            try tree.directory("small")
+            for file in 0..<20 {
+                try tree.file("small/\(file).txt", Fixture.bytes(count: 1_000 * file, seed: UInt64(1_000 * index + file)))
+            }
+            try tree.finish()
+        }
+
+        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
+        defer { receiver.stop() }
+        let third = try await AgentProcess.start(name: "third", in: scratch.root)
+        defer { third.stop() }
+        let alice = try SenderHome(name: "alice", in: scratch.root)
+        let bob = try SenderHome(name: "bob", in: scratch.root)
+
+        let fromA = try alice.startSend([sources + "/from-a"], to: receiver)
+        let fromB = try bob.startSend([sources + "/from-b"], to: receiver)
+        let fromR = try receiver.startSend([sources + "/from-r"], to: third)  // through the receiver's agent
+        let codeA = try await pairingCode(of: fromA)
+        let codeB = try await pairingCode(of: fromB)
+        let codeR = try await pairingCode(of: fromR)
+        let offerA = try await waitForOffer(on: receiver, from: "alice", needsCode: true)
+        let offerB = try await waitForOffer(on: receiver, from: "bob", needsCode: true)
+        _ = try await waitForOffer(on: third, from: "recv", needsCode: true)
+
+        // Accept all three at the same moment, so that the transfers overlap.
+        let accepts = try [
+            RunningCommand(["accept", codeA, "--offer", offerA.id, "--home", receiver.home]),
+            RunningCommand(["accept", codeB, "--offer", offerB.id, "--home", receiver.home]),
+            RunningCommand(["accept", codeR, "--home", third.home]),
+        ]
+        for accept in accepts {
+            let result = try await accept.wait()
+            #expect(result.exited(0), "\(result)")
+        }
+        for (send, label) in [(fromA, "alice"), (fromB, "bob"), (fromR, "recv")] {
+            let result = try await send.wait(timeout: .seconds(60))
+            #expect(result.exited(0), "send from \(label): \(result)\n\(receiver.transcript)\n\(third.transcript)")
+            #expect(result.events("done").last?.files == 21, "send from \(label): \(result.stdout)")
+        }
+        #expect(receiver.inboxNames() == ["from-a", "from-b"])
+        #expect(third.inboxNames() == ["from-r"])
+        try expectSameTree(sources + "/from-a", receiver.inbox + "/from-a")
+        try expectSameTree(sources + "/from-b", receiver.inbox + "/from-b")
+        try expectSameTree(sources + "/from-r", third.inbox + "/from-r")
+    }
+}
+
+extension EndToEnd {
+    @Test("A third unpaired sender while two offers from the same address wait: refused as busy (exit 11), the others unaffected")
+    func offerFloodIsBusy() async throws {
+        let scratch = try Self.scratch("busy")
+        defer { scratch.remove() }
+        let file = scratch.path("note.txt")
+        try Fixture.file(file, text: "hello\n")
+        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
+        defer { receiver.stop() }
+
+        var waiting: [RunningCommand] = []
+        for name in ["s1", "s2"] {
+            let send = try SenderHome(name: name, in: scratch.root).startSend([file], to: receiver)
+            _ = try await waitForOffer(on: receiver, from: name, needsCode: true)
+            waiting.append(send)
+        }
+        let third = try await SenderHome(name: "s3", in: scratch.root).startSend([file], to: receiver).wait(timeout: .seconds(20))
+        #expect(third.exited(11), "\(third)")
+        #expect(third.events("error").last?.kind == "busy", "\(third.stdout)")
+        #expect(try await receiver.pendingOffers().map(\.peer).sorted() == ["s1", "s2"])
+        for send in waiting { #expect(send.isRunning, "a waiting sender was dropped: \(send.currentStdout)") }
+
+        // The waiting ones still complete.
+        let first = try await finishWithCode(waiting[0], on: receiver, peer: "s1")
+        #expect(first.exited(0), "\(first)")
+        let second = try await finishWithCode(waiting[1], on: receiver, peer: "s2")
+        #expect(second.exited(0), "\(second)")
+        #expect(receiver.inboxNames() == ["note (2).txt", "note.txt"])
+    }
+}
