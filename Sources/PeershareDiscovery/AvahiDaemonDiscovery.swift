@@ -21,11 +21,6 @@ public final class AvahiDaemonDiscovery: DiscoveryBackend {
     /// be created, the stream carries one `daemonUnavailable` and ends.
     public func start(advert: ServiceAdvert?) -> AsyncStream<DiscoveryEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: DiscoveryEvent.self, bufferingPolicy: .unbounded)
-        let previous = current.withLock { session -> AvahiSession? in
-            defer { session = nil }
-            return session
-        }
-        previous?.shutdown()
         guard let session = AvahiSession(serviceType: serviceType, advert: advert, logger: logger,
                                          continuation: continuation) else {
             continuation.yield(.daemonUnavailable("could not create the Avahi event loop (avahi_threaded_poll_new failed)"))
@@ -33,12 +28,19 @@ public final class AvahiDaemonDiscovery: DiscoveryBackend {
             return stream
         }
         // If the consumer stops listening, free everything; shutdown() is idempotent and
-        // must not run on the poll thread, hence a detached task.
-        continuation.onTermination = { [weak session] _ in
-            guard let session else { return }
+        // must not run on the poll thread, hence a detached task. The strong capture is a
+        // cycle only until the stream terminates, which every path ends with (shutdown()
+        // calls finish(), and finish releases this closure).
+        continuation.onTermination = { _ in
             Task.detached { session.shutdown() }
         }
-        current.withLock { $0 = session }
+        // Swap in one step, so that concurrent starts cannot leave a session running
+        // that nobody can stop; a stop() racing with begin() is handled by the session.
+        let previous = current.withLock { slot -> AvahiSession? in
+            defer { slot = session }
+            return slot
+        }
+        previous?.shutdown()
         session.begin()
         return stream
     }

@@ -46,8 +46,11 @@ struct ResolverKey: Hashable, Sendable {
     var isIPv6: Bool { proto == AvahiProtocol(AVAHI_PROTO_INET6) }
 }
 
-/// A resolver for one record, and how many times it was (re)started since it last succeeded.
+/// One browse result: its resolver while one runs, how many attempts in a row have
+/// been made, whether it was ever resolved, and when to resolve it again.
 struct ResolverSlot {
     var handle: AvahiHandle?
-    var attempts: Int
+    var attempts = 0
+    var resolved = false
+    var refreshDue: ContinuousClock.Instant?
 }

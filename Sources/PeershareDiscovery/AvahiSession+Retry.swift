@@ -1,22 +1,47 @@
-// The single retry timer: whatever failed is retried by one idempotent "reconcile".
+// Two timers on the poll: the retry timer (whatever failed is retried by one
+// idempotent "reconcile") and the refresh timer (records resolved again now and then).
 
 internal import CAvahiClient
 import Foundation
 
 extension AvahiSession {
-    /// Creates a disarmed timer with the poll's `timeout_new` (a NULL timeval disarms it).
-    func createRetryTimerLocked() {
-        let context = Unmanaged.passRetained(CallbackContext(session: self))
-        let api = pollAPI
-        guard let create = api.pointee.timeout_new,
-              let timeout = create(api, nil, { _, userdata in
-                  CallbackContext.from(userdata)?.session.retryLocked()
-              }, context.toOpaque()) else {
-            context.release()
-            logger.info("could not create the Avahi retry timer; failures will not be retried")
-            return
+    /// Creates the retry timer, disarmed (a NULL timeval), and the refresh timer, first
+    /// firing in `refreshTick`, with the poll's `timeout_new`.
+    func createTimersLocked() {
+        retryTimer = makeTimerLocked(after: nil) { _, userdata in
+            CallbackContext.from(userdata)?.session.retryLocked()
         }
-        retryTimer = AvahiHandle(pointer: timeout, context: context)
+        refreshTimer = makeTimerLocked(after: Self.refreshTickMilliseconds) { _, userdata in
+            CallbackContext.from(userdata)?.session.refreshTickLocked()
+        }
+    }
+
+    private func makeTimerLocked(after delay: UInt32?, _ callback: AvahiTimeoutCallback) -> AvahiHandle? {
+        let context = Unmanaged.passRetained(CallbackContext(session: self))
+        var when = timeval()
+        if let delay { avahi_elapse_time(&when, delay, 0) }
+        let timeout = withUnsafePointer(to: &when) { whenPointer in
+            pollAPI.pointee.timeout_new?(pollAPI, delay == nil ? nil : whenPointer, callback, context.toOpaque())
+        }
+        guard let timeout else {
+            context.release()
+            logger.info("could not create an Avahi timer; failures will not be retried")
+            return nil
+        }
+        return AvahiHandle(pointer: timeout, context: context)
+    }
+
+    static let refreshTickMilliseconds: UInt32 = 30000
+
+    /// Every `refreshTick` (poll thread): resolves again the records whose refresh is due.
+    func refreshTickLocked() {
+        guard !shuttingDown, let refreshTimer, let update = pollAPI.pointee.timeout_update else { return }
+        var when = timeval()
+        avahi_elapse_time(&when, Self.refreshTickMilliseconds, 0)
+        update(refreshTimer.pointer, &when)
+        guard let client = client?.pointer, !clientFailed,
+              avahi_client_get_state(client) == AVAHI_CLIENT_S_RUNNING else { return }
+        refreshResolversLocked(client)
     }
 
     /// Arms the retry timer (`avahi_elapse_time` + `timeout_update`) unless it is armed.

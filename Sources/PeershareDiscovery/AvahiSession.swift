@@ -13,14 +13,21 @@ import Logging
 /// callback (the poll thread runs callbacks with its lock held, so they never take it
 /// again) or between `avahi_threaded_poll_lock`/`_unlock` on another thread. Methods
 /// whose names end in `Locked` require that lock. The `let`s are immutable, the
-/// continuation and the logger are Sendable, and `stopped` has its own lock.
+/// continuation and the logger are Sendable, and `lifecycle` has its own lock.
 final class AvahiSession: @unchecked Sendable {
     let serviceType: String
     let logger: Logger
     let continuation: AsyncStream<DiscoveryEvent>.Continuation
     /// The `AvahiThreadedPoll*`; freed by `shutdown()`.
     private let poll: OpaquePointer
-    private let stopped = LockedValue(false)
+    /// Its `AvahiPoll` vtable (`avahi_threaded_poll_get`): timeouts and the client use it.
+    let pollAPI: UnsafePointer<AvahiPoll>
+    private let lifecycle = LockedValue(Lifecycle.created)
+
+    /// Whether the poll thread was started and whether the poll was freed.
+    enum Lifecycle: Sendable {
+        case created, running, stopped
+    }
 
     let advert: ServiceAdvert?
     /// Our current instance name: the advert's, or Avahi's alternative after a collision.
@@ -33,6 +40,7 @@ final class AvahiSession: @unchecked Sendable {
     var resolvers: [ResolverKey: ResolverSlot] = [:]
     var retryTimer: AvahiHandle?
     var retryArmed = false
+    var refreshTimer: AvahiHandle?
     /// nil before the first report; then whether daemonAvailable (true) or
     /// daemonUnavailable (false) was sent last, so each outage is reported once.
     var reportedAvailable: Bool?
@@ -42,7 +50,12 @@ final class AvahiSession: @unchecked Sendable {
     init?(serviceType: String, advert: ServiceAdvert?, logger: Logger,
           continuation: AsyncStream<DiscoveryEvent>.Continuation) {
         guard let poll = avahi_threaded_poll_new() else { return nil }
+        guard let api = avahi_threaded_poll_get(poll) else {
+            avahi_threaded_poll_free(poll)
+            return nil
+        }
         self.poll = poll
+        self.pollAPI = api
         self.serviceType = serviceType
         self.advert = advert
         self.instanceName = advert?.instanceName ?? ""
@@ -50,20 +63,21 @@ final class AvahiSession: @unchecked Sendable {
         self.continuation = continuation
     }
 
-    /// The `AvahiPoll` vtable of our threaded poll (`avahi_threaded_poll_get`).
-    var pollAPI: UnsafePointer<AvahiPoll> {
-        avahi_threaded_poll_get(poll)
-    }
-
     /// Creates the retry timer and the first client, then starts the poll thread
     /// (`avahi_threaded_poll_start`). If the thread cannot start, reports that and ends
-    /// the stream.
+    /// the stream. Does nothing if the session was already shut down.
     func begin() {
-        avahi_threaded_poll_lock(poll)
-        createRetryTimerLocked()
-        connectLocked()
-        avahi_threaded_poll_unlock(poll)
-        if avahi_threaded_poll_start(poll) < 0 {
+        let started = lifecycle.withLock { state -> Bool in
+            guard state == .created else { return true }
+            avahi_threaded_poll_lock(poll)
+            createTimersLocked()
+            connectLocked()
+            avahi_threaded_poll_unlock(poll)
+            guard avahi_threaded_poll_start(poll) >= 0 else { return false }
+            state = .running
+            return true
+        }
+        if !started {
             logger.info("could not start the Avahi event loop thread")
             yield(.daemonUnavailable("could not start the Avahi event loop thread"))
             shutdown()
@@ -72,29 +86,32 @@ final class AvahiSession: @unchecked Sendable {
 
     /// Frees every Avahi object under the poll lock (withdrawing our advert), stops and
     /// frees the poll thread (`avahi_threaded_poll_stop`/`_free`, never from the poll
-    /// thread itself) and finishes the event stream. Safe to call more than once.
+    /// thread itself) and finishes the event stream. Safe to call more than once and
+    /// concurrently with `begin()`: both run under `lifecycle`, which the poll thread
+    /// never takes, so joining the thread while holding it cannot deadlock.
     func shutdown() {
-        let first = stopped.withLock { wasStopped -> Bool in
-            defer { wasStopped = true }
-            return !wasStopped
-        }
-        guard first else { return }
-        avahi_threaded_poll_lock(poll)
-        shuttingDown = true
-        dropObjectsLocked()
-        if let client {
-            client.free { avahi_client_free($0) }
-            self.client = nil
-        }
-        if let retryTimer {
+        let freed = lifecycle.withLock { state -> Bool in
+            guard state != .stopped else { return false }
+            let threadRunning = state == .running
+            state = .stopped
+            avahi_threaded_poll_lock(poll)
+            shuttingDown = true
+            dropObjectsLocked()
+            if let client {
+                client.free { avahi_client_free($0) }
+                self.client = nil
+            }
             let api = pollAPI
-            retryTimer.free { api.pointee.timeout_free?($0) }
-            self.retryTimer = nil
+            retryTimer?.free { api.pointee.timeout_free?($0) }
+            retryTimer = nil
+            refreshTimer?.free { api.pointee.timeout_free?($0) }
+            refreshTimer = nil
+            avahi_threaded_poll_unlock(poll)
+            if threadRunning { avahi_threaded_poll_stop(poll) }
+            avahi_threaded_poll_free(poll)
+            return true
         }
-        avahi_threaded_poll_unlock(poll)
-        avahi_threaded_poll_stop(poll)
-        avahi_threaded_poll_free(poll)
-        continuation.finish()
+        if freed { continuation.finish() }
     }
 
     func yield(_ event: DiscoveryEvent) {

@@ -1,31 +1,39 @@
 import NIOCore
 import PeershareCore
 
-/// Reads and writes frames on one connection: the inbound iterator and outbound writer of a
-/// `NIOAsyncChannel`, plus its deadline and its frame cap.
+/// Reads and writes frames on one connection: the inbound iterator of a `NIOAsyncChannel`,
+/// direct writes to its channel, its deadline and its frame cap.
 ///
 /// Writes are batched into one buffer and handed to NIO when the batch is large or when the
 /// caller is about to wait for an answer (`flush`), so many small files do not cost one
-/// syscall each. Used by one task at a time; not Sendable.
+/// syscall each. At most `maxBatchesInFlight` batches wait in NIO at once: the sender then
+/// waits for the oldest write to complete, which bounds its memory strictly (NIO's async
+/// writer learns of socket backpressure late and let bursts of 25 MiB build up, measured),
+/// and a completed batch's buffer is reused for the next one, so a transfer allocates no
+/// new buffers after its start. Used by one task at a time; not Sendable.
 final class FrameIO {
     private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     let channel: any Channel
     let timer: ConnectionTimer
     let limit: FrameLimit
     private(set) var batch: ByteBuffer
+    /// Batches handed to NIO, oldest first, with the futures of their writes.
+    private var inFlight: [(buffer: ByteBuffer, written: EventLoopFuture<Void>)] = []
     /// Bytes read from and written to the socket, frame headers included.
     private(set) var bytesIn: UInt64 = 0
     private(set) var bytesOut: UInt64 = 0
+    /// Touched whenever a write completes, so a stalled receiver is noticed (see `IdleWatch`).
+    var writeProgress: IdleWatch?
     static let batchFlushThreshold = 256 * 1024
+    static let maxBatchesInFlight = 4
+    static let batchCapacity = batchFlushThreshold + WireLimits.maxStreamFrame + 8
 
-    init(channel: any Channel, inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, limit: FrameLimit) {
+    init(channel: any Channel, inbound: NIOAsyncChannelInboundStream<ByteBuffer>, limit: FrameLimit) {
         self.iterator = inbound.makeAsyncIterator()
-        self.outbound = outbound
         self.channel = channel
         self.timer = ConnectionTimer(channel: channel)
         self.limit = limit
-        self.batch = channel.allocator.buffer(capacity: Self.batchFlushThreshold + WireLimits.maxStreamFrame + 8)
+        self.batch = channel.allocator.buffer(capacity: Self.batchCapacity)
     }
 
     /// The next frame. The connection ending, a deadline or an oversized frame is an error.
@@ -74,32 +82,52 @@ final class FrameIO {
         if batch.readableBytes >= Self.batchFlushThreshold { try await flush() }
     }
 
-    /// Hands everything batched to the socket (waits while the socket is not writable).
+    /// Hands everything batched to the socket. Returns at once unless `maxBatchesInFlight`
+    /// batches are already waiting; then waits for the oldest to be written.
     func flush() async throws(AgentError) {
         guard batch.readableBytes > 0 else { return }
         let out = batch
         bytesOut &+= UInt64(out.readableBytes)
-        batch = channel.allocator.buffer(capacity: Self.batchFlushThreshold + WireLimits.maxStreamFrame + 8)
-        do {
-            try await outbound.write(out)
-        } catch {
-            throw closedError(waitingFor: "the peer to read", underlying: error)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(out, promise: written)
+        inFlight.append((out, written.futureResult))
+        batch = channel.allocator.buffer(capacity: 0)
+        while inFlight.count > Self.maxBatchesInFlight {
+            try await completeOldestWrite()
+        }
+        if batch.capacity == 0 {
+            batch = channel.allocator.buffer(capacity: Self.batchCapacity)
         }
     }
 
-    /// Writes the batch straight to the channel, bypassing the async writer, and waits at most
-    /// a moment for it: used for a last word ("cancelled", "shutting down") from a task that
-    /// is already cancelled, whose async writes would fail at once.
+    /// Waits for every batch handed to NIO to be written.
+    func drain() async throws(AgentError) {
+        try await flush()
+        while !inFlight.isEmpty { try await completeOldestWrite() }
+    }
+
+    /// Waits for the oldest write; its buffer, now referenced only here, becomes the next batch.
+    private func completeOldestWrite() async throws(AgentError) {
+        var (buffer, written) = inFlight.removeFirst()
+        do {
+            try await written.get()
+        } catch {
+            throw closedError(waitingFor: "the peer to read", underlying: error)
+        }
+        writeProgress?.touch()
+        if batch.readableBytes == 0 && batch.capacity == 0 {
+            buffer.clear()
+            batch = buffer
+        }
+    }
+
+    /// Writes the batch and waits at most a moment for everything to be written: used for a
+    /// last word ("cancelled", "shutting down"), also from a task that is already cancelled.
     func flushFinal() async {
-        guard batch.readableBytes > 0 else { return }
-        let out = batch
-        batch.clear()
         let channel = self.channel
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(out, promise: written)
         // A peer that stopped reading must not keep us: close after a second.
         let deadline = channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
-        _ = try? await written.futureResult.get()
+        try? await drain()
         deadline.cancel()
     }
 

@@ -34,8 +34,8 @@ struct ReceiverSession {
         var inHandshake = true
         defer { if inHandshake { agent.leaveHandshake() } }
         do {
-            try await channel.executeThenClose { inbound, outbound in
-                let io = FrameIO(channel: channel.channel, inbound: inbound, outbound: outbound, limit: limit)
+            try await channel.executeThenClose { inbound, _ in
+                let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
                 try await converse(io: io, transferID: transferID, remote: remote, logger: logger) {
                     if inHandshake {
                         inHandshake = false
@@ -217,7 +217,8 @@ struct ReceiverSession {
         defer { idle.stop() }
         do {
             let (files, bytes) = try await receiveEntries(secure, summary: summary, writer: writer, idle: idle, transferID: transferID)
-            try? await secure.send(.done(files: files, bytes: bytes), final: true)
+            try? secure.enqueue(.done(files: files, bytes: bytes), final: true)
+            try? await io.drain()
             var event = TransferEvent("received")
             event.transfer = transferID
             event.peer = senderName

@@ -44,8 +44,8 @@ struct SenderSession {
 
         let (channel, limit, address) = try await Connections.connect(toFirstOf: addresses, group: group)
         do {
-            return try await channel.executeThenClose { inbound, outbound in
-                let io = FrameIO(channel: channel.channel, inbound: inbound, outbound: outbound, limit: limit)
+            return try await channel.executeThenClose { inbound, _ in
+                let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
                 return try await converse(io: io, address: address, start: start)
             }
         } catch let error as AgentError {
@@ -184,6 +184,15 @@ struct SenderSession {
 
     /// Sends every entry and its bytes, batching frames; no round trip per file.
     private func streamEntries(_ secure: SecureChannel) async throws(AgentError) {
+        // A receiver that stops reading (a cut network) is noticed when no write completes
+        // for `idle` seconds: the watch closes the connection, and the wait fails.
+        let idle = IdleWatch()
+        idle.start(channel: secure.io.channel, seconds: timeouts.idle)
+        secure.io.writeProgress = idle
+        defer {
+            idle.stop()
+            secure.io.writeProgress = nil
+        }
         var sentBytes: UInt64 = 0
         var sentFiles: UInt64 = 0
         for (index, entry) in plan.entries.enumerated() {
@@ -241,7 +250,11 @@ struct SenderSession {
             sentFiles += 1
         }
         try secure.enqueue(.end(files: sentFiles, bytes: sentBytes), final: true)
-        try await secure.io.flush()
+        do {
+            try await secure.io.drain()
+        } catch where idle.didFire {
+            throw AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(timeouts.idle) seconds (network cut?).")
+        }
     }
 
     /// After a write failed, the receiver's last message (if it sent one) says why.
