@@ -18,6 +18,7 @@ BUILD_DEPS = pkg-config libsodium-dev libavahi-client-dev libavahi-core-dev
 LAB_DEPS   = avahi-daemon avahi-utils dbus iproute2 procps psmisc
 BENCH_DEPS = openssh-server openssh-client rsync netcat-openbsd hyperfine time
 DOC_DEPS   = mandoc man-db
+PKG_DEPS   = dpkg-dev systemd gzip binutils
 
 .PHONY: all deps build release run test unit-test lan-test bench clean install uninstall
 
@@ -25,7 +26,7 @@ all: build
 
 ## deps: install the Debian packages that are missing (needs root; apt-get update first).
 deps:
-	@missing=""; for p in $(BUILD_DEPS) $(LAB_DEPS) $(DOC_DEPS) $(EXTRA_DEPS); do \
+	@missing=""; for p in $(BUILD_DEPS) $(LAB_DEPS) $(DOC_DEPS) $(PKG_DEPS) $(EXTRA_DEPS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "Missing Debian packages:$$missing (run as root, or install them)"; exit 1; fi; \
@@ -44,11 +45,13 @@ release: deps
 run: release
 	$(BIN_RELEASE) run $(ARGS)
 
-## test: every test. Unit and integration tests with swift test, then the LAN lab (root only).
+## test: every test: unit, integration and hostile-peer tests (swift test), the LAN lab
+## (root only; skipped with a message otherwise), then the packaging tests.
 test: deps
 	$(SWIFT) build --build-tests
-	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build --parallel --num-workers 2
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/lan/run.sh
+	$(MAKE) --no-print-directory package-test
 
 unit-test: build
 	$(SWIFT) build --build-tests
@@ -64,3 +67,99 @@ bench:
 
 clean:
 	rm -rf .build
+
+# ---------------------------------------------------------------------------------------------
+# Installing and packaging
+#
+#   make install [PREFIX=/usr/local] [DESTDIR=]   binary, man page, completions, systemd user unit
+#   make uninstall [PREFIX=/usr/local] [DESTDIR=] removes exactly the files install wrote
+#   make deb                                      Packaging/peershare_<version>_<arch>.deb
+#   make completions                              bash, zsh and fish scripts from the built binary
+#   make package-test                             Tests/packaging/run.sh
+#
+# What gets installed (and packaged) is a release build with the Swift runtime linked in
+# statically (--static-swift-stdlib, in its own scratch path), so it needs only Debian's
+# libraries, not /opt/swift. These targets never run `deps` (no apt-get). The binary is
+# rebuilt only when a source is newer, so `make deb && sudo make install` needs no swift
+# on root's PATH. INSTALL_BIN=path installs another, already built, binary.
+
+STATIC_SCRATCH ?= .build-static
+BIN_STATIC      = $(STATIC_SCRATCH)/release/peershare
+INSTALL_BIN    ?= $(BIN_STATIC)
+PKG_BUILD       = .build-packaging
+DEB_ROOT        = Packaging/root
+
+BINDIR      = $(PREFIX)/bin
+MAN1DIR     = $(PREFIX)/share/man/man1
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
+USERUNITDIR = $(PREFIX)/lib/systemd/user
+INSTALLED_FILES = $(BINDIR)/peershare $(MAN1DIR)/peershare.1.gz $(BASHCOMPDIR)/peershare \
+	$(ZSHCOMPDIR)/_peershare $(FISHCOMPDIR)/peershare.fish $(USERUNITDIR)/peershare.service
+
+SWIFT_INPUTS = $(shell find Sources -type f 2>/dev/null) Package.swift $(wildcard Package.resolved)
+
+.PHONY: deb completions package-test
+
+# The static release build; rebuilt when a source changes.
+$(BIN_STATIC): $(SWIFT_INPUTS)
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_SCRATCH)
+	@touch $@
+
+## completions: generate the bash, zsh and fish completion scripts into .build-packaging/completions.
+completions: $(INSTALL_BIN)
+	bash scripts/completions.sh $(INSTALL_BIN) $(PKG_BUILD)/completions
+
+## install: install into $(DESTDIR)$(PREFIX) (default /usr/local).
+install: $(INSTALL_BIN) completions
+	install -Dm755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/peershare
+	gzip -9n < Man/peershare.1 > $(PKG_BUILD)/peershare.1.gz
+	install -Dm644 $(PKG_BUILD)/peershare.1.gz $(DESTDIR)$(MAN1DIR)/peershare.1.gz
+	install -Dm644 $(PKG_BUILD)/completions/peershare.bash $(DESTDIR)$(BASHCOMPDIR)/peershare
+	install -Dm644 $(PKG_BUILD)/completions/_peershare $(DESTDIR)$(ZSHCOMPDIR)/_peershare
+	install -Dm644 $(PKG_BUILD)/completions/peershare.fish $(DESTDIR)$(FISHCOMPDIR)/peershare.fish
+	sed 's|@BINDIR@|$(BINDIR)|g' Packaging/peershare.service.in > $(PKG_BUILD)/peershare.service
+	install -Dm644 $(PKG_BUILD)/peershare.service $(DESTDIR)$(USERUNITDIR)/peershare.service
+
+## uninstall: remove what install wrote (directories are left alone).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+
+## deb: Packaging/peershare_<version>_<arch>.deb from a staging root (Packaging/root).
+deb: $(BIN_STATIC)
+	rm -rf $(DEB_ROOT) Packaging/peershare_*.deb
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_ROOT) PREFIX=/usr INSTALL_BIN=$(BIN_STATIC)
+	bash Packaging/build-deb.sh $(DEB_ROOT) Packaging
+
+## package-test: the man page, install/uninstall, the .deb, the systemd unit, completions.
+package-test: $(BIN_STATIC)
+	MAKE="$(MAKE)" PEERSHARE_PACKAGE_BIN=$(CURDIR)/$(BIN_STATIC) bash Tests/packaging/run.sh
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing and sanitizers
+#
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="manifest frame path handshake"]
+#       builds the libFuzzer targets of Fuzz/ (Fuzz/build.sh, outputs in .build-fuzz/) and runs
+#       each for FUZZ_SECONDS from a copy of its committed corpus (Fuzz/run.sh); prints the
+#       executions and crashes per target and fails on any crash.
+#   make sanitize [SANITIZE_FILTER='PeershareCoreTests|PeershareAgentTests']
+#       the unit tests under ThreadSanitizer (.build-tsan), then AddressSanitizer (.build-asan).
+
+FUZZ_SECONDS    ?= 60
+FUZZ_TARGETS    ?=
+SANITIZE_FILTER ?= PeershareCoreTests|PeershareAgentTests
+
+.PHONY: fuzz sanitize
+
+## fuzz: build the fuzz targets and run each for FUZZ_SECONDS seconds.
+fuzz: deps
+	bash Fuzz/build.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh $(FUZZ_TARGETS)
+
+## sanitize: unit tests under TSan and ASan, each in its own scratch path (Fuzz/lsan.supp
+## silences two leaks of the toolchain's own libraries).
+sanitize: deps
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(SANITIZE_FILTER)'
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp \
+	  $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter '$(SANITIZE_FILTER)'
