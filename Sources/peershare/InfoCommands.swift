@@ -66,7 +66,7 @@ struct IdCommand: AsyncParsableCommand {
         try await reportingErrors {
             let paths = common.paths
             let identity = try IdentityStore.loadOrCreate(paths: paths)
-            var name = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "peershare"
+            var name = try Settings.resolve(paths: paths, overrides: .init(), hostName: StatePathsHelper.hostName).options.name
             if let reply = try? await ControlClient.request(ControlRequest(command: "status"), paths: paths), let status = reply.status {
                 name = status.name
             }

@@ -75,9 +75,9 @@ struct SendCommand: AsyncParsableCommand {
             }
         } else {
             do {
-                let options = AgentOptions(
-                    name: name ?? ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "peershare",
-                    inbox: paths.defaultInbox, port: 0)
+                var overrides = Settings.Overrides()
+                overrides.name = name
+                let options = try Settings.resolve(paths: paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
                 let agent = try Agent(paths: paths, options: options, logger: logger)
                 var peers: [DiscoveredPeer] = []
                 if PeerAddress(parsing: to) == nil {

@@ -1,0 +1,136 @@
+import Foundation
+import PeershareCore
+import TOMLKit
+
+/// The settings in `config.toml` (in `$XDG_CONFIG_HOME/peershare/`, or `DIR/config/` with
+/// `--home DIR`), each with the line it came from, so that `peershare config` can say where
+/// a value came from and every error can name its line.
+///
+/// ```toml
+/// name = "bob"
+/// port = 53317
+/// inbox = "~/Incoming"
+/// listen = "::"
+/// discovery = true
+/// ask_paired = false
+/// offer_timeout = 300          # seconds
+///
+/// [limits]
+/// max_pending_offers = 4
+/// max_unauthenticated = 32
+/// ```
+public struct ConfigFile: Sendable, Equatable {
+    /// A value and the 1-based line of the file it was set on.
+    public struct Entry<Value: Sendable & Equatable>: Sendable, Equatable {
+        public var value: Value
+        public var line: Int
+    }
+
+    public let path: String
+    public var name: Entry<String>?
+    public var port: Entry<Int>?
+    public var inbox: Entry<String>?
+    public var listen: Entry<String>?
+    public var discovery: Entry<Bool>?
+    public var askPaired: Entry<Bool>?
+    public var offerTimeout: Entry<Int>?
+    public var maxPendingOffers: Entry<Int>?
+    public var maxUnauthenticated: Entry<Int>?
+
+    static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "ask_paired", "offer_timeout", "limits"]
+    static let limitKeys = ["max_pending_offers", "max_unauthenticated"]
+
+    /// Reads and checks the file; nil when there is none. Any problem is an error that
+    /// names the file and the line.
+    public static func load(path: String) throws(AgentError) -> ConfigFile? {
+        guard let bytes = try AtomicFile.read(path, limit: 1 << 20) else { return nil }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw AgentError(.usage, "\(path): the file is not valid UTF-8.")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Parses config text (exposed for tests).
+    public static func parse(_ text: String, path: String) throws(AgentError) -> ConfigFile {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw AgentError(.usage, "\(path) line \(error.source.begin.line): \(error.description). Fix the file or remove it.", underlying: error)
+        } catch {
+            throw AgentError(.usage, "\(path): \(error)", underlying: error)
+        }
+        let lines = KeyLines(text)
+        var config = ConfigFile(path: path)
+        func fail(_ key: String, _ section: String?, _ message: String) -> AgentError {
+            AgentError(.usage, "\(path) line \(lines.line(of: key, in: section)): \(message)")
+        }
+        for key in table.keys where !topLevelKeys.contains(key) {
+            throw fail(key, nil, "unknown setting '\(DisplayEscape.escape(key))' (known: \(topLevelKeys.joined(separator: ", "))).")
+        }
+        func string(_ key: String) throws(AgentError) -> Entry<String>? {
+            guard let raw = table[key] else { return nil }
+            guard let value = raw.string else { throw fail(key, nil, "'\(key)' must be a string in quotes.") }
+            return Entry(value: value, line: lines.line(of: key, in: nil))
+        }
+        func integer(_ key: String, in source: TOMLTable, section: String?, range: ClosedRange<Int>) throws(AgentError) -> Entry<Int>? {
+            guard let raw = source[key] else { return nil }
+            guard let value = raw.int else { throw fail(key, section, "'\(key)' must be a whole number.") }
+            guard range.contains(value) else { throw fail(key, section, "'\(key)' must be between \(range.lowerBound) and \(range.upperBound).") }
+            return Entry(value: value, line: lines.line(of: key, in: section))
+        }
+        func boolean(_ key: String) throws(AgentError) -> Entry<Bool>? {
+            guard let raw = table[key] else { return nil }
+            guard let value = raw.bool else { throw fail(key, nil, "'\(key)' must be true or false.") }
+            return Entry(value: value, line: lines.line(of: key, in: nil))
+        }
+        config.name = try string("name")
+        if let name = config.name, name.value.isEmpty || name.value.utf8.count > 64 {
+            throw fail("name", nil, "'name' must be 1 to 64 bytes.")
+        }
+        config.port = try integer("port", in: table, section: nil, range: 0...65535)
+        config.inbox = try string("inbox")
+        config.listen = try string("listen")
+        config.discovery = try boolean("discovery")
+        config.askPaired = try boolean("ask_paired")
+        config.offerTimeout = try integer("offer_timeout", in: table, section: nil, range: 1...86_400)
+        if let raw = table["limits"] {
+            guard let limits = raw.table else { throw fail("limits", nil, "'limits' must be a table ([limits]).") }
+            for key in limits.keys where !limitKeys.contains(key) {
+                throw fail(key, "limits", "unknown setting '\(DisplayEscape.escape(key))' in [limits] (known: \(limitKeys.joined(separator: ", "))).")
+            }
+            config.maxPendingOffers = try integer("max_pending_offers", in: limits, section: "limits", range: 1...64)
+            config.maxUnauthenticated = try integer("max_unauthenticated", in: limits, section: "limits", range: 1...4096)
+        }
+        return config
+    }
+
+    init(path: String) { self.path = path }
+}
+
+/// Finds the line on which a key is set: TOMLKit reports lines only for syntax errors, and a
+/// person fixing a wrong value wants to know where it is.
+struct KeyLines {
+    private var lines: [(section: String?, key: String, line: Int)] = []
+
+    init(_ text: String) {
+        var section: String?
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") {
+                section = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
+            } else if let equals = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                let key = line[..<equals].trimmingCharacters(in: CharacterSet(charactersIn: " \t\"'"))
+                lines.append((section, key, index + 1))
+            }
+        }
+    }
+
+    /// The line of `key` in `section` (nil: top level); 1 when it cannot be found.
+    func line(of key: String, in section: String?) -> Int {
+        lines.first { $0.key == key && $0.section == section }?.line
+            ?? lines.first { $0.key == key }?.line
+            ?? lines.first { section != nil && $0.section == nil && $0.key == section }?.line
+            ?? 1
+    }
+}

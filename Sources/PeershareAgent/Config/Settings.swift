@@ -1,0 +1,74 @@
+import Foundation
+
+/// The effective settings of an agent and where each came from: the command line wins over
+/// the config file, which wins over the built-in default. `peershare config` shows this.
+public struct Settings: Sendable {
+    /// One setting as `peershare config` prints it.
+    public struct Item: Codable, Sendable, Equatable {
+        public var key: String
+        public var value: String
+        public var source: String
+    }
+
+    /// What the command line said (nil: not given).
+    public struct Overrides: Sendable {
+        public var name: String?
+        public var inbox: String?
+        public var port: Int?
+        public var listen: String?
+        public var noDiscovery = false
+        public var askPaired = false
+        public var offerTimeout: Int?
+
+        public init() {}
+    }
+
+    public var options: AgentOptions
+    public var items: [Item]
+    public var configPath: String
+    public var configFound: Bool
+
+    /// Merges defaults, the config file and the command line.
+    public static func resolve(paths: StatePaths, overrides: Overrides, hostName: String) throws(AgentError) -> Settings {
+        let config = try ConfigFile.load(path: paths.configFile)
+        var items: [Item] = []
+        func pick<T>(_ key: String, cli: T?, file: ConfigFile.Entry<T>?, fallback: T, describe: (T) -> String = { "\($0)" }) -> T {
+            if let cli {
+                items.append(Item(key: key, value: describe(cli), source: "command line"))
+                return cli
+            }
+            if let file {
+                items.append(Item(key: key, value: describe(file.value), source: "\(paths.configFile) line \(file.line)"))
+                return file.value
+            }
+            items.append(Item(key: key, value: describe(fallback), source: "default"))
+            return fallback
+        }
+        let name = pick("name", cli: overrides.name, file: config?.name, fallback: hostName)
+        let inbox = pick("inbox", cli: overrides.inbox, file: config?.inbox, fallback: paths.defaultInbox)
+        let port = pick("port", cli: overrides.port, file: config?.port, fallback: AgentOptions.defaultPort)
+        let listen = pick("listen", cli: overrides.listen, file: config?.listen, fallback: "::")
+        let discovery = pick("discovery", cli: overrides.noDiscovery ? false : nil, file: config?.discovery, fallback: true)
+        let askPaired = pick("ask_paired", cli: overrides.askPaired ? true : nil, file: config?.askPaired, fallback: false)
+        let offerTimeout = pick("offer_timeout", cli: overrides.offerTimeout, file: config?.offerTimeout, fallback: 300)
+        var options = AgentOptions(name: name, inbox: Self.expand(inbox), port: port)
+        let maxPending = pick("limits.max_pending_offers", cli: nil, file: config?.maxPendingOffers, fallback: options.maxPendingOffers)
+        let maxUnauthenticated = pick("limits.max_unauthenticated", cli: nil, file: config?.maxUnauthenticated, fallback: options.maxUnauthenticated)
+        options.bindHost = listen
+        options.discovery = discovery
+        options.askPaired = askPaired
+        options.timeouts.pairingWait = Double(offerTimeout)
+        options.maxPendingOffers = maxPending
+        options.maxUnauthenticated = maxUnauthenticated
+        items.append(Item(key: "state_directory", value: paths.stateDirectory, source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
+        return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
+    }
+
+    /// `~/x` → `$HOME/x`; relative paths become absolute.
+    static func expand(_ path: String) -> String {
+        if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] {
+            return home + path.dropFirst(1)
+        }
+        return StatePaths.absolute(path)
+    }
+}

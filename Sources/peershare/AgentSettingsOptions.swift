@@ -1,0 +1,46 @@
+import ArgumentParser
+import PeershareAgent
+
+/// The agent's settings that the command line can give (and that override config.toml),
+/// shared by `run` and `config`.
+struct AgentSettingsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The name other people see (default: the host name).", valueName: "NAME"))
+    var name: String?
+
+    @Option(help: ArgumentHelp("Where received files go (default: $XDG_DOWNLOAD_DIR/peershare or ~/Downloads/peershare).", valueName: "DIR"))
+    var inbox: String?
+
+    @Option(help: ArgumentHelp("TCP port to listen on (default 53317); 0 picks a free one.", valueName: "N"))
+    var port: Int?
+
+    @Option(help: ArgumentHelp("Address to listen on (default: every interface).", valueName: "ADDRESS"))
+    var listen: String?
+
+    @Flag(help: "Do not advertise or browse over mDNS.")
+    var noDiscovery = false
+
+    @Flag(help: "Ask y/N before accepting files from paired peers (by default they are accepted).")
+    var askPaired = false
+
+    @Option(help: ArgumentHelp("Seconds an offer waits for approval, and a pairing code stays valid (default 300).", valueName: "SECONDS"))
+    var offerTimeout: Int?
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535.") }
+        if let offerTimeout, offerTimeout < 1 { throw ValidationError("--offer-timeout must be at least 1 second.") }
+        if let name, name.isEmpty || name.utf8.count > 64 { throw ValidationError("--name must be 1 to 64 bytes.") }
+    }
+
+    /// What was given on the command line, for `Settings.resolve`.
+    var overrides: Settings.Overrides {
+        var overrides = Settings.Overrides()
+        overrides.name = name
+        overrides.inbox = inbox.map { StatePathsHelper.absolute($0) }
+        overrides.port = port
+        overrides.listen = listen
+        overrides.noDiscovery = noDiscovery
+        overrides.askPaired = askPaired
+        overrides.offerTimeout = offerTimeout
+        return overrides
+    }
+}
