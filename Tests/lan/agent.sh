@@ -7,6 +7,7 @@
 #   peershare send PATH --to PEER --home DIR --json  -> JSON lines; {"event":"code","code":...}
 #       when pairing, last {"event":"done",...} or {"event":"error","message":...}
 #   peershare accept CODE --home DIR
+# shellcheck disable=SC2034 # WHY and SEND_LOG are read by the cases and run.sh
 
 declare -A AGENT_PID=()
 
@@ -63,6 +64,8 @@ agent_count_named() {
     agent_peers_json "$1" | jq --arg n "$2" '[.[] | select(.name == $n)] | length' 2>/dev/null || echo 0
 }
 
+agent_has_named() { [ "$(agent_count_named "$1" "$2")" -ge "$3" ]; }   # HOST NAME COUNT
+
 agent_peer_count() {
     agent_peers_json "$1" | jq 'length' 2>/dev/null || echo 0
 }
@@ -92,7 +95,7 @@ agent_send() {
                 accepted=1
             fi
         fi
-        if [ -n "$(send_events done)" ]; then
+        if [ -n "$(send_events "done")" ]; then
             lab_kill "$pid"
             return 0
         fi
@@ -104,7 +107,7 @@ agent_send() {
         fi
         if lab_pid_gone "$pid"; then
             sleep 0.2
-            [ -n "$(send_events done)" ] && return 0
+            [ -n "$(send_events "done")" ] && return 0
             WHY="send exited without a done event: $(tail -c 400 "$SEND_LOG" | tr '\n' ' ')"
             return 1
         fi

@@ -2,6 +2,7 @@
 # cases_lab.sh: checks of the lab itself with Avahi's own tools (avahi-publish,
 # avahi-browse), so the harness is known to work before the agent is involved.
 # Each case returns 0 on success or sets WHY and returns 1; run.sh tears down.
+# shellcheck disable=SC2034 # WHY is read by run.sh
 
 # Three hosts publish one instance each; every host must resolve the two others
 # over IPv4 and IPv6; a stopped publisher must disappear from the others.
@@ -13,7 +14,7 @@ case_lab_three_hosts() {
     t0=$(now)
     for h in $(lab_hosts); do pids+=("$(publish_start "$h" "agent-$h" $((4000 + ${h#h})) "$(fake_pk "$h")")"); done
     for h in $(lab_hosts); do
-        if ! wait_until 10 eval '[ "$(browse_count '"$h"' IPv4)" -ge 3 ] && [ "$(browse_count '"$h"' IPv6)" -ge 3 ]'; then
+        if ! wait_until 10 browse_has "$h" IPv4 3 || ! wait_until 5 browse_has "$h" IPv6 3; then
             WHY="$h resolved $(browse_count "$h" IPv4) IPv4 / $(browse_count "$h" IPv6) IPv6 instances of 3 within 10 s"
             return 1
         fi
@@ -27,7 +28,7 @@ case_lab_three_hosts() {
     t0=$(now)
     lab_kill "${pids[2]}"
     for i in 1 2; do
-        if ! wait_until 10 eval '! browse_state h'"$i"' | grep -q "^agent-h3 "'; then
+        if ! wait_until 10 browse_lacks_instance "h$i" agent-h3; then
             WHY="h$i still lists agent-h3 10 s after its publisher stopped"
             return 1
         fi
@@ -43,31 +44,34 @@ case_lab_avahi_restart() {
     browse_start h1
     local pub t0
     pub=$(publish_start h2 agent-h2 4002 "$(fake_pk h2)")
-    wait_until 10 eval '[ "$(browse_count h1 IPv4)" -ge 1 ]' || { WHY="h1 never saw agent-h2"; return 1; }
+    wait_until 10 browse_has h1 IPv4 1 || { WHY="h1 never saw agent-h2"; return 1; }
     t0=$(now)
     lab_restart_avahi h2 || { WHY="avahi-daemon on h2 did not restart"; return 1; }
     echo "  avahi-daemon on h2 running again after $(elapsed "$t0" "$(now)") s"
-    wait_until 10 eval '! browse_state h1 | grep -q "^agent-h2 "' ||
+    wait_until 10 browse_lacks_instance h1 agent-h2 ||
         { WHY="agent-h2 not withdrawn from h1 after its daemon restarted"; return 1; }
     wait_until 5 lab_pid_gone "$pub" || { WHY="avahi-publish did not notice the restart"; return 1; }
     t0=$(now)
     publish_start h2 agent-h2 4002 "$(fake_pk h2)" >/dev/null
-    wait_until 10 eval 'browse_state h1 | grep -q "^agent-h2 IPv4"' ||
+    wait_until 10 browse_has_instance h1 agent-h2 IPv4 ||
         { WHY="h1 did not resolve agent-h2 again after it was re-published"; return 1; }
     echo "  re-published agent-h2 resolved on h1 after $(elapsed "$t0" "$(now)") s"
 }
 
-# SCALE hosts (default 30) on one bridge; each must resolve all the others.
+# SCALE hosts (default 30) on one bridge; each must resolve all the others. This
+# checks the lab at scale and measures what real avahi-daemons need on this machine
+# (avahi-browse -r resolves every instance over IPv4 and IPv6, as the agent does);
+# the limit is LAB_HARNESS_SCALE_LIMIT (30 s), the agent's own limit is in agent_scale.
 case_lab_scale() {
-    local n=${LAB_SCALE_N:-30} h t0 worst=0 t
+    local n=${LAB_SCALE_N:-30} limit=${LAB_HARNESS_SCALE_LIMIT:-30} h t0 worst=0 t
     lab_up "$n" || { WHY="lab_up $n failed"; return 1; }
     for h in $(lab_hosts); do browse_start "$h"; done
     sleep 0.5
     t0=$(now)
     for h in $(lab_hosts); do publish_start "$h" "agent-$h" $((4000 + ${h#h})) "$(fake_pk "$h")" >/dev/null; done
     for h in $(lab_hosts); do
-        if ! wait_until 20 eval '[ "$(browse_count '"$h"' IPv4)" -ge '"$n"' ]'; then
-            WHY="$h resolved $(browse_count "$h" IPv4) of $n instances within 20 s"
+        if ! wait_until "$limit" browse_has "$h" IPv4 "$n"; then
+            WHY="$h resolved $(browse_count "$h" IPv4) of $n instances within $limit s"
             return 1
         fi
     done
@@ -75,9 +79,9 @@ case_lab_scale() {
         t=$(elapsed "$t0" "$(browse_first_time "$h" IPv4 "$n")")
         worst=$(awk -v a="$worst" -v b="$t" 'BEGIN { print (b > a) ? b : a }')
     done
-    echo "  discovery, $n hosts: ${worst} s until every host resolved all $n instances over IPv4"
-    if awk -v w="$worst" 'BEGIN { exit !(w > 10) }'; then
-        WHY="took ${worst} s (limit 10 s)"
+    echo "  discovery, $n hosts: ${worst} s until every host resolved all $n instances over IPv4 (load $(cut -d' ' -f1 /proc/loadavg))"
+    if awk -v w="$worst" -v l="$limit" 'BEGIN { exit !(w > l) }'; then
+        WHY="took ${worst} s (limit $limit s)"
         return 1
     fi
 }

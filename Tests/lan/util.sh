@@ -25,6 +25,7 @@ wait_until() {
 # time it was read, in $LAB_DIR/hX/browse.log.
 browse_start() {
     local h=$1
+    # shellcheck disable=SC2016 # expanded by the inner bash
     lab_spawn "$h" "$LAB_DIR/h${h#h}/browse.log" bash -c \
         'stdbuf -oL avahi-browse -rpk _peershare._tcp | while IFS= read -r l; do printf "%s;%s\n" "$EPOCHREALTIME" "$l"; done' \
         >/dev/null
@@ -43,6 +44,11 @@ browse_state() {
 browse_count() {
     browse_state "$1" | awk -v p="$2" '$2 == p' | wc -l
 }
+
+# Predicates for wait_until.
+browse_has() { [ "$(browse_count "$1" "$2")" -ge "$3" ]; }            # HOST PROTO COUNT
+browse_has_instance() { browse_state "$1" | grep -qx "$2 $3"; }        # HOST NAME PROTO
+browse_lacks_instance() { ! browse_state "$1" | grep -q "^$2 "; }      # HOST NAME
 
 # browse_first_time HOST PROTO COUNT: the stamp of the log line at which COUNT
 # distinct instances were first resolved over PROTO; empty if never.
