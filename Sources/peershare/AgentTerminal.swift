@@ -36,6 +36,7 @@ final class AgentTerminal: Sendable {
             Console.out("")
             Console.out("Offer \(event.offer ?? "") from \"\(peer)\" at \(event.address ?? "?") (fingerprint \(event.fingerprint ?? "?")):")
             Console.out("  \(contents): \(Describe.names(event.names ?? []))")
+            if let warning = event.message { Console.out("  WARNING: \(warning)") }
             if event.needsCode == true {
                 Console.out("  To accept, type the pairing code shown on the sender's screen (or run `peershare accept CODE`); an empty line declines.")
             } else {
@@ -57,7 +58,8 @@ final class AgentTerminal: Sendable {
             started.withLock { $0[event.transfer ?? ""] = (Date(), event.totalBytes ?? 0) }
             guard !quiet else { return }
             let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
-            Console.out("Receiving \(contents) from \"\(peer)\"\(event.paired == true ? " (paired)" : ""): \(Describe.names(event.names ?? []))")
+            Console.out("Receiving \(contents) from \"\(peer)\"\(event.paired == true ? " (paired, \(String((event.fingerprint ?? "").prefix(19))))" : ""): \(Describe.names(event.names ?? []))")
+            if let warning = event.message { Console.out("  WARNING: \(warning)") }
         case "progress":
             guard !quiet, Console.errorIsTerminal, let id = event.transfer, let (start, total) = started.withLock({ $0[id] }) else { return }
             let bytes = event.bytes ?? 0

@@ -93,6 +93,7 @@ struct InboxCommand: AsyncParsableCommand {
                 let left = max(0, offer.expires.timeIntervalSinceNow)
                 Console.out("\(offer.id)  from \"\(DisplayEscape.escape(offer.peer))\" at \(offer.address) (\(offer.fingerprint))")
                 Console.out("          \(contents): \(Describe.names(offer.names, more: offer.moreNames))")
+                if let warning = offer.warning { Console.out("          WARNING: \(warning)") }
                 Console.out("          \(offer.needsCode ? "needs the pairing code: peershare accept CODE" : "paired peer: peershare accept --offer \(offer.id)"); expires in \(Describe.clock(left))")
             }
         }

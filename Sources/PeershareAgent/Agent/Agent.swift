@@ -24,7 +24,7 @@ public final class Agent: Sendable {
     let logger: Logger
     let group: any EventLoopGroup
     private let limiter = Mutex(FailureLimiter())
-    private let handshaking = Atomic<Int>(0)
+    private let handshaking = Mutex(HandshakeSlots())
     private let port = Atomic<Int>(0)
 
     public init(paths: StatePaths, options: AgentOptions, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(AgentError) {
@@ -136,17 +136,22 @@ public final class Agent: Sendable {
         limiter.withLock { $0.recordFailure(sources: sources) }
     }
 
-    /// Takes one of the unauthenticated-connection slots; false when all are taken.
-    func enterHandshake() -> Bool {
-        let now = handshaking.add(1, ordering: .relaxed).newValue
-        if now > options.maxUnauthenticated {
-            handshaking.subtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
+    /// Takes one of the unauthenticated-connection slots for `channel`. When all are taken,
+    /// the oldest connection that has not yet shown it is a real peer (a pinned key in KNOWN
+    /// mode, or a complete M3 with its offer in PAIR mode) is closed to make room: an honest
+    /// peer gets there within milliseconds, so a flood of silent or half-done connections
+    /// cannot lock honest peers out, and offers waiting for a person are capped on their own.
+    /// Nil when every slot belongs to such a peer.
+    func enterHandshake(_ channel: any Channel) -> UInt64? {
+        let (slot, evicted) = handshaking.withLock { $0.enter(channel, capacity: options.maxUnauthenticated) }
+        evicted?.close(promise: nil)
+        return slot
     }
 
-    func leaveHandshake() { handshaking.subtract(1, ordering: .relaxed) }
+    /// The connection in `slot` showed it is a real peer: it can no longer be evicted.
+    func handshakeStarted(_ slot: UInt64) { handshaking.withLock { $0.started(slot) } }
+
+    func leaveHandshake(_ slot: UInt64) { handshaking.withLock { $0.leave(slot) } }
 
     // MARK: Serving
 

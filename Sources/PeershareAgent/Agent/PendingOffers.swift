@@ -27,6 +27,8 @@ public struct PendingOffer: Codable, Sendable, Equatable {
     public var names: [String]
     public var moreNames: UInt64
     public var expires: Date
+    /// Set when the claimed name belongs to another paired device (hostile-inputs item 28).
+    public var warning: String?
 }
 
 /// The offers waiting for a decision, and the continuations of the sessions waiting on them.
@@ -45,18 +47,31 @@ actor OfferBoard {
     private var order: [String] = []
     let capacity: Int
     let perAddress: Int
+    /// At most `ratePerAddress` offers from one address per `rateWindow` seconds are shown.
+    let ratePerAddress: Int
+    let rateWindow: TimeInterval
+    private var recent: [String: [Date]] = [:]
 
-    init(capacity: Int, perAddress: Int = 2) {
+    init(capacity: Int, perAddress: Int = 2, ratePerAddress: Int = 10, rateWindow: TimeInterval = 60) {
         self.capacity = capacity
         self.perAddress = perAddress
+        self.ratePerAddress = ratePerAddress
+        self.rateWindow = rateWindow
     }
 
     /// Adds an offer; false when too many are already waiting, in all or from the offer's
-    /// address (an offer flood must not crowd out honest senders or the person's screen).
-    func add(_ offer: PendingOffer) -> Bool {
+    /// address, or when that address offered too often lately (an offer flood must not
+    /// crowd out honest senders or the person's screen).
+    func add(_ offer: PendingOffer, now: Date = Date()) -> Bool {
+        recent = recent.compactMapValues { times in
+            let kept = times.filter { now.timeIntervalSince($0) < rateWindow }
+            return kept.isEmpty ? nil : kept
+        }
         guard slots.count < capacity,
-              slots.values.filter({ $0.offer.address == offer.address }).count < perAddress
+              slots.values.filter({ $0.offer.address == offer.address }).count < perAddress,
+              recent[offer.address, default: []].count < ratePerAddress
         else { return false }
+        recent[offer.address, default: []].append(now)
         slots[offer.id] = Slot(offer: offer)
         order.append(offer.id)
         return true

@@ -10,7 +10,7 @@ extension OfferWriter {
     /// `openat(parent, temp, O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC|O_NOFOLLOW, 0600)`
     /// (EEXIST, a leftover, moves to the next `n`). The final name is not touched yet.
     func beginFile(_ entry: Entry) throws(InboxError) {
-        let shown = DisplayEscape.escape(entry.path.string)
+        var shown: String { DisplayEscape.escape(entry.path.string) }  // built only for an error message
         guard entry.size <= UInt64(Int64.max) else {
             throw InboxError(.refusedEntry, "'\(shown)' declares \(entry.size) bytes, more than a file can hold")
         }

@@ -47,7 +47,7 @@ extension OfferWriter {
     /// `.symlinkRefused`), then `symlinkat(target, parent, name)`, which never replaces,
     /// then `utimensat(parent, name, AT_SYMLINK_NOFOLLOW)` for the link's own time.
     func beginSymlink(_ entry: Entry) throws(InboxError) {
-        let shown = DisplayEscape.escape(entry.path.string)
+        var shown: String { DisplayEscape.escape(entry.path.string) }  // built only for an error message
         guard let target = entry.linkTarget else {
             throw InboxError(.symlinkRefused, "symlink '\(shown)' has no target")
         }
@@ -92,7 +92,7 @@ extension OfferWriter {
     /// parent is not a directory this writer created.
     func placedComponents(of entry: Entry) throws(InboxError) -> [String] {
         var components = entry.path.components
-        let shown = DisplayEscape.escape(entry.path.string)
+        var shown: String { DisplayEscape.escape(entry.path.string) }  // built only for an error message
         guard let placedTop = placedTopLevel[components[0]] else {
             throw InboxError(.refusedEntry, "'\(shown)' is inside '\(DisplayEscape.escape(components[0]))', which is not a directory of this offer")
         }

@@ -26,22 +26,24 @@ struct ReceiverSession {
         var logger = agent.logger
         logger[metadataKey: "peer.address"] = "\(remote)"
         logger[metadataKey: "transfer.id"] = "\(transferID)"
-        guard agent.enterHandshake() else {
+        guard let slot = agent.enterHandshake(channel.channel) else {
             logger.notice("too many connections in the handshake; refusing one")
             try? await channel.channel.close()
             return
         }
         var inHandshake = true
-        defer { if inHandshake { agent.leaveHandshake() } }
+        defer { if inHandshake { agent.leaveHandshake(slot) } }
         do {
             try await channel.executeThenClose { inbound, _ in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
-                try await converse(io: io, transferID: transferID, remote: remote, logger: logger) {
+                try await converse(io: io, transferID: transferID, remote: remote, logger: logger, progressed: {
+                    agent.handshakeStarted(slot)
+                }, authenticated: {
                     if inHandshake {
                         inHandshake = false
-                        agent.leaveHandshake()
+                        agent.leaveHandshake(slot)
                     }
-                }
+                })
             }
         } catch let error as AgentError {
             logger.info("session ended", metadata: ["error": "\(error.message)"])
@@ -50,7 +52,7 @@ struct ReceiverSession {
         }
     }
 
-    private func converse(io: FrameIO, transferID: String, remote: String, logger: Logger, authenticated: () -> Void) async throws(AgentError) {
+    private func converse(io: FrameIO, transferID: String, remote: String, logger: Logger, progressed: () -> Void, authenticated: () -> Void) async throws(AgentError) {
         let timeouts = agent.options.timeouts
         let trust = agent.trust
         var handshake = ReceiverHandshake(identity: agent.identity) { key in trust.pin(forKey: key) != nil }
@@ -74,6 +76,7 @@ struct ReceiverSession {
             throw AgentError(.busy, "Refused a pairing attempt from \(remote): too many failures recently.")
         }
         try await io.send(m2)
+        if mode == .known { progressed() }
 
         // PAIR: M3 carries the summary the person needs to decide.
         var summaryBytes: [UInt8]?
@@ -85,6 +88,7 @@ struct ReceiverSession {
                 let plain = try handshake.handleM3(m3)
                 summary = try OfferSummary.decode(plain)
                 summaryBytes = plain
+                progressed()
             } catch let error as HandshakeError {
                 await io.sendAbort(.protocolError, "bad offer")
                 throw .handshake(error)
@@ -146,7 +150,15 @@ struct ReceiverSession {
         // Authenticated from here on, and still checked.
         let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
         io.timer.arm(seconds: timeouts.handshakeStep, reason: "waiting for the offer")
-        let first = try await secure.receive(waitingFor: "the offer")
+        let first: Received
+        do {
+            first = try await secure.receive(waitingFor: "the offer")
+        } catch where error.kind == .protocolError {
+            // An offer that does not decode is refused with the reason, not a bare close.
+            try? secure.enqueue(.failure(.protocolViolation, "bad offer: \(error.message)"), final: true)
+            await io.flushFinal()
+            throw error
+        }
         io.timer.disarm()
         guard case .message(.offer(let summary), false) = first else {
             try? await secure.send(.failure(.protocolViolation, "expected an offer"), final: true)
@@ -157,10 +169,14 @@ struct ReceiverSession {
             throw AgentError(.security, "The offer from \(remote) differs from the one the person approved; stopped.")
         }
         let senderName = summary.senderName
+        // A paired peer may rename itself, but not to the name of another paired device:
+        // then its pin keeps its old name, and the person is told.
+        let nameClash = mode == .known ? nameWarning(claimed: senderName, key: fingerprint) : nil
+        let pinnedName = nameClash == nil ? senderName : (trust.pin(forKey: outcome.peerIdentity)?.name ?? senderName)
         if mode == .pair {
-            try trust.remember(key: outcome.peerIdentity, name: senderName, address: nil)
+            try trust.remember(key: outcome.peerIdentity, name: pinnedName, address: nil)
         } else {
-            try? trust.remember(key: outcome.peerIdentity, name: senderName, address: nil)
+            try? trust.remember(key: outcome.peerIdentity, name: pinnedName, address: nil)
         }
         if mode == .known && agent.options.askPaired {
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false)
@@ -208,6 +224,7 @@ struct ReceiverSession {
         receiving.totalBytes = summary.totalBytes
         receiving.names = summary.topLevelNames
         receiving.paired = mode == .known
+        receiving.message = nameClash
         receiving.direction = "receive"
         agent.hub.publish(receiving)
 
@@ -231,7 +248,7 @@ struct ReceiverSession {
             writer.abort()
             var reported = error
             if idle.didFire {
-                reported = AgentError(.unreachable, "The transfer from \(DisplayEscape.escape(senderName)) stalled: nothing arrived for \(timeouts.idle) seconds (network cut?). Partial files were removed.")
+                reported = AgentError(.unreachable, "The transfer from \(DisplayEscape.escape(senderName)) stalled: nothing arrived for \(timeouts.idle) seconds (network cut?). The incomplete file was removed.")
             }
             let failureCode: FailureCode = switch reported.kind {
             case .noSpace: .noSpace
@@ -240,7 +257,13 @@ struct ReceiverSession {
             default: .protocolViolation
             }
             if reported.kind == .cancelled && Task.isCancelled {
-                reported = AgentError(.cancelled, "The receiving agent is shutting down; partial files were removed.")
+                reported = AgentError(.cancelled, "The receiving agent is shutting down; the incomplete file was removed.")
+            }
+            if writer.filesCompleted > 0 {
+                // Policy: complete files stay (a resend can build on them); only the file
+                // being written when the transfer failed is removed.
+                let kept = "\(writer.filesCompleted) complete file(s) were kept in \(DisplayEscape.escape(writer.placedTopLevelNames.joined(separator: ", "))); the incomplete one was removed."
+                reported = AgentError(reported.kind, reported.message + " " + kept, underlying: reported)
             }
             try? secure.enqueue(.failure(failureCode, reported.message), final: true)
             await io.flushFinal()
@@ -313,7 +336,17 @@ struct ReceiverSession {
             id: id, peer: summary.senderName, fingerprint: fingerprint, address: remote, needsCode: needsCode,
             files: summary.fileCount, directories: summary.directoryCount, bytes: summary.totalBytes,
             names: summary.topLevelNames, moreNames: summary.moreTopLevelNames,
-            expires: Date().addingTimeInterval(agent.options.timeouts.pairingWait))
+            expires: Date().addingTimeInterval(agent.options.timeouts.pairingWait),
+            warning: nameWarning(claimed: summary.senderName, key: fingerprint))
+    }
+
+    /// A warning when `claimed` is the name of a paired device with another key: names are
+    /// only hints, and a known name arriving with a new key is a different device.
+    private func nameWarning(claimed: String, key fingerprint: String) -> String? {
+        guard let other = (try? agent.trust.all())?.first(where: { $0.name == claimed && $0.fingerprint != fingerprint }) else {
+            return nil
+        }
+        return "A paired device is already named \"\(DisplayEscape.escape(claimed))\" with another key (\(other.fingerprint)). This offer comes from a different device (\(fingerprint)); check the fingerprint with the sender before you accept."
     }
 
     /// Registers the offer, tells every terminal, and waits for the person (or the timeout,
@@ -322,7 +355,7 @@ struct ReceiverSession {
         guard await agent.offers.add(offer) else {
             return .busy
         }
-        announce("offer", offer, message: nil)
+        announce("offer", offer, message: offer.warning)
         let offers = agent.offers
         let id = offer.id
         io.channel.closeFuture.whenComplete { _ in Task { await offers.resolve(id, .withdrawn) } }

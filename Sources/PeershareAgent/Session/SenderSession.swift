@@ -56,7 +56,13 @@ struct SenderSession {
     }
 
     private func converse(io: FrameIO, address: PeerAddress, start: ContinuousClock.Instant) async throws(AgentError) -> SendResult {
-        let pinned = expectedKey.flatMap { trust.pin(forKey: $0)?.keyBytes } ?? trust.pin(forAddress: address.description)?.keyBytes
+        // A peer found by discovery is known by the key it advertises; an address typed by
+        // hand, by the pin last reached there.
+        let pinned: [UInt8]? = if let expectedKey {
+            trust.pin(forKey: expectedKey)?.keyBytes
+        } else {
+            trust.pin(forAddress: address.description)?.keyBytes
+        }
         let summary = OfferSummary(
             senderName: name,
             fileCount: plan.fileCount,
@@ -81,6 +87,13 @@ struct SenderSession {
             throw .handshake(error)
         }
         let receiverKey = handshake.receiverIdentity ?? []
+        // A pin is never replaced silently: whoever answers where a paired peer was must hold
+        // the pinned key, in KNOWN mode (checked by the handshake) and in a fall-back to
+        // pairing alike; otherwise it is another device, perhaps an impostor.
+        if let pinned, !ConstantTime.equal(pinned, receiverKey) {
+            await io.sendAbort(.security, "identity key differs from the paired one")
+            throw AgentError(.security, "Security check failed: the peer at \(address) holds identity key \(Fingerprint.full(of: receiverKey)), not the paired \(Fingerprint.full(of: pinned)). It may be another device or an impostor. Nothing was sent. If that machine was reinstalled, run `peershare forget \(Fingerprint.short(of: pinned))` and send again to pair with a code.")
+        }
         if let expectedKey, !ConstantTime.equal(expectedKey, receiverKey) {
             await io.sendAbort(.security, "identity key differs from the advertised one")
             throw AgentError(.security, "Security check failed: the peer that answered does not hold the identity key it advertised. Nothing was sent.")
