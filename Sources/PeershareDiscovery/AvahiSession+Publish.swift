@@ -66,9 +66,15 @@ extension AvahiSession {
         logger.info("gave up publishing after repeated local name collisions")
     }
 
-    /// Picks `avahi_alternative_service_name` of the current name and reports it.
+    /// Picks a new instance name and reports it. The first rename appends the start of our
+    /// identity key ("twin (1a7e-a624)"), which no other agent can pick: two agents that
+    /// both renamed to `avahi_alternative_service_name` ("twin #2") collided again and again
+    /// (the IPv4 and IPv6 probes can each pick a different winner), measured in the LAN lab.
+    /// Later renames fall back to `avahi_alternative_service_name`.
     func renameLocked() {
-        guard let alternative = AvahiValues.alternativeServiceName(instanceName) else { return }
+        let keyed = AvahiValues.keyedServiceName(advert?.instanceName ?? instanceName, key: advert?.txt[TXTKeys.publicKey])
+        let candidate = keyed.flatMap { $0 == instanceName ? nil : $0 } ?? AvahiValues.alternativeServiceName(instanceName)
+        guard let alternative = candidate else { return }
         logger.info("service name collision; renaming", metadata: [
             "discovery.instance": "\(instanceName)", "discovery.newInstance": "\(alternative)",
         ])

@@ -67,6 +67,17 @@ enum AvahiValues {
     }
 
     /// `avahi_alternative_service_name`: "name #2" for "name", and so on.
+    /// "NAME (1a7e-a624)" from the first 8 hex digits of `key`, cut to the 63-byte limit of a
+    /// DNS-SD instance name; nil without a usable key.
+    static func keyedServiceName(_ name: String, key: String?) -> String? {
+        guard let key, key.count >= 8 else { return nil }
+        let hex = Array(key.lowercased().prefix(8))
+        let suffix = " (\(String(hex[0..<4]))-\(String(hex[4..<8])))"
+        var base = name
+        while base.utf8.count + suffix.utf8.count > 63, !base.isEmpty { base.removeLast() }
+        return base + suffix
+    }
+
     static func alternativeServiceName(_ name: String) -> String? {
         guard let alternative = avahi_alternative_service_name(name) else { return nil }
         defer { avahi_free(alternative) }

@@ -188,3 +188,18 @@ struct PeerTableTests {
         #expect(decoded == peer)
     }
 }
+
+/// The first rename after a name collision is keyed by our identity, so two agents with the
+/// same name cannot rename into each other again.
+@Suite("Collision renames")
+struct CollisionRenameTests {
+    @Test("a keyed name carries the key's first 8 hex digits and fits in 63 bytes")
+    func keyedName() {
+        #expect(AvahiValues.keyedServiceName("twin", key: "1A7EA624FF00") == "twin (1a7e-a624)")
+        let long = String(repeating: "é", count: 40)
+        let keyed = AvahiValues.keyedServiceName(long, key: "00112233")
+        #expect(keyed.map { $0.utf8.count <= 63 && $0.hasSuffix(" (0011-2233)") } == true)
+        #expect(AvahiValues.keyedServiceName("twin", key: "abc") == nil)
+        #expect(AvahiValues.keyedServiceName("twin", key: nil) == nil)
+    }
+}

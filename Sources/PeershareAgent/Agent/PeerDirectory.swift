@@ -47,10 +47,16 @@ public final class PeerDirectory: Sendable {
             note.message = "Discovery is not working (\(why)). Peers can still be reached as HOST:PORT."
             hub?.publish(note)
         case .daemonAvailable:
-            mode.withLock { $0 = "avahi-daemon" }
-            var note = TransferEvent("discovery")
-            note.message = "Discovery works again (avahi-daemon)."
-            hub?.publish(note)
+            // Said only after an outage; the first connection needs no news.
+            let wasDown = mode.withLock { state in
+                defer { state = "avahi-daemon" }
+                return state.hasPrefix("unavailable")
+            }
+            if wasDown {
+                var note = TransferEvent("discovery")
+                note.message = "Discovery works again (avahi-daemon)."
+                hub?.publish(note)
+            }
         case .published(let name):
             mode.withLock { $0 = "avahi-daemon" }
             logger.info("published", metadata: ["mdns.instance": "\(name)"])
