@@ -85,7 +85,7 @@ extension Agent {
             fingerprint: fingerprint,
             publicKey: Hex.encode(identity.publicKey),
             port: boundPort,
-            addresses: Self.interfaceAddresses(),
+            addresses: ["::", "0.0.0.0"].contains(options.bindHost) ? Self.interfaceAddresses() : [options.bindHost],
             inbox: options.inbox,
             discovery: options.discovery ? directory.state : "off",
             pid: getpid(),

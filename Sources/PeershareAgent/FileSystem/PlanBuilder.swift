@@ -150,12 +150,16 @@ struct PlanBuilder {
     }
 
     /// Fails now if a file cannot be opened for reading: `openat(O_RDONLY|O_NOFOLLOW|O_NONBLOCK)`, `close`.
+    /// `faccessat(directory, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW)`: one call per
+    /// file (an open and a close cost two), so an unreadable file is still an error before
+    /// anything is sent.
     private static func checkReadable(_ directory: Int32, _ name: String, shown: String) throws(SendError) {
-        do {
-            let fd = try SystemCall.openAt(directory, name, flags: O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-            SystemCall.close(fd)
-        } catch {
-            throw SendError.system(error, "cannot read", shown)
+        var result: Int32
+        repeat {
+            result = faccessat(directory, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW)
+        } while result != 0 && errno == EINTR
+        if result != 0 {
+            throw SendError.system(Errno(rawValue: errno), "cannot read", shown)
         }
     }
 
