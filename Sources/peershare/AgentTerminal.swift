@@ -10,7 +10,15 @@ import Synchronization
 final class AgentTerminal: Sendable {
     let agent: Agent
     let quiet: Bool
-    private let started = Mutex<[String: (Date, UInt64)]>([:])
+    /// Incoming transfers in progress: when each started, its size, bytes so far, and when
+    /// its last plain progress line was printed (output that is not a terminal).
+    private struct Running {
+        var start = Date()
+        var total: UInt64
+        var bytes: UInt64 = 0
+        var lastLine = Date()
+    }
+    private let started = Mutex<[String: Running]>([:])
 
     init(agent: Agent, quiet: Bool) {
         self.agent = agent
@@ -55,19 +63,28 @@ final class AgentTerminal: Sendable {
         case "pairing-failed":
             Console.out("Pairing with \(event.address ?? "?") failed: wrong code (or a tampered connection). The sender has to send again.")
         case "receiving":
-            started.withLock { $0[event.transfer ?? ""] = (Date(), event.totalBytes ?? 0) }
+            started.withLock { $0[event.transfer ?? ""] = Running(total: event.totalBytes ?? 0) }
             guard !quiet else { return }
             let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
             Console.out("Receiving \(contents) from \"\(peer)\"\(event.paired == true ? " (paired, \(String((event.fingerprint ?? "").prefix(19))))" : ""): \(Describe.names(event.names ?? []))")
             if let warning = event.message { Console.out("  WARNING: \(warning)") }
         case "progress":
-            guard !quiet, Console.errorIsTerminal, let id = event.transfer, let (start, total) = started.withLock({ $0[id] }) else { return }
-            let bytes = event.bytes ?? 0
-            let elapsed = Date().timeIntervalSince(start)
-            let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
-            let percent = total > 0 ? Int(Double(bytes) * 100 / Double(total)) : 100
-            let eta = rate > 0 ? Double(total - min(bytes, total)) / rate : .infinity
-            Console.status("\(id) \(percent)% \(ByteCount.format(bytes))/\(ByteCount.format(total)) \(Describe.rate(rate)) ETA \(Describe.clock(eta))")
+            guard !quiet, let id = event.transfer else { return }
+            let now = Date()
+            let (running, plainLineDue) = started.withLock { table -> ([(String, Running)], Bool) in
+                guard var entry = table[id] else { return ([], false) }
+                entry.bytes = event.bytes ?? entry.bytes
+                let due = now.timeIntervalSince(entry.lastLine) >= 5
+                if due { entry.lastLine = now }
+                table[id] = entry
+                return (table.sorted { $0.key < $1.key }, due)
+            }
+            if Console.errorIsTerminal {
+                // One redrawn line shows every incoming transfer.
+                Console.status(running.map { Self.progress(id: $0.0, $0.1, now: now) }.joined(separator: "  |  "))
+            } else if plainLineDue, let entry = running.first(where: { $0.0 == id })?.1 {
+                Console.out(Self.progress(id: id, entry, now: now))
+            }
         case "received":
             if Console.errorIsTerminal { Console.endStatus() }
             started.withLock { _ = $0.removeValue(forKey: event.transfer ?? "") }
@@ -83,6 +100,15 @@ final class AgentTerminal: Sendable {
         default:
             break
         }
+    }
+
+    /// "1a2b3c4d 45% 5.5 MiB/12.3 MiB 110 MiB/s ETA 0:01".
+    private static func progress(id: String, _ entry: Running, now: Date) -> String {
+        let elapsed = now.timeIntervalSince(entry.start)
+        let rate = elapsed > 0 ? Double(entry.bytes) / elapsed : 0
+        let percent = entry.total > 0 ? Int(Double(entry.bytes) * 100 / Double(entry.total)) : 100
+        let eta = rate > 0 ? Double(entry.total - min(entry.bytes, entry.total)) / rate : .infinity
+        return "\(id) \(percent)% \(ByteCount.format(entry.bytes))/\(ByteCount.format(entry.total)) \(Describe.rate(rate)) ETA \(Describe.clock(eta))"
     }
 
     /// Handles one line typed on the agent's terminal.
