@@ -158,7 +158,7 @@ fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh $(FUZZ_TARGETS)
 
 ## sanitize: unit tests under TSan and ASan, each in its own scratch path (Fuzz/lsan.supp
-## silences two leaks of the toolchain's own libraries).
+## lists the leak reports that are not peershare's: toolchain, TOMLKit, false positives).
 sanitize: deps
 	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(SANITIZE_FILTER)'
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp \

@@ -124,7 +124,7 @@ import Testing
                 }
             }
             #expect(total == size)
-            #expect(content[0x5A] == 3 * 4096)
+            #expect(content[0x5A, default: 0] == 3 * 4096)  // default: works around a Swift 6.3.1 ASan stack overflow in Optional comparison
             #expect(pieces.allSatisfy { if case .hole(let length) = $0 { length >= FileSource.minimumHole } else { true } })
         }
     }
