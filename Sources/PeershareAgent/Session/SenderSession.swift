@@ -144,9 +144,9 @@ struct SenderSession {
         }
         try await io.send(m5)
         if outcome.mode == .pair {
+            // Pairing succeeded: pin now, even if the offer is refused later. (A KNOWN
+            // session's pin is refreshed once, when the receiver accepts.)
             try trust.remember(key: outcome.peerIdentity, name: trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
-        } else {
-            try? trust.remember(key: outcome.peerIdentity, name: trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
         }
 
         // Encrypted streams: offer, answer, entries, end, confirmation.
