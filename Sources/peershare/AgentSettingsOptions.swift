@@ -35,7 +35,7 @@ struct AgentSettingsOptions: ParsableArguments {
     var overrides: Settings.Overrides {
         var overrides = Settings.Overrides()
         overrides.name = name
-        overrides.inbox = inbox.map { StatePathsHelper.absolute($0) }
+        overrides.inbox = inbox.map { Settings.expand($0) }
         overrides.port = port
         overrides.listen = listen
         overrides.noDiscovery = noDiscovery

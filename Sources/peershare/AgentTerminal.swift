@@ -104,11 +104,7 @@ final class AgentTerminal: Sendable {
 
     /// "1a2b3c4d 45% 5.5 MiB/12.3 MiB 110 MiB/s ETA 0:01".
     private static func progress(id: String, _ entry: Running, now: Date) -> String {
-        let elapsed = now.timeIntervalSince(entry.start)
-        let rate = elapsed > 0 ? Double(entry.bytes) / elapsed : 0
-        let percent = entry.total > 0 ? Int(Double(entry.bytes) * 100 / Double(entry.total)) : 100
-        let eta = rate > 0 ? Double(entry.total - min(entry.bytes, entry.total)) / rate : .infinity
-        return "\(id) \(percent)% \(ByteCount.format(entry.bytes))/\(ByteCount.format(entry.total)) \(Describe.rate(rate)) ETA \(Describe.clock(eta))"
+        "\(id) \(Describe.progress(bytes: entry.bytes, total: entry.total, since: entry.start, now: now))"
     }
 
     /// Handles one line typed on the agent's terminal.

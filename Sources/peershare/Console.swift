@@ -50,6 +50,15 @@ enum Describe {
         return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60) : String(format: "%d:%02d", total / 60, total % 60)
     }
 
+    /// "45% 5.5 MiB/12.3 MiB 110 MiB/s ETA 0:01" for `bytes` of `total` since `start`.
+    static func progress(bytes: UInt64, total: UInt64, since start: Date, now: Date = Date()) -> String {
+        let elapsed = now.timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
+        let percent = total > 0 ? Int(Double(bytes) * 100 / Double(total)) : 100
+        let eta = rate > 0 ? Double(total - min(bytes, total)) / rate : .infinity
+        return "\(percent)% \(ByteCount.format(bytes))/\(ByteCount.format(total)) \(self.rate(rate)) ETA \(clock(eta))"
+    }
+
     /// Rate in bytes per second.
     static func rate(_ bytesPerSecond: Double) -> String {
         guard bytesPerSecond.isFinite, bytesPerSecond > 0 else { return "-" }

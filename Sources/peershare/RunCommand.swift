@@ -61,12 +61,4 @@ enum StatePathsHelper {
     static var hostName: String {
         ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "peershare"
     }
-
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] {
-            return home + path.dropFirst(1)
-        }
-        return FileManager.default.currentDirectoryPath + "/" + path
-    }
 }

@@ -44,7 +44,7 @@ struct SendCommand: AsyncParsableCommand {
         MemoryTuning.apply()
         let logger = common.bootstrapLogging()
         let paths = common.paths
-        let absolute = self.paths.map { StatePathsHelper.absolute($0) }
+        let absolute = self.paths.map { Settings.expand($0) }
         let printer = SendPrinter(json: json, quiet: common.quiet)
         var failure: AgentError?
         if await ControlClient.isAgentListening(paths: paths) {

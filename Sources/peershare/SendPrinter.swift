@@ -60,13 +60,8 @@ final class SendPrinter: Sendable {
         case "progress":
             guard !quiet else { return }
             let (start, total, lastPlain) = state.withLock { ($0.start, $0.total, $0.lastPlainLine) }
-            let bytes = event.bytes ?? 0
-            let elapsed = Date().timeIntervalSince(start)
-            let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
-            let percent = total > 0 ? Int(Double(bytes) * 100 / Double(total)) : 100
-            let eta = rate > 0 ? Double(total - min(bytes, total)) / rate : .infinity
             let file = DisplayEscape.escape(event.file ?? "")
-            let line = "\(percent)% \(ByteCount.format(bytes))/\(ByteCount.format(total)) \(Describe.rate(rate)) ETA \(Describe.clock(eta)) \(file)"
+            let line = "\(Describe.progress(bytes: event.bytes ?? 0, total: total, since: start)) \(file)"
             if Console.errorIsTerminal {
                 Console.status(String(line.prefix(160)))
                 state.withLock { $0.statusShown = true }

@@ -64,8 +64,8 @@ public struct Settings: Sendable {
         return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
     }
 
-    /// `~/x` → `$HOME/x`; relative paths become absolute.
-    static func expand(_ path: String) -> String {
+    /// `~/x` → `$HOME/x`; relative paths become absolute (against the working directory).
+    public static func expand(_ path: String) -> String {
         if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] {
             return home + path.dropFirst(1)
         }
