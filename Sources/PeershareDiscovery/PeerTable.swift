@@ -16,23 +16,28 @@ public struct DiscoveredPeer: Sendable, Equatable, Codable {
     public var addresses: [String]
     /// Every instance name under which this key is announced, sorted.
     public var instanceNames: [String]
+    /// When this peer appeared in the table (kept across later re-resolves, reset when it
+    /// leaves): how long discovery took, which `lastSeen` cannot tell.
+    public var firstSeen: Date
     /// When a record of this peer was last resolved.
     public var lastSeen: Date
 
     public init(name: String, publicKeyHex: String, protocolVersion: String, port: UInt16,
-                addresses: [String], instanceNames: [String], lastSeen: Date) {
+                addresses: [String], instanceNames: [String], firstSeen: Date? = nil, lastSeen: Date) {
         self.name = name
         self.publicKeyHex = publicKeyHex
         self.protocolVersion = protocolVersion
         self.port = port
         self.addresses = addresses
         self.instanceNames = instanceNames
+        self.firstSeen = firstSeen ?? lastSeen
         self.lastSeen = lastSeen
     }
 
-    /// Equality that ignores `lastSeen`: a re-resolve with the same data is not a change.
+    /// Equality that ignores the times: a re-resolve with the same data is not a change.
     func sameContent(as other: DiscoveredPeer) -> Bool {
         var copy = other
+        copy.firstSeen = firstSeen
         copy.lastSeen = lastSeen
         return copy == self
     }
@@ -123,7 +128,8 @@ public struct PeerTable: Sendable {
             case (nil, let new?):
                 current[publicKey] = new
                 changes.append(.appeared(new))
-            case (let old?, let new?):
+            case (let old?, var new?):
+                new.firstSeen = old.firstSeen
                 current[publicKey] = new
                 if !new.sameContent(as: old) { changes.append(.updated(new)) }
             }
@@ -152,6 +158,7 @@ public struct PeerTable: Sendable {
             port: service.port,
             addresses: connectStrings,
             instanceNames: Set(mine.map(\.service.instanceName)).sorted(),
+            firstSeen: mine.map(\.seenAt).min(),
             lastSeen: mine.map(\.seenAt).max() ?? latest.seenAt
         )
     }

@@ -14,7 +14,7 @@ struct PeersCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Flag(help: "Print a JSON array of objects with name, fingerprint, addresses, port, paired and lastSeen.")
+    @Flag(help: "Print a JSON array of objects with name, fingerprint, addresses, port, paired, firstSeen and lastSeen.")
     var json = false
 
     @Option(help: ArgumentHelp("Seconds to browse when no agent is running.", valueName: "SECONDS"))

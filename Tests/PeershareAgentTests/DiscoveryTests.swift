@@ -133,7 +133,24 @@ struct PeerTableTests {
         let later = t0.addingTimeInterval(30)
         #expect(table.apply(resolved("bob", key: keyB, addresses: [address("10.0.0.2")]), at: later).isEmpty)
         #expect(table.peers.first?.lastSeen == later)
+        #expect(table.peers.first?.firstSeen == t0)
         #expect(table.peers.first?.name == "bob")
+    }
+
+    @Test func firstSeenIsWhenThePeerAppearedAndResetsAfterItLeft() {
+        var table = PeerTable(ownKey: ownKey)
+        _ = table.apply(resolved("bob", key: keyB, addresses: [address("10.0.0.2")]), at: t0)
+        let v6 = t0.addingTimeInterval(5)
+        _ = table.apply(resolved("bob", key: keyB, addresses: [address("fe80::2", v6: true)], v6: true), at: v6)
+        #expect(table.peers.first?.addresses.count == 2)
+        #expect(table.peers.first?.firstSeen == t0)
+        #expect(table.peers.first?.lastSeen == v6)
+        _ = table.apply(.removed(instanceName: "bob", interfaceIndex: 2, protocolIsIPv6: false), at: v6)
+        _ = table.apply(.removed(instanceName: "bob", interfaceIndex: 2, protocolIsIPv6: true), at: v6)
+        #expect(table.peers.isEmpty)
+        let back = t0.addingTimeInterval(60)
+        _ = table.apply(resolved("bob", key: keyB, addresses: [address("10.0.0.2")]), at: back)
+        #expect(table.peers.first?.firstSeen == back)
     }
 
     @Test func aRecordThatChangesItsKeyMovesToAnotherPeer() {

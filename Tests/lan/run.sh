@@ -66,11 +66,18 @@ run_case() {
 }
 
 # On failure, the tail of every log of the run, to see why.
+# At most 8 logs (a 30-host case would print hundreds of lines of the same).
 lab_dump_logs() {
-    local f
-    for f in $(find "$LAB_DIR" -name '*.log' 2>/dev/null | sort); do
+    local f shown=0 logs
+    logs=$(find "$LAB_DIR" -name '*.log' -size +0 2>/dev/null | sort -V)
+    for f in $logs; do
+        if [ $shown -ge 8 ]; then
+            echo "  ($(($(wc -l <<<"$logs") - shown)) more logs not shown)"
+            break
+        fi
         echo "  == ${f#"$LAB_DIR"/} (last 15 lines)"
         tail -n 15 "$f" | sed 's/^/  | /'
+        shown=$((shown + 1))
     done
 }
 

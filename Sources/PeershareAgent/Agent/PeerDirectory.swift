@@ -113,6 +113,7 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var addresses: [String]
     public var port: UInt16
     public var paired: Bool
+    public var firstSeen: Date
     public var lastSeen: Date
     public var instanceNames: [String]
 
@@ -124,6 +125,7 @@ public struct PeerInfo: Codable, Sendable, Equatable {
         addresses = peer.addresses
         port = peer.port
         paired = trust.pin(forKey: key) != nil
+        firstSeen = peer.firstSeen
         lastSeen = peer.lastSeen
         instanceNames = peer.instanceNames
     }

@@ -50,19 +50,32 @@ public struct AgentStatus: Codable, Sendable {
     public var pendingOffers: Int
 }
 
-/// JSON coding shared by the control socket's two ends and `--json` output: ISO 8601 dates,
-/// sorted keys (stable output for scripts and tests).
+/// JSON coding shared by the control socket's two ends and `--json` output: ISO 8601 dates
+/// with milliseconds (scripts measure discovery and transfer times from them), sorted keys
+/// (stable output for scripts and tests).
 public enum ControlJSON {
+    static let dateStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(dateStyle))
+        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 
+    /// Accepts dates with or without fractional seconds.
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            if let date = try? Date(text, strategy: dateStyle) { return date }
+            if let date = try? Date(text, strategy: .iso8601) { return date }
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
+        }
         return decoder
     }
 
