@@ -2,6 +2,7 @@
 // The peershare package: layers from C modules up to the command-line tool.
 //
 //   CSodium, CAvahiClient      system libraries found through pkg-config (apt providers)
+//   CAvahiCoreLoader           Avahi's embeddable mDNS stack, opened at run time (dlopen)
 //   CPeershareSys              tiny C shims for calls Swift cannot make (openat2, renameat2, SO_PEERCRED)
 //   SodiumKit                  thin, checked Swift wrapper over libsodium
 //   PeershareCore              no I/O: wire messages, codec, path rules, CPace and the handshake
@@ -39,6 +40,10 @@ let package = Package(
             pkgConfig: "avahi-client",
             providers: [.apt(["libavahi-client-dev"])]
         ),
+        // libavahi-core (headers from libavahi-core-dev) is not linked but opened at run time:
+        // see Sources/CAvahiCoreLoader/include/avahi_core_loader.h for the symbol clash that
+        // makes linking it next to libavahi-client abort.
+        .target(name: "CAvahiCoreLoader", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CPeershareSys"),
         .target(
             name: "SodiumKit",
@@ -54,6 +59,7 @@ let package = Package(
             name: "PeershareDiscovery",
             dependencies: [
                 "CAvahiClient",
+                "CAvahiCoreLoader",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -92,7 +98,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PeershareAgentTests",
-            dependencies: ["PeershareAgent", "PeershareCore", "SodiumKit"],
+            dependencies: [
+                "PeershareAgent", "PeershareCore", "PeershareDiscovery", "SodiumKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

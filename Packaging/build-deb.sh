@@ -92,6 +92,10 @@ else
 fi
 [ -n "$depends" ] || depends=$(depends_dpkg_s)
 [ -n "$depends" ] || die "could not compute Depends"
+# libavahi-core is opened with dlopen (see Sources/CAvahiCoreLoader), so no tool sees it
+# among the binary's NEEDED libraries: name it here, at the installed version.
+core_version=$(dpkg-query -W -f='${Version}' libavahi-core7 2>/dev/null) || die "libavahi-core7 is not installed"
+depends="$depends, libavahi-core7 (>= ${core_version%-*})"
 
 # Control files ----------------------------------------------------------------------------
 # Everything root-owned (dpkg-deb --root-owner-group), directories 0755, files 0644 or 0755.

@@ -18,6 +18,8 @@
 # directory is removed.
 set -euo pipefail
 export LC_ALL=C
+# The machine's own network namespace: no mDNS from anything started here.
+export PEERSHARE_DISCOVERY=off
 umask 022
 
 cd "$(dirname "$0")/.."

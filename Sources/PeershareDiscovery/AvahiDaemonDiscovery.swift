@@ -10,19 +10,27 @@ import Logging
 public final class AvahiDaemonDiscovery: DiscoveryBackend {
     private let serviceType: String
     private let logger: Logger
+    private let interfaces: InterfaceFilter
+    private let watchOnly: Bool
     private let current = LockedValue<AvahiSession?>(nil)
 
-    public init(serviceType: String = "_peershare._tcp", logger: Logger) {
+    /// `watchOnly`: only report whether the daemon is available (no publishing or
+    /// browsing), which is how ``AutoDiscovery`` notices a daemon while it runs the
+    /// embedded stack.
+    public init(serviceType: String = "_peershare._tcp", interfaces: InterfaceFilter = InterfaceFilter(),
+                watchOnly: Bool = false, logger: Logger) {
         self.serviceType = serviceType
         self.logger = logger
+        self.interfaces = interfaces
+        self.watchOnly = watchOnly
     }
 
     /// Starts a session (stopping a previous one first). If the event loop cannot even
     /// be created, the stream carries one `daemonUnavailable` and ends.
     public func start(advert: ServiceAdvert?) -> AsyncStream<DiscoveryEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: DiscoveryEvent.self, bufferingPolicy: .unbounded)
-        guard let session = AvahiSession(serviceType: serviceType, advert: advert, logger: logger,
-                                         continuation: continuation) else {
+        guard let session = AvahiSession(serviceType: serviceType, advert: advert, interfaces: interfaces,
+                                         watchOnly: watchOnly, logger: logger, continuation: continuation) else {
             continuation.yield(.daemonUnavailable("could not create the Avahi event loop (avahi_threaded_poll_new failed)"))
             continuation.finish()
             return stream

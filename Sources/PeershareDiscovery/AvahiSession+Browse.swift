@@ -9,12 +9,12 @@ extension AvahiSession {
     /// reports every arrival and departure, so "who is there" is answered from our table.
     func ensureBrowserLocked(_ client: OpaquePointer) {
         guard browser == nil else { return }
-        let context = Unmanaged.passRetained(CallbackContext(session: self))
+        let context = Unmanaged.passRetained(Context(session: self))
         guard let created = avahi_service_browser_new(
             client, AvahiIfIndex(AVAHI_IF_UNSPEC), AvahiProtocol(AVAHI_PROTO_UNSPEC), serviceType, nil,
             AvahiLookupFlags(rawValue: 0),
             { browser, interface, proto, event, name, type, domain, flags, userdata in
-                CallbackContext.from(userdata)?.session.browserEventLocked(
+                Context.from(userdata)?.session.browserEventLocked(
                     browser, interface, proto, event, name, domain)
             }, context.toOpaque())
         else {
@@ -32,6 +32,8 @@ extension AvahiSession {
                             _ event: AvahiBrowserEvent, _ name: UnsafePointer<CChar>?,
                             _ domain: UnsafePointer<CChar>?) {
         guard let browser, !shuttingDown else { return }
+        if event == AVAHI_BROWSER_NEW || event == AVAHI_BROWSER_REMOVE,
+           !interfaces.allows(AvahiValues.interfaceName(interface)) { return }
         switch event {
         case AVAHI_BROWSER_NEW:
             guard let name, let domain else { return }

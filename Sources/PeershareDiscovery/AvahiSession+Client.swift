@@ -8,12 +8,12 @@ extension AvahiSession {
     /// yet, the client waits in CONNECTING instead of failing. Without a D-Bus system bus
     /// at all even that fails, so then we report it and try again every few seconds.
     func connectLocked() {
-        let context = Unmanaged.passRetained(CallbackContext(session: self))
+        let context = Unmanaged.passRetained(Context(session: self))
         var error: Int32 = 0
         // The callback runs for the first time inside avahi_client_new, before `client`
         // is set, so it works with the pointer it is given.
         let created = avahi_client_new(pollAPI, AVAHI_CLIENT_NO_FAIL, { client, state, userdata in
-            CallbackContext.from(userdata)?.session.clientStateChangedLocked(client, state)
+            Context.from(userdata)?.session.clientStateChangedLocked(client, state)
         }, context.toOpaque(), &error)
         guard let created else {
             context.release()
@@ -34,6 +34,7 @@ extension AvahiSession {
             // Registered on the network (first time, after a daemon restart, or after a
             // host name change): publish and browse again.
             reportAvailableLocked()
+            guard !watchOnly else { return }
             publishLocked(client)
             ensureBrowserLocked(client)
         case AVAHI_CLIENT_S_COLLISION, AVAHI_CLIENT_S_REGISTERING:

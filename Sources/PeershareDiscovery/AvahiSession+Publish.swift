@@ -9,9 +9,9 @@ extension AvahiSession {
     func publishLocked(_ client: OpaquePointer) {
         guard advert != nil else { return }
         if group == nil {
-            let context = Unmanaged.passRetained(CallbackContext(session: self))
+            let context = Unmanaged.passRetained(Context(session: self))
             guard let created = avahi_entry_group_new(client, { group, state, userdata in
-                CallbackContext.from(userdata)?.session.groupStateChangedLocked(group, state)
+                Context.from(userdata)?.session.groupStateChangedLocked(group, state)
             }, context.toOpaque()) else {
                 context.release()
                 logger.info("could not create an Avahi entry group; retrying",
@@ -27,24 +27,22 @@ extension AvahiSession {
     }
 
     /// `avahi_entry_group_add_service_strlst` (the variadic `_add_service` cannot be called
-    /// from Swift) on all interfaces and both protocols, then `avahi_entry_group_commit`.
-    /// A local name clash (AVAHI_ERR_COLLISION) is solved by renaming, a few times at most.
+    /// from Swift) on all interfaces (or each allowed one) and both protocols, then
+    /// `avahi_entry_group_commit`. A local name clash (AVAHI_ERR_COLLISION) is solved by
+    /// renaming, a few times at most.
     func addServiceLocked(_ group: OpaquePointer) {
-        guard let advert else { return }
-        let pairs: [(key: String, value: String)]
-        do {
-            pairs = try TXTRecord.encode(advert.txt)
-        } catch {
-            logger.info("not publishing: the advert's TXT record is invalid", metadata: ["discovery.error": "\(error)"])
-            return
-        }
-        let txt = AvahiValues.makeTXTList(pairs)
+        guard let advert, let txt = AvahiValues.advertTXT(advert, logger: logger) else { return }
         defer { avahi_string_list_free(txt) }
+        guard let targets = interfaces.publishIndices(logger: logger) else { return }
         for _ in 0..<10 {
-            let added = avahi_entry_group_add_service_strlst(
-                group, AvahiIfIndex(AVAHI_IF_UNSPEC), AvahiProtocol(AVAHI_PROTO_UNSPEC),
-                AvahiPublishFlags(rawValue: 0), instanceName, serviceType, nil, nil, advert.port, txt)
+            var added: Int32 = 0
+            for index in targets where added >= 0 {
+                added = avahi_entry_group_add_service_strlst(
+                    group, index, AvahiProtocol(AVAHI_PROTO_UNSPEC),
+                    AvahiPublishFlags(rawValue: 0), instanceName, serviceType, nil, nil, advert.port, txt)
+            }
             if added == Int32(AVAHI_ERR_COLLISION) {
+                avahi_entry_group_reset(group)
                 renameLocked()
                 continue
             }
@@ -52,6 +50,7 @@ extension AvahiSession {
                 logger.info("Avahi refused our service", metadata: [
                     "discovery.instance": "\(instanceName)", "discovery.error": "\(AvahiValues.errorText(added))",
                 ])
+                avahi_entry_group_reset(group)
                 return
             }
             let committed = avahi_entry_group_commit(group)
@@ -66,15 +65,9 @@ extension AvahiSession {
         logger.info("gave up publishing after repeated local name collisions")
     }
 
-    /// Picks a new instance name and reports it. The first rename appends the start of our
-    /// identity key ("twin (1a7e-a624)"), which no other agent can pick: two agents that
-    /// both renamed to `avahi_alternative_service_name` ("twin #2") collided again and again
-    /// (the IPv4 and IPv6 probes can each pick a different winner), measured in the LAN lab.
-    /// Later renames fall back to `avahi_alternative_service_name`.
+    /// Picks a new instance name (``AvahiValues/nextInstanceName(current:advert:)``) and reports it.
     func renameLocked() {
-        let keyed = AvahiValues.keyedServiceName(advert?.instanceName ?? instanceName, key: advert?.txt[TXTKeys.publicKey])
-        let candidate = keyed.flatMap { $0 == instanceName ? nil : $0 } ?? AvahiValues.alternativeServiceName(instanceName)
-        guard let alternative = candidate else { return }
+        guard let alternative = AvahiValues.nextInstanceName(current: instanceName, advert: advert) else { return }
         logger.info("service name collision; renaming", metadata: [
             "discovery.instance": "\(instanceName)", "discovery.newInstance": "\(alternative)",
         ])

@@ -5,13 +5,6 @@ internal import CAvahiClient
 import Foundation
 
 extension AvahiSession {
-    /// Failed resolves of a new record retried at once (each waits for Avahi's timeout).
-    static let immediateAttempts = 3
-    /// How long a resolved record is trusted before it is resolved again, plus up to
-    /// `refreshJitter`, so that records resolved together are not refreshed together.
-    static let refreshInterval: Duration = .seconds(300)
-    static let refreshJitterSeconds = 120
-
     /// `avahi_service_resolver_new` for one record, asking for an address of the same
     /// family as the record's protocol, so a host seen over IPv4 and IPv6 yields both.
     ///
@@ -25,14 +18,14 @@ extension AvahiSession {
     func startResolverLocked(_ key: ResolverKey, client: OpaquePointer?) {
         guard let client, var slot = resolvers[key], slot.handle == nil else { return }
         slot.attempts += 1
-        let context = Unmanaged.passRetained(CallbackContext(session: self, record: key))
+        let context = Unmanaged.passRetained(Context(session: self, record: key))
         let created = avahi_service_resolver_new(
             client, key.interface, key.proto, key.name, serviceType, key.domain, key.proto,
             AvahiLookupFlags(rawValue: 0),
-            { resolver, _, _, event, name, _, _, host, address, port, txt, _, userdata in
-                guard let context = CallbackContext.from(userdata), let key = context.record else { return }
+            { resolver, _, _, event, _, _, _, host, address, port, txt, _, userdata in
+                guard let context = Context.from(userdata), let key = context.record else { return }
                 context.session.resolverEventLocked(
-                    resolver, key, event, ResolverResult(name: name, host: host, address: address, port: port, txt: txt))
+                    resolver, key, event, ResolverResult(host: host, address: address, port: port, txt: txt))
             }, context.toOpaque())
         if let created {
             slot.handle = AvahiHandle(pointer: created, context: context)
@@ -46,7 +39,7 @@ extension AvahiSession {
 
     /// Restarts resolvers of new records that could not be created (retry timer).
     func retryResolversLocked(_ client: OpaquePointer) {
-        for (key, slot) in resolvers where slot.handle == nil && !slot.resolved && slot.attempts < Self.immediateAttempts {
+        for (key, slot) in resolvers where slot.handle == nil && !slot.resolved && slot.attempts < ResolvePolicy.immediateAttempts {
             startResolverLocked(key, client: client)
         }
     }
@@ -68,10 +61,12 @@ extension AvahiSession {
         guard let resolver, !shuttingDown, var slot = resolvers[key], slot.handle?.pointer == resolver else { return }
         let client = avahi_service_resolver_get_client(resolver)
         let failure = event == AVAHI_RESOLVER_FOUND ? nil : AvahiValues.clientErrorText(client)
+        // Copy the result first: its strings and TXT list belong to the resolver.
+        let found = failure == nil ? result.service(key) : nil
         slot.handle?.free { avahi_service_resolver_free($0) }
         slot.handle = nil
-        slot.refreshDue = Self.nextRefresh()
-        if failure == nil, let service = result.service(key) {
+        slot.refreshDue = ResolvePolicy.nextRefresh()
+        if let service = found {
             slot.attempts = 0
             slot.resolved = true
             resolvers[key] = slot
@@ -85,19 +80,16 @@ extension AvahiSession {
             "discovery.instance": "\(key.name)", "discovery.error": "\(failure ?? "no address")",
         ])
         resolvers[key] = slot
-        if !slot.resolved && slot.attempts < Self.immediateAttempts {
+        if !slot.resolved && slot.attempts < ResolvePolicy.immediateAttempts {
             startResolverLocked(key, client: client)
         }
     }
-
-    static func nextRefresh() -> ContinuousClock.Instant {
-        ContinuousClock.now + refreshInterval + .seconds(Int.random(in: 0...refreshJitterSeconds))
-    }
 }
 
-/// The data of one AVAHI_RESOLVER_FOUND callback; valid only during the callback.
+/// The data of one AVAHI_RESOLVER_FOUND callback: it points into the resolver, so it is
+/// valid only during the callback and until the resolver is freed. The instance name
+/// is taken from the browse result (the record's key), which removals are matched by.
 struct ResolverResult {
-    var name: UnsafePointer<CChar>?
     var host: UnsafePointer<CChar>?
     var address: UnsafePointer<AvahiAddress>?
     var port: UInt16
@@ -111,7 +103,7 @@ struct ResolverResult {
             host: host, interfaceIndex: key.interface,
             interfaceName: AvahiValues.interfaceName(key.interface), isIPv6: isIPv6)
         return DiscoveredService(
-            instanceName: name.map { String(cString: $0) } ?? key.name,
+            instanceName: key.name,
             hostName: self.host.map { String(cString: $0) } ?? "",
             port: port,
             txt: TXTRecord.decode(AvahiValues.txtEntries(txt)),

@@ -5,40 +5,24 @@ internal import CAvahiClient
 import Foundation
 
 extension AvahiSession {
-    /// Creates the retry timer, disarmed (a NULL timeval), and the refresh timer, first
-    /// firing in `refreshTick`, with the poll's `timeout_new`.
+    /// Creates the retry timer, disarmed, and the refresh timer, first firing in
+    /// `ResolvePolicy.refreshTickMilliseconds`.
     func createTimersLocked() {
-        retryTimer = makeTimerLocked(after: nil) { _, userdata in
-            CallbackContext.from(userdata)?.session.retryLocked()
+        retryTimer = loop.makeTimer(for: self, after: nil) { _, userdata in
+            Context.from(userdata)?.session.retryLocked()
         }
-        refreshTimer = makeTimerLocked(after: Self.refreshTickMilliseconds) { _, userdata in
-            CallbackContext.from(userdata)?.session.refreshTickLocked()
+        refreshTimer = loop.makeTimer(for: self, after: ResolvePolicy.refreshTickMilliseconds) { _, userdata in
+            Context.from(userdata)?.session.refreshTickLocked()
         }
-    }
-
-    private func makeTimerLocked(after delay: UInt32?, _ callback: AvahiTimeoutCallback) -> AvahiHandle? {
-        let context = Unmanaged.passRetained(CallbackContext(session: self))
-        var when = timeval()
-        if let delay { avahi_elapse_time(&when, delay, 0) }
-        let timeout = withUnsafePointer(to: &when) { whenPointer in
-            pollAPI.pointee.timeout_new?(pollAPI, delay == nil ? nil : whenPointer, callback, context.toOpaque())
-        }
-        guard let timeout else {
-            context.release()
+        if retryTimer == nil || refreshTimer == nil {
             logger.info("could not create an Avahi timer; failures will not be retried")
-            return nil
         }
-        return AvahiHandle(pointer: timeout, context: context)
     }
-
-    static let refreshTickMilliseconds: UInt32 = 30000
 
     /// Every `refreshTick` (poll thread): resolves again the records whose refresh is due.
     func refreshTickLocked() {
-        guard !shuttingDown, let refreshTimer, let update = pollAPI.pointee.timeout_update else { return }
-        var when = timeval()
-        avahi_elapse_time(&when, Self.refreshTickMilliseconds, 0)
-        update(refreshTimer.pointer, &when)
+        guard !shuttingDown, let refreshTimer else { return }
+        loop.set(refreshTimer, afterMilliseconds: ResolvePolicy.refreshTickMilliseconds)
         guard let client = client?.pointer, !clientFailed,
               avahi_client_get_state(client) == AVAHI_CLIENT_S_RUNNING else { return }
         refreshResolversLocked(client)
@@ -46,10 +30,8 @@ extension AvahiSession {
 
     /// Arms the retry timer (`avahi_elapse_time` + `timeout_update`) unless it is armed.
     func armRetryLocked(afterMilliseconds delay: UInt32) {
-        guard !retryArmed, !shuttingDown, let retryTimer, let update = pollAPI.pointee.timeout_update else { return }
-        var when = timeval()
-        avahi_elapse_time(&when, delay, 0)
-        update(retryTimer.pointer, &when)
+        guard !retryArmed, !shuttingDown, let retryTimer else { return }
+        loop.set(retryTimer, afterMilliseconds: delay)
         retryArmed = true
     }
 
@@ -57,9 +39,7 @@ extension AvahiSession {
     /// or re-creates the entry group, browser and resolvers that failed.
     func retryLocked() {
         retryArmed = false
-        if let update = pollAPI.pointee.timeout_update, let retryTimer {
-            update(retryTimer.pointer, nil)
-        }
+        if let retryTimer { loop.set(retryTimer, afterMilliseconds: nil) }
         guard !shuttingDown else { return }
         if client == nil || clientFailed {
             if let client {
@@ -70,7 +50,7 @@ extension AvahiSession {
             connectLocked()
             return
         }
-        guard let client = client?.pointer, avahi_client_get_state(client) == AVAHI_CLIENT_S_RUNNING else { return }
+        guard !watchOnly, let client = client?.pointer, avahi_client_get_state(client) == AVAHI_CLIENT_S_RUNNING else { return }
         publishLocked(client)
         ensureBrowserLocked(client)
         retryResolversLocked(client)

@@ -15,67 +15,59 @@ import Logging
 /// whose names end in `Locked` require that lock. The `let`s are immutable, the
 /// continuation and the logger are Sendable, and `lifecycle` has its own lock.
 final class AvahiSession: @unchecked Sendable {
+    typealias Context = CallbackContext<AvahiSession>
+    typealias Handle = AvahiHandle<AvahiSession>
+
     let serviceType: String
     let logger: Logger
     let continuation: AsyncStream<DiscoveryEvent>.Continuation
-    /// The `AvahiThreadedPoll*`; freed by `shutdown()`.
-    private let poll: OpaquePointer
-    /// Its `AvahiPoll` vtable (`avahi_threaded_poll_get`): timeouts and the client use it.
-    let pollAPI: UnsafePointer<AvahiPoll>
-    private let lifecycle = LockedValue(Lifecycle.created)
-
-    /// Whether the poll thread was started and whether the poll was freed.
-    enum Lifecycle: Sendable {
-        case created, running, stopped
-    }
+    let loop: ThreadedPoll
+    /// Its `AvahiPoll` vtable: the client uses it.
+    var pollAPI: UnsafePointer<AvahiPoll> { loop.api }
 
     let advert: ServiceAdvert?
+    /// Only report (and publish on) these interfaces; empty: all.
+    let interfaces: InterfaceFilter
+    /// Only watch the daemon's state (no publishing, no browsing): the auto mode's probe.
+    let watchOnly: Bool
     /// Our current instance name: the advert's, or Avahi's alternative after a collision.
     var instanceName: String
-    var client: AvahiHandle?
+    var client: Handle?
     /// The client reported AVAHI_CLIENT_FAILURE: it is dead and must be replaced.
     var clientFailed = false
-    var group: AvahiHandle?
-    var browser: AvahiHandle?
-    var resolvers: [ResolverKey: ResolverSlot] = [:]
-    var retryTimer: AvahiHandle?
+    var group: Handle?
+    var browser: Handle?
+    var resolvers: [ResolverKey: ResolverSlot<AvahiSession>] = [:]
+    var retryTimer: Handle?
     var retryArmed = false
-    var refreshTimer: AvahiHandle?
+    var refreshTimer: Handle?
     /// nil before the first report; then whether daemonAvailable (true) or
     /// daemonUnavailable (false) was sent last, so each outage is reported once.
     var reportedAvailable: Bool?
     var shuttingDown = false
 
     /// `avahi_threaded_poll_new`; nil if the event loop cannot be created.
-    init?(serviceType: String, advert: ServiceAdvert?, logger: Logger,
-          continuation: AsyncStream<DiscoveryEvent>.Continuation) {
-        guard let poll = avahi_threaded_poll_new() else { return nil }
-        guard let api = avahi_threaded_poll_get(poll) else {
-            avahi_threaded_poll_free(poll)
-            return nil
-        }
-        self.poll = poll
-        self.pollAPI = api
+    init?(serviceType: String, advert: ServiceAdvert?, interfaces: InterfaceFilter, watchOnly: Bool,
+          logger: Logger, continuation: AsyncStream<DiscoveryEvent>.Continuation) {
+        guard let loop = ThreadedPoll() else { return nil }
+        self.loop = loop
         self.serviceType = serviceType
-        self.advert = advert
+        self.advert = watchOnly ? nil : advert
+        self.interfaces = interfaces
+        self.watchOnly = watchOnly
         self.instanceName = advert?.instanceName ?? ""
         self.logger = logger
         self.continuation = continuation
     }
 
-    /// Creates the retry timer and the first client, then starts the poll thread
-    /// (`avahi_threaded_poll_start`). If the thread cannot start, reports that and ends
-    /// the stream. Does nothing if the session was already shut down.
+    /// Creates the retry timer and the first client, then starts the poll thread.
+    /// If the thread cannot start, reports that and ends the stream. Does nothing if
+    /// the session was already shut down.
     func begin() {
-        let started = lifecycle.withLock { state -> Bool in
-            guard state == .created else { return true }
-            avahi_threaded_poll_lock(poll)
+        yield(.using(.daemon))
+        let started = loop.start {
             createTimersLocked()
             connectLocked()
-            avahi_threaded_poll_unlock(poll)
-            guard avahi_threaded_poll_start(poll) >= 0 else { return false }
-            state = .running
-            return true
         }
         if !started {
             logger.info("could not start the Avahi event loop thread")
@@ -85,31 +77,20 @@ final class AvahiSession: @unchecked Sendable {
     }
 
     /// Frees every Avahi object under the poll lock (withdrawing our advert), stops and
-    /// frees the poll thread (`avahi_threaded_poll_stop`/`_free`, never from the poll
-    /// thread itself) and finishes the event stream. Safe to call more than once and
-    /// concurrently with `begin()`: both run under `lifecycle`, which the poll thread
-    /// never takes, so joining the thread while holding it cannot deadlock.
+    /// frees the poll thread and finishes the event stream. Safe to call more than once
+    /// and concurrently with `begin()`.
     func shutdown() {
-        let freed = lifecycle.withLock { state -> Bool in
-            guard state != .stopped else { return false }
-            let threadRunning = state == .running
-            state = .stopped
-            avahi_threaded_poll_lock(poll)
+        let freed = loop.stop {
             shuttingDown = true
             dropObjectsLocked()
             if let client {
                 client.free { avahi_client_free($0) }
                 self.client = nil
             }
-            let api = pollAPI
-            retryTimer?.free { api.pointee.timeout_free?($0) }
+            if let retryTimer { loop.free(retryTimer) }
             retryTimer = nil
-            refreshTimer?.free { api.pointee.timeout_free?($0) }
+            if let refreshTimer { loop.free(refreshTimer) }
             refreshTimer = nil
-            avahi_threaded_poll_unlock(poll)
-            if threadRunning { avahi_threaded_poll_stop(poll) }
-            avahi_threaded_poll_free(poll)
-            return true
         }
         if freed { continuation.finish() }
     }

@@ -2,6 +2,7 @@
 
 internal import CAvahiClient
 import Foundation
+import Logging
 
 enum AvahiValues {
     /// `avahi_strerror`: Avahi's text for an error code.
@@ -66,7 +67,27 @@ enum AvahiValues {
         return list
     }
 
-    /// `avahi_alternative_service_name`: "name #2" for "name", and so on.
+    /// The advert's TXT pairs as an Avahi list (the caller frees it with
+    /// `avahi_string_list_free`); nil, logged, if they cannot be encoded.
+    static func advertTXT(_ advert: ServiceAdvert, logger: Logger) -> UnsafeMutablePointer<AvahiStringList>? {
+        do {
+            return makeTXTList(try TXTRecord.encode(advert.txt))
+        } catch {
+            logger.info("not publishing: the advert's TXT record is invalid", metadata: ["discovery.error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// The instance name to try after a collision. The first rename appends the start of
+    /// our identity key ("twin (1a7e-a624)"), which no other agent can pick: two agents that
+    /// both renamed to `avahi_alternative_service_name` ("twin #2") collided again and again
+    /// (the IPv4 and IPv6 probes can each pick a different winner), measured in the LAN lab.
+    /// Later renames fall back to `avahi_alternative_service_name`.
+    static func nextInstanceName(current: String, advert: ServiceAdvert?) -> String? {
+        let keyed = keyedServiceName(advert?.instanceName ?? current, key: advert?.txt[TXTKeys.publicKey])
+        return keyed.flatMap { $0 == current ? nil : $0 } ?? alternativeServiceName(current)
+    }
+
     /// "NAME (1a7e-a624)" from the first 8 hex digits of `key`, cut to the 63-byte limit of a
     /// DNS-SD instance name; nil without a usable key.
     static func keyedServiceName(_ name: String, key: String?) -> String? {
@@ -78,6 +99,7 @@ enum AvahiValues {
         return base + suffix
     }
 
+    /// `avahi_alternative_service_name`: "name #2" for "name", and so on.
     static func alternativeServiceName(_ name: String) -> String? {
         guard let alternative = avahi_alternative_service_name(name) else { return nil }
         defer { avahi_free(alternative) }

@@ -87,11 +87,16 @@ public enum DiscoveryEvent: Sendable {
     case nameCollision(newName: String)
     /// Our advert is established on the network under this name.
     case published(instanceName: String)
+    /// The stack that produces the events from now on (sent when a back end starts,
+    /// and when the auto mode switches).
+    case using(DiscoveryStack)
 }
 
-/// One interface for every discovery back end (a second, embedded back end may come later).
+/// One interface for every discovery back end: the daemon's (``AvahiDaemonDiscovery``),
+/// the embedded stack (``AvahiEmbeddedDiscovery``) and the switch between them
+/// (``AutoDiscovery``). The agent never knows which one runs.
 public protocol DiscoveryBackend: Sendable {
-    /// Publishes `advert` (re-publishing after daemon restarts, renaming on collisions with avahi_alternative_service_name) and browses `_peershare._tcp` on all interfaces, IPv4 and IPv6, resolving every instance. Events flow until `stop()`.
+    /// Publishes `advert` (re-publishing after restarts, renaming on collisions) and browses `_peershare._tcp` on all (allowed) interfaces, IPv4 and IPv6, resolving every instance. Events flow until `stop()`.
     func start(advert: ServiceAdvert?) -> AsyncStream<DiscoveryEvent>
     func stop() async
 }

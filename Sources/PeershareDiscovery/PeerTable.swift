@@ -103,7 +103,7 @@ public struct PeerTable: Sendable {
             // Browsing restarts on daemonAvailable and re-reports who is really there.
             records.removeAll()
             return recompute(Set(current.keys))
-        case .daemonAvailable, .nameCollision, .published:
+        case .daemonAvailable, .nameCollision, .published, .using:
             return []
         }
     }

@@ -1,5 +1,9 @@
 import ArgumentParser
 import PeershareAgent
+import PeershareCore
+import PeershareDiscovery
+
+extension DiscoveryMode: ExpressibleByArgument {}
 
 /// The agent's settings that the command line can give (and that override config.toml),
 /// shared by `run` and `config`.
@@ -16,7 +20,14 @@ struct AgentSettingsOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Address to listen on (default: every interface).", valueName: "ADDRESS"))
     var listen: String?
 
-    @Flag(help: "Do not advertise or browse over mDNS.")
+    @Option(help: ArgumentHelp("How peers are discovered over mDNS: auto (avahi-daemon if it runs, else the embedded stack), daemon, embedded or off (default: auto).", valueName: "MODE"))
+    var discovery: DiscoveryMode?
+
+    @Option(name: .customLong("discovery-interface"),
+            help: ArgumentHelp("Use mDNS only on this network interface (repeat for several; default: all).", valueName: "IFACE"))
+    var discoveryInterfaces: [String] = []
+
+    @Flag(help: "Do not advertise or browse over mDNS (the same as --discovery off).")
     var noDiscovery = false
 
     @Flag(help: "Ask y/N before accepting files from paired peers (by default they are accepted).")
@@ -29,6 +40,12 @@ struct AgentSettingsOptions: ParsableArguments {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535.") }
         if let offerTimeout, offerTimeout < 1 { throw ValidationError("--offer-timeout must be at least 1 second.") }
         if let name, name.isEmpty || name.utf8.count > 64 { throw ValidationError("--name must be 1 to 64 bytes.") }
+        if noDiscovery, let discovery, discovery != .off {
+            throw ValidationError("--no-discovery contradicts --discovery \(discovery.rawValue).")
+        }
+        for name in discoveryInterfaces where !InterfaceName.isValid(name) {
+            throw ValidationError("--discovery-interface '\(DisplayEscape.escape(name))' is not an interface name (1 to 15 bytes, no '/' or spaces).")
+        }
     }
 
     /// What was given on the command line, for `Settings.resolve`.
@@ -38,7 +55,8 @@ struct AgentSettingsOptions: ParsableArguments {
         overrides.inbox = inbox.map { Settings.expand($0) }
         overrides.port = port
         overrides.listen = listen
-        overrides.noDiscovery = noDiscovery
+        overrides.discovery = noDiscovery ? .off : discovery
+        overrides.discoveryInterfaces = discoveryInterfaces.isEmpty ? nil : discoveryInterfaces
         overrides.askPaired = askPaired
         overrides.offerTimeout = offerTimeout
         return overrides

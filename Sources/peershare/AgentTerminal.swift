@@ -29,7 +29,9 @@ final class AgentTerminal: Sendable {
         Console.out("peershare agent \"\(DisplayEscape.escape(agent.options.name))\" listening on port \(port)")
         Console.out("Fingerprint: \(agent.fingerprint)")
         Console.out("Inbox: \(DisplayEscape.escape(agent.options.inbox))")
-        Console.out("Discovery: \(agent.options.discovery ? "on (avahi-daemon)" : "off")")
+        let interfaces = agent.options.discoveryInterfaces
+        let scope = interfaces.isEmpty ? "" : " on \(interfaces.map { DisplayEscape.escape($0) }.joined(separator: ", "))"
+        Console.out("Discovery: \(agent.options.discovery.rawValue)\(agent.options.discovery == .off ? "" : scope)")
     }
 
     func stopped() {

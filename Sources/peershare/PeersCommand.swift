@@ -30,16 +30,19 @@ struct PeersCommand: AsyncParsableCommand {
                 let reply = try await ControlClient.request(ControlRequest(command: "peers"), paths: paths)
                 peers = reply.peers ?? []
                 if let state = reply.discovery, state == "off" {
-                    note = "The agent runs with discovery off (--no-discovery); no peers are listed."
+                    note = "The agent runs with discovery off (--discovery off); no peers are listed."
                 } else if let state = reply.discovery, state.hasPrefix("unavailable") {
-                    note = "Discovery is \(state). Start avahi-daemon (systemctl start avahi-daemon) or use HOST:PORT."
+                    note = "Discovery is \(state). Peers can still be reached as HOST:PORT."
                 }
             } else {
                 let identity = try IdentityStore.loadOrCreate(paths: paths)
-                let (found, problem) = await PeerDirectory.browseOnce(seconds: wait, ownKey: identity.publicKey, logger: logger)
+                let options = try Settings.resolve(paths: paths, overrides: Settings.Overrides(), hostName: StatePathsHelper.hostName).options
+                let (found, problem) = await PeerDirectory.browseOnce(
+                    seconds: wait, ownKey: identity.publicKey, mode: options.discovery,
+                    interfaces: options.discoveryInterfaces, logger: logger)
                 let trust = TrustStore(paths: paths)
                 peers = found.map { PeerInfo($0, trust: trust) }
-                note = problem.map { "No agent is running, and discovery is not available: \($0). Start avahi-daemon or use HOST:PORT." }
+                note = problem.map { "No agent is running, and discovery is not available: \($0). Peers can still be reached as HOST:PORT." }
                     ?? "No agent is running: browsed the network for \(String(format: "%g", wait)) seconds."
             }
             if json {

@@ -36,8 +36,8 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: ControlService(server: control) {}),
                 .init(service: TerminalService(terminal: terminal, events: events)),
             ]
-            if options.discovery {
-                services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: AvahiDaemonDiscovery(logger: logger))))
+            if let backend = try await DiscoveryChoice.backend(for: options, logger: logger) {
+                services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: backend)))
             }
             let group = ServiceGroup(
                 configuration: .init(

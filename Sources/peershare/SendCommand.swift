@@ -82,9 +82,11 @@ struct SendCommand: AsyncParsableCommand {
                 var peers: [DiscoveredPeer] = []
                 if PeerAddress(parsing: to) == nil {
                     // No agent, so no live table: look around briefly, as `peers` does.
-                    let (found, problem) = await PeerDirectory.browseOnce(seconds: 2.5, ownKey: agent.identity.publicKey, logger: logger)
+                    let (found, problem) = await PeerDirectory.browseOnce(
+                        seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
+                        interfaces: options.discoveryInterfaces, logger: logger)
                     if found.isEmpty, let problem {
-                        throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(to))': discovery is not available (\(problem)). Start avahi-daemon, or give HOST:PORT.")
+                        throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(to))': discovery is not available (\(problem)). Give HOST:PORT instead.")
                     }
                     peers = found
                 }

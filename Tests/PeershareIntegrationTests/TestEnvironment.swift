@@ -19,10 +19,14 @@ enum TestEnvironment {
     /// True when `binary` is an executable file (tests `#require` it first).
     static var binaryExists: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 
-    /// The environment of every child: ours, less `PEERSHARE_HOME` (each child gets `--home`).
+    /// The environment of every child: ours, less `PEERSHARE_HOME` (each child gets `--home`),
+    /// with discovery off: these tests run in the machine's own network namespace, where
+    /// no mDNS stack may run (agents also get `--no-discovery`; this covers every other
+    /// command, such as a `send` or `peers` that would browse).
     static let childEnvironment: [String: String] = {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "PEERSHARE_HOME")
+        environment["PEERSHARE_DISCOVERY"] = "off"
         return environment
     }()
 

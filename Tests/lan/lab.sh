@@ -6,7 +6,8 @@
 #   ${P}sw          switch namespace with bridge br0 (multicast snooping off)
 #   ${P}h1..${P}hN  host namespaces; each has veth0 (10.213.0.X/24 + IPv6
 #                   link-local), lo, and a private mount namespace with its own
-#                   /run/dbus, /run/avahi-daemon, dbus-daemon and avahi-daemon.
+#                   /run/dbus, /run/avahi-daemon, dbus-daemon and avahi-daemon,
+#                   and its own UTS namespace with host name hN.
 #                   An anchor process (sleep) keeps the mount namespace alive;
 #                   lab_exec enters it with nsenter.
 # Hard rule: no daemon ever runs in the machine's own network namespace; every
@@ -26,9 +27,12 @@
 #   lab_down                kill every process in the namespaces (by pid), delete
 #                           them and the run's files; idempotent
 # Host names are h1..hN (a bare number is accepted too).
-# Settings: LAB_AVAHI_IPV6=no makes the daemons mDNS over IPv4 only (half the
+# Settings: LAB_BARE="h2 h3" makes those hosts bare: no dbus-daemon and no
+# avahi-daemon at all (a minimal server or container). LAB_DBUS_ONLY="h4": a system
+# bus but no avahi-daemon (start it later with lab_restart_avahi). LAB_AVAHI_IPV6=no makes the daemons mDNS over IPv4 only (half the
 # traffic; the hosts keep their IPv6 link-local addresses). LAB_KEEP=1 keeps the
-# run's files. lab_down resets LAB_PREFIX/LAB_DIR, so the next lab_up is a new run.
+# run's files. lab_down resets LAB_PREFIX/LAB_DIR (and LAB_BARE, LAB_DBUS_ONLY), so
+# the next lab_up is a new run.
 
 LAB_SUBNET=10.213.0
 LAB_PREFIX=${LAB_PREFIX:-}
@@ -77,13 +81,22 @@ lab_ipv6_ll() {
 lab_exec() {
     local host=$1
     shift
-    nsenter -t "$(lab_anchor "$host")" -m -n -- "$@"
+    nsenter -t "$(lab_anchor "$host")" -m -n -u -- "$@"
 }
+
+# lab_is HOST LIST: HOST ("h3" or "3") is in the space-separated LIST.
+lab_is() {
+    local h=h${1#h}
+    [[ " $2 " == *" $h "* ]]
+}
+
+# Whether HOST runs avahi-daemon from the start.
+lab_has_avahi() { ! lab_is "$1" "${LAB_BARE:-}" && ! lab_is "$1" "${LAB_DBUS_ONLY:-}"; }
 
 lab_spawn() {
     local host=$1 log=$2
     shift 2
-    nsenter -t "$(lab_anchor "$host")" -m -n -- "$@" >"$log" 2>&1 </dev/null &
+    nsenter -t "$(lab_anchor "$host")" -m -n -u -- "$@" >"$log" 2>&1 </dev/null &
     local pid=$!
     echo "$pid" >>"$LAB_DIR/spawned.pids"
     echo "$pid"
@@ -134,15 +147,20 @@ EOF
 # (so /run/dbus and /run/avahi-daemon are private) and no static Avahi services,
 # then D-Bus and Avahi, then the anchor.
 lab_write_boot() {
-    local h=$1 dir=$LAB_DIR/$1
+    local h=$1 dir=$LAB_DIR/$1 dbus=: avahi=:
+    if ! lab_is "$h" "${LAB_BARE:-}"; then dbus="dbus-daemon --system --fork --nopidfile"; fi
+    if lab_has_avahi "$h"; then
+        avahi="avahi-daemon -f '$dir/avahi.conf' --no-drop-root --no-chroot --no-rlimits -D"
+    fi
     cat >"$dir/boot.sh" <<EOF
 #!/bin/bash
 set -e
+hostname '$h'
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/dbus /run/avahi-daemon
 if [ -d /etc/avahi/services ]; then mount -t tmpfs -o mode=0755 tmpfs /etc/avahi/services; fi
-dbus-daemon --system --fork --nopidfile
-avahi-daemon -f '$dir/avahi.conf' --no-drop-root --no-chroot --no-rlimits -D
+$dbus
+$avahi
 exec sleep infinity
 EOF
     chmod +x "$dir/boot.sh"
@@ -165,7 +183,7 @@ lab_add_host() {
     ip -n "$ns" link set veth0 up
     lab_write_avahi_conf "$h"
     lab_write_boot "$h"
-    ip netns exec "$ns" unshare -m --propagation private "$LAB_DIR/$h/boot.sh" \
+    ip netns exec "$ns" unshare -m -u --propagation private "$LAB_DIR/$h/boot.sh" \
         >"$LAB_DIR/$h/boot.log" 2>&1 </dev/null &
     echo $! >"$LAB_DIR/$h/anchor.pid"
 }
@@ -181,6 +199,14 @@ lab_avahi_running() {
 lab_wait_daemons() {
     local h deadline=$((SECONDS + 30))
     for h in $(lab_hosts); do
+        if ! lab_has_avahi "$h"; then
+            # No daemon to wait for; the anchor (and so lab_exec) must exist, though.
+            until [ -s "$LAB_DIR/$h/anchor.pid" ] && lab_exec "$h" true 2>/dev/null; do
+                [ $SECONDS -ge $deadline ] && return 1
+                sleep 0.1
+            done
+            continue
+        fi
         until lab_avahi_running "$h"; do
             if [ $SECONDS -ge $deadline ]; then
                 lab_log "avahi-daemon on $h did not come up; boot log:"
@@ -279,4 +305,6 @@ lab_down() {
     LAB_PREFIX=
     LAB_DIR=
     LAB_N=0
+    LAB_BARE=
+    LAB_DBUS_ONLY=
 }

@@ -24,14 +24,20 @@ source "$HERE/util.sh"
 source "$HERE/cases_lab.sh"
 # shellcheck source=cases_agent.sh
 source "$HERE/cases_agent.sh"
+# shellcheck source=cases_embedded.sh
+source "$HERE/cases_embedded.sh"
 
 lab_require_root || exit 1
+# Inside the lab each host picks its own mode; a caller's "off" must not leak in.
+unset PEERSHARE_DISCOVERY
 trap lab_down EXIT
 trap 'exit 130' INT TERM
 
 LAB_CASES=(lab_three_hosts lab_avahi_restart lab_scale lab_isolation_and_teardown)
 AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_avahi_restart
-    agent_ipv6_link_local agent_spoofed_advert agent_scale)
+    agent_ipv6_link_local agent_spoofed_advert agent_scale
+    agent_embedded_lan agent_mixed_lan agent_daemon_mode_needs_daemon agent_auto_handover
+    agent_interface_allow_list)
 
 PASSED=0
 FAILED=0

@@ -1,3 +1,5 @@
+import PeershareDiscovery
+
 /// How an agent runs. Filled from the command line (and later the config file).
 public struct AgentOptions: Sendable {
     /// The name other people see (default: the host name).
@@ -10,8 +12,10 @@ public struct AgentOptions: Sendable {
     public var bindHost: String = "::"
     /// Ask y/N before accepting an offer from a paired peer.
     public var askPaired = false
-    /// Publish and browse over mDNS.
-    public var discovery = false
+    /// Which mDNS stack publishes and browses (off: none).
+    public var discovery = DiscoveryMode.off
+    /// Interfaces mDNS may use (empty: all).
+    public var discoveryInterfaces: [String] = []
     public var timeouts = Timeouts()
     /// Offers that may wait for a person at once (offer-flood cap).
     public var maxPendingOffers = 4

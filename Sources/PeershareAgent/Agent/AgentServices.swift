@@ -87,7 +87,7 @@ extension Agent {
             port: boundPort,
             addresses: ["::", "0.0.0.0"].contains(options.bindHost) ? Self.interfaceAddresses() : [options.bindHost],
             inbox: options.inbox,
-            discovery: options.discovery ? directory.state : "off",
+            discovery: options.discovery == .off ? "off" : directory.state,
             pid: getpid(),
             transfers: hub.transfers,
             pendingOffers: await pendingOffers().count)

@@ -12,6 +12,8 @@ import Synchronization
 public final class PeerDirectory: Sendable {
     private let table: Mutex<PeerTable>
     private let mode = Mutex<String>("off")
+    /// The stack in use (``DiscoveryStack`` raw value), from the back end's `.using` events.
+    private let stackName = Mutex<String>("")
 
     public init(ownKey: [UInt8]) {
         table = Mutex(PeerTable(ownKey: Hex.encode(ownKey)))
@@ -20,11 +22,12 @@ public final class PeerDirectory: Sendable {
     /// The peers seen now, sorted by name.
     public var peers: [DiscoveredPeer] { table.withLock { $0.peers } }
 
-    /// What `status` shows: "off", "avahi-daemon", or "unavailable: …".
+    /// What `status` shows: "off", "starting", "avahi-daemon", "embedded", or
+    /// "unavailable: …".
     public var state: String { mode.withLock { $0 } }
 
     /// Publishes `advert` and browses until cancelled, keeping the table current and
-    /// reporting peers appearing and leaving (and the daemon going away) as events.
+    /// reporting peers appearing and leaving (and discovery failing) as events.
     public func run(backend: any DiscoveryBackend, advert: ServiceAdvert, hub: EventHub, logger: Logger) async {
         mode.withLock { $0 = "starting" }
         let events = backend.start(advert: advert)
@@ -41,25 +44,40 @@ public final class PeerDirectory: Sendable {
     /// Feeds one event (also used to gather peers for a short one-off browse).
     func apply(_ event: DiscoveryEvent, hub: EventHub?, logger: Logger) {
         switch event {
+        case .using(let stack):
+            let changed = stack.rawValue != stackName.withLock { name in
+                defer { name = stack.rawValue }
+                return name
+            }
+            if changed {
+                logger.info("discovery stack", metadata: ["mdns.stack": "\(stack.rawValue)"])
+                var note = TransferEvent("discovery")
+                note.message = stack == .daemon
+                    ? "Discovery: using the system's avahi-daemon."
+                    : "Discovery: using the embedded mDNS stack (no avahi-daemon needed)."
+                hub?.publish(note)
+            }
         case .daemonUnavailable(let why):
             mode.withLock { $0 = "unavailable: \(why)" }
             var note = TransferEvent("discovery")
             note.message = "Discovery is not working (\(why)). Peers can still be reached as HOST:PORT."
             hub?.publish(note)
         case .daemonAvailable:
-            // Said only after an outage; the first connection needs no news.
+            // Said only after an outage; the first start needs no news.
+            let stack = stackName.withLock { $0 }
             let wasDown = mode.withLock { state in
-                defer { state = "avahi-daemon" }
+                defer { state = stack }
                 return state.hasPrefix("unavailable")
             }
             if wasDown {
                 var note = TransferEvent("discovery")
-                note.message = "Discovery works again (avahi-daemon)."
+                note.message = "Discovery works again (\(stack))."
                 hub?.publish(note)
             }
         case .published(let name):
-            mode.withLock { $0 = "avahi-daemon" }
-            logger.info("published", metadata: ["mdns.instance": "\(name)"])
+            let stack = stackName.withLock { $0 }
+            mode.withLock { $0 = stack }
+            logger.info("published", metadata: ["mdns.instance": "\(name)", "mdns.stack": "\(stack)"])
         case .nameCollision(let newName):
             var note = TransferEvent("discovery")
             note.message = "Another machine uses this name on the network; advertising as \"\(DisplayEscape.escape(newName))\"."
@@ -86,10 +104,27 @@ public final class PeerDirectory: Sendable {
         return event
     }
 
-    /// Browses for `seconds` without publishing (for `peers` and `send` when no agent runs).
-    public static func browseOnce(seconds: Double, ownKey: [UInt8], logger: Logger) async -> (peers: [DiscoveredPeer], problem: String?) {
+    /// Browses for `seconds` without publishing (for `peers` and `send` when no agent runs),
+    /// with the stack `mode` picks: in the auto mode, the daemon if it answers, else the
+    /// embedded stack.
+    public static func browseOnce(seconds: Double, ownKey: [UInt8], mode: DiscoveryMode, interfaces: [String],
+                                  logger: Logger) async -> (peers: [DiscoveredPeer], problem: String?) {
         let directory = PeerDirectory(ownKey: ownKey)
-        let backend = AvahiDaemonDiscovery(logger: logger)
+        let filter = InterfaceFilter(interfaces)
+        let backend: any DiscoveryBackend
+        switch mode {
+        case .off:
+            return ([], "discovery is off (--discovery off, $PEERSHARE_DISCOVERY or the config file)")
+        case .daemon:
+            backend = AvahiDaemonDiscovery(interfaces: filter, logger: logger)
+        case .embedded:
+            backend = AvahiEmbeddedDiscovery(interfaces: filter, logger: logger)
+        case .auto:
+            let daemonProblem = await AvahiDaemonDiscovery.probe(timeout: .seconds(1), logger: logger)
+            backend = daemonProblem == nil
+                ? AvahiDaemonDiscovery(interfaces: filter, logger: logger)
+                : AvahiEmbeddedDiscovery(interfaces: filter, logger: logger)
+        }
         let events = backend.start(advert: nil)
         let problem = Mutex<String?>(nil)
         let collector = Task {

@@ -1,5 +1,6 @@
 import Foundation
 import PeershareCore
+import PeershareDiscovery
 import TOMLKit
 
 /// The settings in `config.toml` (in `$XDG_CONFIG_HOME/peershare/`, or `DIR/config/` with
@@ -11,7 +12,8 @@ import TOMLKit
 /// port = 53317
 /// inbox = "~/Incoming"
 /// listen = "::"
-/// discovery = true
+/// discovery = "auto"          # auto, daemon, embedded or off (true = auto, false = off)
+/// discovery_interfaces = ["eth0"]   # mDNS only on these (default: all)
 /// ask_paired = false
 /// offer_timeout = 300          # seconds
 ///
@@ -31,13 +33,14 @@ public struct ConfigFile: Sendable, Equatable {
     public var port: Entry<Int>?
     public var inbox: Entry<String>?
     public var listen: Entry<String>?
-    public var discovery: Entry<Bool>?
+    public var discovery: Entry<DiscoveryMode>?
+    public var discoveryInterfaces: Entry<[String]>?
     public var askPaired: Entry<Bool>?
     public var offerTimeout: Entry<Int>?
     public var maxPendingOffers: Entry<Int>?
     public var maxUnauthenticated: Entry<Int>?
 
-    static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "ask_paired", "offer_timeout", "limits"]
+    static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout", "limits"]
     static let limitKeys = ["max_pending_offers", "max_unauthenticated"]
 
     /// Reads and checks the file; nil when there is none. Any problem is an error that
@@ -91,7 +94,29 @@ public struct ConfigFile: Sendable, Equatable {
         config.port = try integer("port", in: table, section: nil, range: 0...65535)
         config.inbox = try string("inbox")
         config.listen = try string("listen")
-        config.discovery = try boolean("discovery")
+        if let raw = table["discovery"] {
+            let line = lines.line(of: "discovery", in: nil)
+            if let flag = raw.bool {
+                config.discovery = Entry(value: flag ? .auto : .off, line: line)
+            } else if let text = raw.string, let mode = DiscoveryMode(rawValue: text) {
+                config.discovery = Entry(value: mode, line: line)
+            } else {
+                throw fail("discovery", nil, "'discovery' must be \"auto\", \"daemon\", \"embedded\" or \"off\" (or true/false).")
+            }
+        }
+        if let raw = table["discovery_interfaces"] {
+            guard let array = raw.array else {
+                throw fail("discovery_interfaces", nil, "'discovery_interfaces' must be a list of interface names, like [\"eth0\"].")
+            }
+            var names: [String] = []
+            for item in array {
+                guard let name = item.string, InterfaceName.isValid(name) else {
+                    throw fail("discovery_interfaces", nil, "'discovery_interfaces' must hold interface names (1 to 15 bytes, no '/' or spaces).")
+                }
+                names.append(name)
+            }
+            config.discoveryInterfaces = Entry(value: names, line: lines.line(of: "discovery_interfaces", in: nil))
+        }
         config.askPaired = try boolean("ask_paired")
         config.offerTimeout = try integer("offer_timeout", in: table, section: nil, range: 1...86_400)
         if let raw = table["limits"] {

@@ -1,4 +1,6 @@
 import Foundation
+import PeershareCore
+import PeershareDiscovery
 
 /// The effective settings of an agent and where each came from: the command line wins over
 /// the config file, which wins over the built-in default. `peershare config` shows this.
@@ -16,7 +18,8 @@ public struct Settings: Sendable {
         public var inbox: String?
         public var port: Int?
         public var listen: String?
-        public var noDiscovery = false
+        public var discovery: DiscoveryMode?
+        public var discoveryInterfaces: [String]?
         public var askPaired = false
         public var offerTimeout: Int?
 
@@ -29,7 +32,8 @@ public struct Settings: Sendable {
     public var configFound: Bool
 
     /// Merges defaults, the config file and the command line.
-    public static func resolve(paths: StatePaths, overrides: Overrides, hostName: String) throws(AgentError) -> Settings {
+    public static func resolve(paths: StatePaths, overrides: Overrides, hostName: String,
+                               environment: [String: String] = ProcessInfo.processInfo.environment) throws(AgentError) -> Settings {
         let config = try ConfigFile.load(path: paths.configFile)
         var items: [Item] = []
         func pick<T>(_ key: String, cli: T?, file: ConfigFile.Entry<T>?, fallback: T, describe: (T) -> String = { "\($0)" }) -> T {
@@ -48,7 +52,9 @@ public struct Settings: Sendable {
         let inbox = pick("inbox", cli: overrides.inbox, file: config?.inbox, fallback: paths.defaultInbox)
         let port = pick("port", cli: overrides.port, file: config?.port, fallback: AgentOptions.defaultPort)
         let listen = pick("listen", cli: overrides.listen, file: config?.listen, fallback: "::")
-        let discovery = pick("discovery", cli: overrides.noDiscovery ? false : nil, file: config?.discovery, fallback: true)
+        let discovery = try pickDiscovery(overrides: overrides, file: config?.discovery, environment: environment, items: &items, configFile: paths.configFile)
+        let interfaces = pick("discovery_interfaces", cli: overrides.discoveryInterfaces, file: config?.discoveryInterfaces, fallback: [],
+                              describe: { $0.isEmpty ? "(all)" : $0.joined(separator: ",") })
         let askPaired = pick("ask_paired", cli: overrides.askPaired ? true : nil, file: config?.askPaired, fallback: false)
         let offerTimeout = pick("offer_timeout", cli: overrides.offerTimeout, file: config?.offerTimeout, fallback: 300)
         var options = AgentOptions(name: name, inbox: Self.expand(inbox), port: port)
@@ -56,12 +62,37 @@ public struct Settings: Sendable {
         let maxUnauthenticated = pick("limits.max_unauthenticated", cli: nil, file: config?.maxUnauthenticated, fallback: options.maxUnauthenticated)
         options.bindHost = listen
         options.discovery = discovery
+        options.discoveryInterfaces = interfaces
         options.askPaired = askPaired
         options.timeouts.pairingWait = Double(offerTimeout)
         options.maxPendingOffers = maxPending
         options.maxUnauthenticated = maxUnauthenticated
         items.append(Item(key: "state_directory", value: paths.stateDirectory, source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
         return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
+    }
+
+    /// The discovery mode: the command line, then `$PEERSHARE_DISCOVERY` (how test
+    /// harnesses keep every agent they start off the real network), then the file, then
+    /// "auto".
+    static func pickDiscovery(overrides: Overrides, file: ConfigFile.Entry<DiscoveryMode>?, environment: [String: String],
+                              items: inout [Item], configFile: String) throws(AgentError) -> DiscoveryMode {
+        if let mode = overrides.discovery {
+            items.append(Item(key: "discovery", value: mode.rawValue, source: "command line"))
+            return mode
+        }
+        if let text = environment["PEERSHARE_DISCOVERY"], !text.isEmpty {
+            guard let mode = DiscoveryMode(rawValue: text) else {
+                throw AgentError(.usage, "PEERSHARE_DISCOVERY must be auto, daemon, embedded or off (it is '\(DisplayEscape.escape(text))').")
+            }
+            items.append(Item(key: "discovery", value: mode.rawValue, source: "$PEERSHARE_DISCOVERY"))
+            return mode
+        }
+        if let file {
+            items.append(Item(key: "discovery", value: file.value.rawValue, source: "\(configFile) line \(file.line)"))
+            return file.value
+        }
+        items.append(Item(key: "discovery", value: DiscoveryMode.auto.rawValue, source: "default"))
+        return .auto
     }
 
     /// `~/x` → `$HOME/x`; relative paths become absolute (against the working directory).

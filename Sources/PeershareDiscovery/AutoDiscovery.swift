@@ -1,0 +1,205 @@
+// `--discovery auto`: the system's avahi-daemon when it runs, the embedded stack when
+// it does not, and a clean hand-over when that changes while the agent runs.
+
+import Foundation
+import Logging
+
+/// Chooses between the daemon and the embedded stack, and switches:
+/// - at start, a watch-only daemon client says within moments whether a daemon is
+///   reachable: if so, the daemon back end runs; if not, the embedded one;
+/// - while the embedded stack runs, the watcher stays: when a daemon appears, the
+///   embedded stack is stopped first (its goodbye packets go out), every record it
+///   reported is removed, and the daemon back end takes over, being the right citizen
+///   on a desktop;
+/// - when the daemon goes away and stays away for `fallbackDelay` (a daemon restart
+///   takes a second or two), the embedded stack takes over again.
+/// The events of whichever back end is active are passed on; the rest are dropped.
+public final class AutoDiscovery: DiscoveryBackend {
+    public typealias Factory = @Sendable () -> any DiscoveryBackend
+
+    private let makeWatcher: Factory
+    private let makeDaemon: Factory
+    private let makeEmbedded: Factory
+    private let fallbackDelay: Duration
+    private let logger: Logger
+    private let running = LockedValue<Task<Void, Never>?>(nil)
+
+    public convenience init(interfaces: InterfaceFilter, logger: Logger) {
+        self.init(
+            watcher: { AvahiDaemonDiscovery(interfaces: interfaces, watchOnly: true, logger: logger) },
+            daemon: { AvahiDaemonDiscovery(interfaces: interfaces, logger: logger) },
+            embedded: { AvahiEmbeddedDiscovery(interfaces: interfaces, logger: logger) },
+            fallbackDelay: .seconds(5), logger: logger)
+    }
+
+    /// With explicit back ends, so the switching can be tested with fakes.
+    public init(watcher: @escaping Factory, daemon: @escaping Factory, embedded: @escaping Factory,
+                fallbackDelay: Duration, logger: Logger) {
+        self.makeWatcher = watcher
+        self.makeDaemon = daemon
+        self.makeEmbedded = embedded
+        self.fallbackDelay = fallbackDelay
+        self.logger = logger
+    }
+
+    public func start(advert: ServiceAdvert?) -> AsyncStream<DiscoveryEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: DiscoveryEvent.self, bufferingPolicy: .unbounded)
+        let switcher = Switcher(advert: advert, output: continuation, makeWatcher: makeWatcher, makeDaemon: makeDaemon,
+                                makeEmbedded: makeEmbedded, fallbackDelay: fallbackDelay, logger: logger)
+        let task = Task { await switcher.run() }
+        continuation.onTermination = { _ in task.cancel() }
+        let previous = running.withLock { slot -> Task<Void, Never>? in
+            defer { slot = task }
+            return slot
+        }
+        previous?.cancel()
+        return stream
+    }
+
+    public func stop() async {
+        let task = running.withLock { slot -> Task<Void, Never>? in
+            defer { slot = nil }
+            return slot
+        }
+        task?.cancel()
+        await task?.value
+    }
+}
+
+/// The switching state machine of one `AutoDiscovery.start`. All its state lives in
+/// `run()`'s task; the back ends' streams and the fallback timer only feed `inbox`.
+private struct Switcher: Sendable {
+    enum Source: Sendable { case watcher, daemon, embedded, fallbackTimer }
+
+    struct Input: Sendable {
+        var source: Source
+        var generation: Int
+        var event: DiscoveryEvent?
+    }
+
+    /// One running back end and the task that forwards its events.
+    struct Running {
+        var backend: any DiscoveryBackend
+        var pump: Task<Void, Never>
+
+        func stop() async {
+            await backend.stop()
+            pump.cancel()
+        }
+    }
+
+    enum Phase { case probing, daemon, embedded }
+
+    /// Records reported by the embedded stack and not yet removed: withdrawn from the
+    /// table when the daemon takes over, since the stopped stack will not report them.
+    struct RecordKey: Hashable {
+        var instanceName: String
+        var interfaceIndex: Int32
+        var isIPv6: Bool
+    }
+
+    let advert: ServiceAdvert?
+    let output: AsyncStream<DiscoveryEvent>.Continuation
+    let makeWatcher: AutoDiscovery.Factory
+    let makeDaemon: AutoDiscovery.Factory
+    let makeEmbedded: AutoDiscovery.Factory
+    let fallbackDelay: Duration
+    let logger: Logger
+
+    func run() async {
+        let (inbox, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+        var generation = 0
+        var phase = Phase.probing
+        var watcher: Running?
+        var daemon: Running?
+        var embedded: Running?
+        var timer: Task<Void, Never>?
+        var embeddedRecords = Set<RecordKey>()
+        var current: [Source: Int] = [:]
+
+        func launch(_ source: Source, _ backend: any DiscoveryBackend, advert: ServiceAdvert?) -> Running {
+            generation += 1
+            let tag = generation
+            current[source] = tag
+            let events = backend.start(advert: advert)
+            let pump = Task {
+                for await event in events { feed.yield(Input(source: source, generation: tag, event: event)) }
+            }
+            return Running(backend: backend, pump: pump)
+        }
+
+        watcher = launch(.watcher, makeWatcher(), advert: nil)
+        for await input in inbox {
+            if Task.isCancelled { break }
+            guard current[input.source] == input.generation else { continue }
+            switch (phase, input.source, input.event) {
+            case (.probing, .watcher, .daemonAvailable?):
+                logger.info("avahi-daemon is running: discovery goes through it")
+                await watcher?.stop()
+                watcher = nil
+                daemon = launch(.daemon, makeDaemon(), advert: advert)
+                phase = .daemon
+            case (.probing, .watcher, .daemonUnavailable(let why)?):
+                logger.info("no avahi-daemon: discovery uses the embedded mDNS stack", metadata: ["discovery.reason": "\(why)"])
+                embedded = launch(.embedded, makeEmbedded(), advert: advert)
+                phase = .embedded
+            case (.embedded, .watcher, .daemonAvailable?):
+                logger.info("avahi-daemon appeared: handing discovery over to it")
+                current[.embedded] = nil
+                await embedded?.stop()
+                embedded = nil
+                for record in embeddedRecords.sorted(by: { $0.instanceName < $1.instanceName }) {
+                    output.yield(.removed(instanceName: record.instanceName, interfaceIndex: record.interfaceIndex,
+                                          protocolIsIPv6: record.isIPv6))
+                }
+                embeddedRecords.removeAll()
+                await watcher?.stop()
+                watcher = nil
+                daemon = launch(.daemon, makeDaemon(), advert: advert)
+                phase = .daemon
+            case (.embedded, .embedded, let event?):
+                switch event {
+                case .resolved(let service, let index, let isIPv6):
+                    embeddedRecords.insert(RecordKey(instanceName: service.instanceName, interfaceIndex: index, isIPv6: isIPv6))
+                case .removed(let name, let index, let isIPv6):
+                    embeddedRecords.remove(RecordKey(instanceName: name, interfaceIndex: index, isIPv6: isIPv6))
+                case .daemonUnavailable:
+                    embeddedRecords.removeAll()
+                default:
+                    break
+                }
+                output.yield(event)
+            case (.daemon, .daemon, let event?):
+                if case .daemonUnavailable = event {
+                    timer?.cancel()
+                    generation += 1
+                    let tag = generation
+                    current[.fallbackTimer] = tag
+                    let delay = fallbackDelay
+                    timer = Task {
+                        try? await Task.sleep(for: delay)
+                        if !Task.isCancelled { feed.yield(Input(source: .fallbackTimer, generation: tag, event: nil)) }
+                    }
+                } else if case .daemonAvailable = event {
+                    timer?.cancel()
+                    current[.fallbackTimer] = nil
+                }
+                output.yield(event)
+            case (.daemon, .fallbackTimer, nil):
+                logger.info("avahi-daemon stayed away: discovery falls back to the embedded mDNS stack")
+                current[.daemon] = nil
+                await daemon?.stop()
+                daemon = nil
+                watcher = launch(.watcher, makeWatcher(), advert: nil)
+                embedded = launch(.embedded, makeEmbedded(), advert: advert)
+                phase = .embedded
+            default:
+                break
+            }
+        }
+        timer?.cancel()
+        for part in [watcher, daemon, embedded].compactMap({ $0 }) { await part.stop() }
+        feed.finish()
+        output.finish()
+    }
+}
