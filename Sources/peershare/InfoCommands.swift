@@ -29,7 +29,8 @@ struct StatusCommand: AsyncParsableCommand {
             Console.out("Port:        \(status.port)")
             Console.out("Addresses:   \(status.addresses.joined(separator: ", "))")
             Console.out("Inbox:       \(DisplayEscape.escape(status.inbox))")
-            Console.out("Discovery:   \(status.discovery)")
+            let stack = status.discovery == "embedded" ? "embedded mDNS stack (no avahi-daemon)" : status.discovery
+            Console.out("Discovery:   \(stack)\(status.discoveryMode.map { " (mode \($0))" } ?? "")")
             Console.out("Offers:      \(status.pendingOffers) waiting")
             if status.transfers.isEmpty {
                 Console.out("Transfers:   none")

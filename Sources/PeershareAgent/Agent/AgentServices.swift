@@ -88,6 +88,7 @@ extension Agent {
             addresses: ["::", "0.0.0.0"].contains(options.bindHost) ? Self.interfaceAddresses() : [options.bindHost],
             inbox: options.inbox,
             discovery: options.discovery == .off ? "off" : directory.state,
+            discoveryMode: options.discovery.rawValue,
             pid: getpid(),
             transfers: hub.transfers,
             pendingOffers: await pendingOffers().count)

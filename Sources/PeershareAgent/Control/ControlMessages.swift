@@ -44,7 +44,10 @@ public struct AgentStatus: Codable, Sendable {
     public var port: Int
     public var addresses: [String]
     public var inbox: String
+    /// The stack in use: "avahi-daemon", "embedded", "off", "starting" or "unavailable: …".
     public var discovery: String
+    /// The configured mode (`--discovery`): auto, daemon, embedded or off.
+    public var discoveryMode: String?
     public var pid: Int32
     public var transfers: [TransferStatus]
     public var pendingOffers: Int
