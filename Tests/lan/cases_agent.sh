@@ -194,8 +194,8 @@ with open(sys.argv[2], "ab") as out:
 # LAB_SCALE_LIMIT seconds (10), counted from the moment the last agent was started.
 # A host's list was complete when the last of its peers appeared: the newest
 # "firstSeen" (milliseconds, stamped by the agent as it adds the peer) among them.
-# The sequential sweep of `peers` calls that waits for completion is far coarser
-# (a call takes 0.1-2 s under load), so it is reported but not what counts.
+# The sequential sweeps of `peers` calls that wait for completion are far coarser
+# (a call takes 0.1-2 s under load), so they are reported but not what counts.
 case_agent_scale() {
     local n=${LAB_SCALE_N:-30} limit=${LAB_SCALE_LIMIT:-10} h t_first t0 worst=0 give_up newest bound
     lab_up "$n" || { WHY="lab_up $n failed"; return 1; }
@@ -205,7 +205,10 @@ case_agent_scale() {
     echo "  starting $n agents took $(elapsed "$t_first" "$t0") s"
     give_up=$((SECONDS + limit + 30))
     declare -A done_at=()
+    # Each `peers` call starts a process; sweeping without pause would take CPU from the
+    # very agents being measured, so the sweeps are spaced out (firstSeen is what counts).
     while [ "${#done_at[@]}" -lt "$n" ] && [ $SECONDS -lt $give_up ]; do
+        sleep 1
         for h in $(lab_hosts); do
             [ -n "${done_at[$h]:-}" ] && continue
             if [ "$(agent_peer_count "$h")" -ge $((n - 1)) ]; then
