@@ -24,6 +24,8 @@ source "$HERE/util.sh"
 source "$HERE/cases_lab.sh"
 # shellcheck source=cases_agent.sh
 source "$HERE/cases_agent.sh"
+# shellcheck source=cases_faults.sh
+source "$HERE/cases_faults.sh"
 
 lab_require_root || exit 1
 trap lab_down EXIT
@@ -32,6 +34,7 @@ trap 'exit 130' INT TERM
 LAB_CASES=(lab_three_hosts lab_avahi_restart lab_scale lab_isolation_and_teardown)
 AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_avahi_restart
     agent_ipv6_link_local agent_spoofed_advert agent_scale)
+AGENT_CASES+=(fault_cut_network)
 
 PASSED=0
 FAILED=0
