@@ -115,8 +115,10 @@ extension OfferWriter {
             discardCurrentFile()
             throw InboxError.system(error as? Errno ?? .ioError, "cannot complete", file.placedPath)
         }
-        SystemCall.close(file.descriptor)
-        // From here the descriptor is closed; a failure only has the temp name to remove.
+        // The descriptor stays open (and a partial-area file stays locked, so no cleanup
+        // of another transfer takes it for a stale leftover) until the rename is done;
+        // a failure only has the temp name to remove.
+        defer { SystemCall.close(file.descriptor) }
         current = IncomingFile(descriptor: -1, parentDescriptor: file.parentDescriptor, tempDirectory: file.tempDirectory,
                                tempName: file.tempName, entry: file.entry, placedPath: file.placedPath)
         if file.entry.path.depth == 1 {

@@ -24,7 +24,7 @@ import SodiumKit
 /// Safety: the area is reached only through the inbox descriptor (`mkdirat`, then
 /// `openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)`), must be a directory owned by this
 /// user (it is set to 0700), and everything in it is opened with `O_NOFOLLOW`.
-/// Bounds: entries untouched for `maxAgeSeconds` (7 days) are deleted whenever a
+/// Bounds: entries untouched (ctime) for `maxAgeSeconds` (7 days) are deleted whenever a
 /// transfer starts, a sender keeps at most `maxPartialsPerSender` unfinished files (the
 /// oldest go first), and the directory is removed when it is empty and unused.
 ///
@@ -122,14 +122,16 @@ final class PartialArea {
                   let info = try? SystemCall.statusNoFollow(descriptor, name) else { continue }
             let kind = info.st_mode & S_IFMT
             if kind == S_IFDIR { continue }
-            if now - info.st_mtim.tv_sec > Self.maxAgeSeconds {
-                try? SystemCall.unlink(descriptor, name)
+            // Age by ctime, which nobody can set back: a file being finished already
+            // carries the sender's (old) mtime. A file another session holds is never taken.
+            if now - info.st_ctim.tv_sec > Self.maxAgeSeconds {
+                if !isLocked(name) { try? SystemCall.unlink(descriptor, name) }
                 continue
             }
             guard kind == S_IFREG, name.hasPrefix(prefix), name.hasSuffix(".part"), info.st_size > 0 else { continue }
             let hex = name.dropFirst(prefix.count).dropLast(".part".count)
             guard let key = Hex.decode(String(hex)), key.count == ResumeRecord.keyBytes else { continue }
-            mine.append(PartialFile(key: key, name: name, size: UInt64(info.st_size), modified: info.st_mtim.tv_sec))
+            mine.append(PartialFile(key: key, name: name, size: UInt64(info.st_size), modified: info.st_ctim.tv_sec))
         }
         mine.sort { $0.modified > $1.modified }
         if mine.count > Self.maxPartialsPerSender {
