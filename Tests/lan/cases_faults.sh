@@ -46,7 +46,7 @@ case_fault_cut_network() {
     pid=$(lab_spawn h1 "$log" "$PEERSHARE_BIN" send "$LAB_DIR/big.bin" --to bob --home "$(agent_home h1)" --json)
     wait_until 30 eval "jq -cR 'fromjson? | select(.event == \"progress\" and .bytes >= 8388608)' '$log' 2>/dev/null | grep -q ." ||
         { WHY="no progress past 8 MiB: $(tail -c 300 "$log" | tr '\n' ' ')"; lab_kill "$pid"; return 1; }
-    fault_event_in "$log" done && { WHY="the transfer ended before the cut"; lab_kill "$pid"; return 1; }
+    fault_event_in "$log" "done" && { WHY="the transfer ended before the cut"; lab_kill "$pid"; return 1; }
 
     local t0 t_send="" t_recv="" other_ok=""
     t0=$(now)
@@ -87,6 +87,9 @@ case_fault_cut_network() {
     fi
     [[ "$message" == *"stalled"* || "$message" == *"network"* ]] ||
         { WHY="the sender's error does not say the transfer stalled: $message"; return 1; }
+    local kind
+    kind=$(jq -rR 'fromjson? | select(.event == "error") | .kind' "$log" 2>/dev/null | head -n1)
+    [ "$kind" = "unreachable" ] || { WHY="the sender's error is of kind '$kind', not 'unreachable' (exit 3)"; return 1; }
     grep -q 'stalled' "$LAB_DIR/h2/agent.log" ||
         { WHY="the receiver's log does not say the transfer stalled: $(tail -c 300 "$LAB_DIR/h2/agent.log" | tr '\n' ' ')"; return 1; }
     [ -z "$(find_received h2 big.bin)" ] || { WHY="an incomplete big.bin appeared under its final name"; return 1; }
@@ -95,11 +98,13 @@ case_fault_cut_network() {
     wait_until 15 agent_sees h1 bob || { WHY="h1 did not list bob again after the link came back"; return 1; }
     agent_send h1 h2 "$LAB_DIR/big.bin" bob 90 || return 1
     local done_line resumed sent
-    done_line=$(send_events done | tail -n1)
+    done_line=$(send_events "done" | tail -n1)
     resumed=$(jq -r '.resumedBytes // 0' <<<"$done_line")
     sent=$(jq -r '.sentBytes // 0' <<<"$done_line")
     echo "  after the link came back: sent $sent bytes, resumed $resumed of $((64 << 20))"
-    [ "$resumed" -gt 0 ] && [ $((resumed + sent)) -eq $((64 << 20)) ] ||
-        { WHY="the resend did not resume: $done_line"; return 1; }
+    if [ "$resumed" -le 0 ] || [ $((resumed + sent)) -ne $((64 << 20)) ]; then
+        WHY="the resend did not resume: $done_line"
+        return 1
+    fi
     cmp -s "$LAB_DIR/big.bin" "$(find_received h2 big.bin)" || { WHY="big.bin differs after the resume"; return 1; }
 }

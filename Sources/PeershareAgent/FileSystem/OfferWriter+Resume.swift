@@ -25,9 +25,13 @@ extension OfferWriter {
     func adoptTopLevelDirectory(_ entry: Entry) -> Bool {
         let original = entry.path.topLevel
         guard let placed = holdings.adopted[original], !adoptedTopLevel.contains(placed),
+              let before = try? SystemCall.statusNoFollow(inbox.descriptor, placed),
               let fd = try? SystemCall.openBeneath(inbox.descriptor, placed, flags: O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         else { return false }
+        // Still the folder the holdings were found in (not swapped since the offer was accepted).
+        let same = (try? SystemCall.status(fd)).map { $0.st_ino == before.st_ino && $0.st_dev == before.st_dev } ?? false
         SystemCall.close(fd)
+        guard same, UInt64(before.st_ino) == holdings.adoptedInodes[original] else { return false }
         claimTopLevel(original, as: placed)
         recordDirectory([placed], entry)
         adoptedTopLevel.insert(placed)

@@ -19,7 +19,8 @@ import SodiumKit
 ///   `ResumeKeys.senderTag`, `key` = `ResumeKeys.fileKey`, both 32 hex digits);
 /// - `<tag>-<transfer>-<n>.tmp`: a file received while another session of the same sender
 ///   holds its `.part` (never resumed);
-/// - `<tag>.claims`, lines `original TAB placed`: top-level names of unfinished transfers.
+/// - `<tag>.claims`, lines `original TAB placed TAB inode`: top-level names of unfinished
+///   transfers and the inode each placed entry had when it was created.
 ///
 /// Safety: the area is reached only through the inbox descriptor (`mkdirat`, then
 /// `openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)`), must be a directory owned by this
@@ -161,26 +162,37 @@ final class PartialArea {
 
     // MARK: Claims journal
 
-    /// This sender's unfinished top-level placements: original name → name in the inbox
-    /// (the last line for a name wins). Lines that are not two valid single path
-    /// components are ignored.
-    func claims() -> [String: String] {
+    /// One top-level placement of an unfinished transfer: the name in the inbox and the
+    /// inode it had when this agent created it, so that a folder the person later put
+    /// under that name is never mistaken for it.
+    struct Claim: Equatable {
+        let placed: String
+        let inode: UInt64
+    }
+
+    /// This sender's unfinished top-level placements: original name → claim (the last line
+    /// for a name wins). Lines that are not two valid single path components and an inode
+    /// number are ignored.
+    func claims() -> [String: Claim] {
         guard let bytes = readSmallFile(claimsName) else { return [:] }
-        var result: [String: String] = [:]
+        var result: [String: Claim] = [:]
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-            guard fields.count == 2,
+            guard fields.count == 3,
                   let original = String(validating: fields[0], as: UTF8.self),
                   let placed = String(validating: fields[1], as: UTF8.self),
+                  let inode = String(validating: fields[2], as: UTF8.self).flatMap({ UInt64($0) }),
                   Self.isSingleComponent(original), Self.isSingleComponent(placed) else { continue }
-            result[original] = placed
+            result[original] = Claim(placed: placed, inode: inode)
         }
         return result
     }
 
-    /// Appends "original TAB placed" (path rules forbid tabs and newlines in names).
+    /// Appends "original TAB placed TAB inode" for the entry just created at `placed` in
+    /// the inbox (path rules forbid tabs and newlines in names).
     func appendClaim(_ original: String, placed: String) {
-        let line = Array("\(original)\t\(placed)\n".utf8)
+        guard let info = try? SystemCall.statusNoFollow(inbox.descriptor, placed) else { return }
+        let line = Array("\(original)\t\(placed)\t\(UInt64(info.st_ino))\n".utf8)
         let name = claimsName
         inbox.partialUsers.withLock { _ in
             guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o600) else { return }
@@ -202,7 +214,7 @@ final class PartialArea {
             let temp = name + ".tmp"
             try? SystemCall.unlink(descriptor, temp)
             guard let fd = try? SystemCall.openAt(descriptor, temp, flags: O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode: 0o600) else { return }
-            let text = Array(remaining.map { "\($0.key)\t\($0.value)\n" }.joined().utf8)
+            let text = Array(remaining.map { "\($0.key)\t\($0.value.placed)\t\($0.value.inode)\n" }.joined().utf8)
             let written = text.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             SystemCall.close(fd)
             if written == text.count {

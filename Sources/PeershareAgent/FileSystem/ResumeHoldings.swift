@@ -9,6 +9,8 @@ import PeershareCore
 struct ResumeHoldings {
     /// Original top-level name → name in the inbox, for this offer's names only.
     var adopted: [String: String] = [:]
+    /// Their inodes as claimed (an adopted folder must still be that very directory).
+    var adoptedInodes: [String: UInt64] = [:]
     /// Keys of files complete under their final names.
     var complete: Set<[UInt8]> = []
     /// Keys of unfinished files → (name in the area, bytes held).
@@ -20,7 +22,8 @@ struct ResumeHoldings {
 
     static let empty = ResumeHoldings()
 
-    /// Looks up the claims journal and the partial area. Walks each adopted folder through
+    /// Looks up the claims journal (a placed name counts only while it is still the entry
+    /// this agent created, same inode) and the partial area. Walks each adopted folder through
     /// descriptors only (`openat2` beneath the inbox, then `openat(O_NOFOLLOW)` per level,
     /// `fstatat(AT_SYMLINK_NOFOLLOW)` per name), at most `summary.fileCount` files and 128
     /// levels deep; names that are not valid UTF-8 cannot be from a sender and are skipped.
@@ -29,16 +32,20 @@ struct ResumeHoldings {
         let claims = area.claims()
         var budget = Int(min(summary.fileCount, UInt64(WireLimits.maxEntries)))
         for original in summary.topLevelNames {
-            guard let placed = claims[original],
-                  let info = try? SystemCall.statusNoFollow(area.inbox.descriptor, placed) else { continue }
+            guard let claim = claims[original],
+                  let info = try? SystemCall.statusNoFollow(area.inbox.descriptor, claim.placed),
+                  UInt64(info.st_ino) == claim.inode else { continue }
+            let placed = claim.placed
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 guard let fd = try? SystemCall.openBeneath(area.inbox.descriptor, placed,
                                                            flags: O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW) else { continue }
                 holdings.adopted[original] = placed
+                holdings.adoptedInodes[original] = claim.inode
                 holdings.walk(fd, path: original, depth: 1, area: area, budget: &budget)
             case S_IFREG:
                 holdings.adopted[original] = placed
+                holdings.adoptedInodes[original] = claim.inode
                 if budget > 0 {
                     budget -= 1
                     holdings.addComplete(path: original, info: info, area: area)
