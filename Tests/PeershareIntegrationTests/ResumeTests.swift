@@ -132,3 +132,39 @@ extension EndToEnd {
         #expect(try sameContents(file, receiver.inbox + "/big (3).bin"))
     }
 }
+
+extension EndToEnd {
+    @Test("A resend of a folder with 5,000 complete files: they come back in two HOLDING messages and none is sent again")
+    func resumeManyCompleteFiles() async throws {
+        let scratch = try Self.scratch("rmany")
+        defer { scratch.remove() }
+        let source = try scratch.directory("src") + "/many"
+        let tree = try TreeBuilder(source)
+        try tree.directory("a")
+        let count = 5_000
+        for index in 0..<count {
+            try tree.file(String(format: "a/%05d.txt", index), Fixture.bytes(count: 1_000 + index % 100, seed: UInt64(index)))
+        }
+        try tree.randomFile("z.bin", size: 64 << 20, seed: 4242)
+        try tree.finish()
+        let small = UInt64((0..<count).reduce(0) { $0 + 1_000 + $1 % 100 })
+        let total = small + UInt64(64 << 20)
+        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
+        defer { receiver.stop() }
+        let sender = try SenderHome(name: "pia", in: scratch.root)
+
+        let first = try sender.startSend([source], to: receiver)
+        let code = try await pairingCode(of: first)
+        _ = try await waitForOffer(on: receiver, needsCode: true)
+        #expect(try await receiver.accept(code: code).exited(0))
+        try await Self.killSender(first, after: small + (8 << 20))
+        try await Self.waitUntilIdle(receiver)
+        let held = HeldState.read(inbox: receiver.inbox, folder: "many")
+        #expect(held.completeFiles == UInt64(count), "\(held)")
+
+        let second = try await sender.startSend([source], to: receiver).wait(timeout: .seconds(120))
+        try Self.expectResumed(second, held: held, total: total)
+        #expect(receiver.inboxNames() == ["many"], "\(receiver.inboxNames())")
+        try expectSameTree(source, receiver.inbox + "/many")
+    }
+}

@@ -220,8 +220,7 @@ struct ReceiverSession {
             throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
         }
         try secure.enqueue(.accept(receiverName: agent.options.name))
-        try Self.enqueueHoldings(holdings.records, on: secure)
-        try await secure.io.flush()
+        try await Self.sendHoldings(holdings.records, on: secure)
 
         var receiving = TransferEvent("receiving")
         receiving.transfer = transferID
@@ -276,8 +275,8 @@ struct ReceiverSession {
                 reported = AgentError(.cancelled, "The receiving agent is shutting down; what arrived is kept, and sending again resumes.")
             }
             if writer.filesCompleted > 0 {
-                // Policy: complete files stay (a resend can build on them); only the file
-                // being written when the transfer failed is removed.
+                // Policy: complete files stay (a resend skips them); the file being written
+                // stays in the partial area when `keep`, else it is removed.
                 let kept = "\(writer.filesCompleted) complete file(s) were kept in \(DisplayEscape.escape(writer.placedTopLevelNames.joined(separator: ", ")))" + (keep ? "; sending again resumes." : "; the incomplete one was removed.")
                 reported = AgentError(reported.kind, reported.message + " " + kept, underlying: reported)
             }
@@ -344,16 +343,18 @@ struct ReceiverSession {
         }
     }
 
-    /// HOLDING messages after ACCEPT: the records in pieces of at most
+    /// HOLDING messages after the (enqueued) ACCEPT: the records in pieces of at most
     /// `ResumeRecord.maxPerMessage`, the last one flagged (one empty message when there is
-    /// nothing to resume).
-    static func enqueueHoldings(_ records: [ResumeRecord], on secure: SecureChannel) throws(AgentError) {
+    /// nothing to resume), batched like file data and flushed at the end.
+    static func sendHoldings(_ records: [ResumeRecord], on secure: SecureChannel) async throws(AgentError) {
         var start = 0
         repeat {
             let end = min(records.count, start + ResumeRecord.maxPerMessage)
             try secure.enqueue(.holding(last: end == records.count, records: Array(records[start..<end])))
+            try await secure.io.flushIfLarge()
             start = end
         } while start < records.count
+        try await secure.io.flush()
     }
 
     static func inboxError(_ error: InboxError) -> AgentError {

@@ -185,7 +185,7 @@ struct SenderSession {
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
                 await io.flushFinal()
-                throw AgentError(.cancelled, "Cancelled: the receiver was told, and removes what it received of this transfer.")
+                throw AgentError(.cancelled, "Cancelled: the receiver was told. It keeps what arrived; sending the same files again resumes.")
             }
             throw error
         }
