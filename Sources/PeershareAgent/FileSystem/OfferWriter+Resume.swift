@@ -48,21 +48,28 @@ extension OfferWriter {
         }
     }
 
-    /// Opens `<tag>-<key>.part` in the partial area for a new file (`O_CREAT` without
-    /// `O_TRUNC`, then `flock(LOCK_EX|LOCK_NB)`, then `ftruncate(0)`, so a file another
-    /// session is writing is never cut). If that session holds it, a one-off
+    /// Opens `<tag>-<key>.part` in the partial area for a new file: created exclusively
+    /// (`O_CREAT|O_EXCL`), or, when a leftover has the name, opened without `O_TRUNC`; then
+    /// `flock(LOCK_EX|LOCK_NB)`, and only for a leftover `ftruncate(0)`, so a file another
+    /// session is writing is never cut. If that session holds it, a one-off
     /// `<tag>-<transfer>-<n>.tmp` is created exclusively instead (not resumable).
     func beginFileInPartialArea(_ entry: Entry, parent: Int32, placedPath: String) throws(InboxError) {
         guard let area else { throw InboxError(.io, "no partial area") }
         let name = area.partialName(key: ResumeKeys.fileKey(sender: area.sender, entry: entry))
         let fd: Int32
+        var leftover = false
         do {
-            fd = try SystemCall.openAt(area.descriptor, name, flags: O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+            do {
+                fd = try SystemCall.openAt(area.descriptor, name, flags: O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+            } catch where error == .fileExists {
+                fd = try SystemCall.openAt(area.descriptor, name, flags: O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+                leftover = true
+            }
         } catch {
             throw InboxError.system(error, "cannot create a temporary file for", placedPath)
         }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-            guard ftruncate(fd, 0) == 0 else {
+            guard !leftover || ftruncate(fd, 0) == 0 else {
                 let code = Errno(rawValue: Glibc.errno)
                 SystemCall.close(fd)
                 throw InboxError.system(code, "cannot create a temporary file for", placedPath)
