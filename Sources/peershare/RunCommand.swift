@@ -10,7 +10,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the agent: receive offers and send files (the default command).",
-        discussion: "Stops gracefully on SIGINT or SIGTERM; transfers in progress are ended and their partial files removed.")
+        discussion: "Stops gracefully on SIGINT or SIGTERM; transfers in progress are ended, and what they received is kept so that sending again resumes.")
 
     @OptionGroup var common: CommonOptions
 

@@ -106,7 +106,7 @@ struct SendCommand: AsyncParsableCommand {
     }
 }
 
-/// Cancels the running send on Ctrl-C (the receiver is told, and partial files are removed).
+/// Cancels the running send on Ctrl-C (the receiver is told, and keeps what arrived for a resend to resume).
 final class InterruptHandler: @unchecked Sendable {
     // `source` is set once in init and only cancelled afterwards; DispatchSource is thread-safe.
     private let source: any DispatchSourceSignal

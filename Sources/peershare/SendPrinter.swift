@@ -73,8 +73,13 @@ final class SendPrinter: Sendable {
             clearStatus()
             guard !quiet else { return }
             let seconds = event.seconds ?? 0
-            let rate = seconds > 0 ? Double(event.bytes ?? 0) / seconds : 0
+            let sent = event.sentBytes ?? event.bytes ?? 0
+            let rate = seconds > 0 ? Double(sent) / seconds : 0
             Console.out("Done: \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) in \(String(format: "%.1f", seconds)) s (\(Describe.rate(rate))). The receiver confirmed every file.")
+            if let resumed = event.resumedBytes, resumed > 0 {
+                // Resume: say what did not travel again, so a person sees the resend was cheap.
+                Console.out("Resumed: \(ByteCount.format(sent)) sent, \(ByteCount.format(resumed)) were already at the receiver (\(event.skippedFiles ?? 0) complete file(s) skipped, \(event.resumedFiles ?? 0) continued).")
+            }
         case "error":
             clearStatus()
             Console.err("peershare: \(event.message ?? "the transfer failed")")

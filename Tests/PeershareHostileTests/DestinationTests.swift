@@ -151,8 +151,12 @@ struct DestinationTests {
     /// Waits until a writer temp file exists directly in `directory`, up to 5 s.
     static func waitForTemporaryFile(in directory: String) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(5)
+        // The agent receives into its partial area in the inbox (resume), next to `directory`.
+        let inbox = String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)])
+        let area = Array((inbox + "/.peershare-partial").utf8)
         while ContinuousClock.now < deadline {
-            if TreeSnapshot.entries(of: Array(directory.utf8)).contains(where: { $0.starts(with: Array(".peershare-".utf8)) }) {
+            if TreeSnapshot.entries(of: Array(directory.utf8)).contains(where: { $0.starts(with: Array(".peershare-".utf8)) })
+                || TreeSnapshot.entries(of: area).contains(where: { $0.reversed().starts(with: Array("trap.".utf8)) }) {
                 return true
             }
             if !(await pause(.milliseconds(5))) { return false }

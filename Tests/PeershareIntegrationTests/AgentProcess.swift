@@ -137,8 +137,33 @@ final class AgentProcess {
     /// `peershare inbox --json` of this agent.
     func pendingOffers() async throws -> [PendingOfferInfo] { try await CLI.inbox(home: home) }
 
-    /// Names in the inbox directory (raw bytes decoded; sorted by bytes).
-    func inboxNames() -> [String] { directoryNames(inbox) }
+    /// Names in the inbox directory (raw bytes decoded; sorted by bytes), without the
+    /// hidden partial area where the agent keeps unfinished files for a resume.
+    func inboxNames() -> [String] { directoryNames(inbox).filter { $0 != Self.partialArea } }
+
+    /// The agent's partial area in the inbox (resume state).
+    static let partialArea = ".peershare-partial"
+
+    /// Names in the partial area (empty when there is none).
+    func partialAreaNames() -> [String] { directoryNames(inbox + "/" + Self.partialArea) }
+
+    /// `kill -9`: the agent gets no chance to clean up. Its home and inbox stay, so an agent
+    /// started again with the same name and root continues with the same identity and pins.
+    func killHard() {
+        if command.process.isRunning {
+            kill(command.process.processIdentifier, SIGKILL)
+            _ = command.process.waitBlocking(upTo: .seconds(5))
+        }
+        try? input.fileHandleForWriting.close()
+        stopped = StopResult(status: SIGKILL, signalled: true, graceful: false)
+    }
+
+    /// The agent's peak resident memory (`VmHWM` in /proc/PID/status), in KiB; nil once it ended.
+    func peakMemoryKiB() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
 
     /// Starts `peershare send PATHS --to PEER --home HOME --json`, which goes through this
     /// agent.

@@ -56,11 +56,13 @@ extension EndToEnd {
 
         #expect(!FileManager.default.fileExists(atPath: receiver.inbox + "/big.bin"),
                 "a cancelled file must not appear under its final name")
-        // The partial (temporary) file is removed as well.
-        let emptied = try await poll(timeout: .seconds(10), interval: .milliseconds(50)) {
-            receiver.inboxNames().isEmpty ? true : nil
+        // Nothing else in the tree: the unfinished file stays only in the hidden partial
+        // area, where a resend from the same sender continues it (docs/PROTOCOL.md §6).
+        let kept = try await poll(timeout: .seconds(10), interval: .milliseconds(50)) {
+            receiver.partialAreaNames().contains { $0.hasSuffix(".part") } ? true : nil
         }
-        #expect(emptied == true, "left in the inbox: \(receiver.inboxNames())\n\(receiver.transcript)")
+        #expect(kept == true, "the unfinished file was not kept for a resume: \(receiver.partialAreaNames())\n\(receiver.transcript)")
+        #expect(receiver.inboxNames().isEmpty, "left in the inbox: \(receiver.inboxNames())\n\(receiver.transcript)")
         #expect(!FileManager.default.fileExists(atPath: receiver.inbox + "/big.bin"))
         #expect(receiver.isRunning, "the receiver must survive a cancelled transfer")
         if let senderAgent {
@@ -97,7 +99,7 @@ extension EndToEnd {
         #expect(receiver.inboxNames().isEmpty)
     }
 
-    @Test("SIGTERM on the receiving agent mid-transfer: it stops at once and removes the partial file; the send fails")
+    @Test("SIGTERM on the receiving agent mid-transfer: it stops at once and keeps the partial file only in its partial area; the send fails")
     func receiverStoppedMidTransfer() async throws {
         let scratch = try Self.scratch("rstop")
         defer { scratch.remove() }
@@ -119,6 +121,7 @@ extension EndToEnd {
         let result = try await send.wait(timeout: .seconds(15))
         #expect(!result.exited(0) && !result.timedOut, "the send cannot succeed: \(result)")
         #expect(result.events("done").isEmpty)
-        #expect(directoryNames(receiver.inbox).isEmpty, "left in the inbox: \(directoryNames(receiver.inbox))")
+        #expect(receiver.inboxNames().isEmpty, "left in the inbox: \(receiver.inboxNames())")
+        #expect(receiver.partialAreaNames().contains { $0.hasSuffix(".part") }, "not kept for a resume: \(receiver.partialAreaNames())")
     }
 }

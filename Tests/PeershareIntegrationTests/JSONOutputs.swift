@@ -14,6 +14,10 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var directories: UInt64?
     var bytes: UInt64?
     var totalBytes: UInt64?
+    var sentBytes: UInt64?
+    var resumedBytes: UInt64?
+    var skippedFiles: UInt64?
+    var resumedFiles: UInt64?
     var paired: Bool?
     var names: [String]?
     var expiresIn: Double?
@@ -34,6 +38,12 @@ struct AgentStatus: Decodable, Sendable {
     var name: String
     var fingerprint: String
     var pendingOffers: Int?
+    var transfers: [TransferInfo]?
+
+    /// One transfer in progress (only its direction is read).
+    struct TransferInfo: Decodable, Sendable {
+        var direction: String
+    }
 }
 
 /// `peershare id --json`.

@@ -82,6 +82,10 @@ public final class Agent: Sendable {
             done.transfer = transferID
             done.files = result.files
             done.bytes = result.bytes
+            done.sentBytes = result.sentBytes
+            done.resumedBytes = result.resumedBytes
+            done.skippedFiles = result.skippedFiles
+            done.resumedFiles = result.resumedFiles
             done.seconds = result.seconds
             sink(done)
             return result

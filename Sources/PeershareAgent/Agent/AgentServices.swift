@@ -6,7 +6,7 @@ import PeershareDiscovery
 import ServiceLifecycle
 
 /// The agent's TCP listener as a lifecycle service: cancelled on graceful shutdown, which
-/// closes the listener and ends in-flight sessions cleanly (partial files are removed).
+/// closes the listener and ends in-flight sessions cleanly (unfinished files are kept for a resume).
 public struct ListenerService: Service {
     let agent: Agent
     let onBound: @Sendable (Int) -> Void

@@ -21,6 +21,13 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     public var directories: UInt64?
     public var bytes: UInt64?
     public var totalBytes: UInt64?
+    /// Resume (done, received): file bytes actually sent in this session, and bytes the
+    /// receiver already held (complete files not sent again, and continued prefixes).
+    public var sentBytes: UInt64?
+    public var resumedBytes: UInt64?
+    /// Resume: files already complete at the receiver, and files continued from an offset.
+    public var skippedFiles: UInt64?
+    public var resumedFiles: UInt64?
     public var names: [String]?
     public var file: String?
     public var seconds: Double?

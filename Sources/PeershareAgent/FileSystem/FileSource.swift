@@ -122,6 +122,13 @@ public final class FileSource {
         return .data(count)
     }
 
+    /// Resume: the first `position` bytes are at the receiver already; the next piece
+    /// starts there (no more than the expected size).
+    public func skip(to position: UInt64) {
+        offset = min(position, expectedSize)
+        if dataEnd < offset { dataEnd = offset }
+    }
+
     /// Closes the file (`close`). Idempotent.
     public func close() {
         try? descriptor?.close()

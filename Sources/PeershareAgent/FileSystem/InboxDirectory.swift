@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 internal import SystemPackage
 import PeershareCore
 
@@ -13,6 +14,9 @@ public final class InboxDirectory: Sendable {
     public let path: String
     /// `open(path, O_DIRECTORY|O_RDONLY|O_CLOEXEC)`; closed in `deinit`.
     let descriptor: Int32
+    /// Transfers using the partial area right now (`PartialArea`); creating and removing
+    /// the area, and changing a claims journal, happen under this lock.
+    let partialUsers = Mutex<Int>(0)
 
     /// Opens the inbox with `open(O_DIRECTORY|O_RDONLY|O_CLOEXEC)`. With `createIfMissing`,
     /// missing directories along `path` are first made with `mkdir(0700)` (`mkdir -p`).

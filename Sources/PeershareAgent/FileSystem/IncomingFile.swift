@@ -1,16 +1,21 @@
 import Glibc
 import PeershareCore
 
-/// The file an `OfferWriter` is receiving: an exclusively created temp file plus what is
-/// needed to finish or discard it.
+/// The file an `OfferWriter` is receiving: an exclusively created temp file (or, with
+/// resume, a file in the partial area) plus what is needed to finish or discard it.
 struct IncomingFile {
     /// `openat(parent, tempName, O_CREAT|O_EXCL|O_WRONLY|O_CLOEXEC|O_NOFOLLOW, 0600)`; owned.
     let descriptor: Int32
-    /// The directory holding both the temp name and the final name. Borrowed (the inbox
-    /// descriptor or the writer's cached parent, which is not replaced while a file is open).
+    /// The directory that will hold the final name. Borrowed (the inbox descriptor or the
+    /// writer's cached parent, which is not replaced while a file is open).
     let parentDescriptor: Int32
-    /// `.peershare-<transferID>-<counter>.part`.
+    /// The directory holding the temp name: `parentDescriptor`, or the partial area's
+    /// descriptor (borrowed from the writer's `PartialArea`).
+    var tempDirectory: Int32
+    /// `.peershare-<transferID>-<counter>.part`, or a partial-area name.
     let tempName: String
+    /// True for a partial-area `.part` file: kept for resume when the transfer fails.
+    var resumable = false
     let entry: Entry
     /// The entry's path with the placed top-level name (for messages and the final rename).
     let placedPath: String

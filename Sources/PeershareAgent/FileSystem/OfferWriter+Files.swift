@@ -25,13 +25,17 @@ extension OfferWriter {
             parent = try openParent(placed)
             placedPath = placed.joined(separator: "/")
         }
+        if area != nil {
+            try beginFileInPartialArea(entry, parent: parent, placedPath: placedPath)
+            return
+        }
         for _ in 0..<Self.maxTempAttempts {
             let tempName = ".peershare-\(transferTag)-\(tempCounter).part"
             tempCounter += 1
             do {
                 let fd = try SystemCall.openAt(parent, tempName,
                                                flags: O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
-                current = IncomingFile(descriptor: fd, parentDescriptor: parent, tempName: tempName,
+                current = IncomingFile(descriptor: fd, parentDescriptor: parent, tempDirectory: parent, tempName: tempName,
                                        entry: entry, placedPath: placedPath)
                 return
             } catch where error == .fileExists {
@@ -111,15 +115,19 @@ extension OfferWriter {
             discardCurrentFile()
             throw InboxError.system(error as? Errno ?? .ioError, "cannot complete", file.placedPath)
         }
-        SystemCall.close(file.descriptor)
-        // From here the descriptor is closed; a failure only has the temp name to remove.
-        current = IncomingFile(descriptor: -1, parentDescriptor: file.parentDescriptor, tempName: file.tempName,
-                               entry: file.entry, placedPath: file.placedPath)
+        // The descriptor stays open (and a partial-area file stays locked, so no cleanup
+        // of another transfer takes it for a stale leftover) until the rename is done;
+        // a failure only has the temp name to remove.
+        defer { SystemCall.close(file.descriptor) }
+        current = IncomingFile(descriptor: -1, parentDescriptor: file.parentDescriptor, tempDirectory: file.tempDirectory,
+                               tempName: file.tempName, entry: file.entry, placedPath: file.placedPath)
         if file.entry.path.depth == 1 {
             try claimTopLevelFile(file)
+        } else if isInAdoptedFolder(file.placedPath) {
+            try claimNameInAdoptedFolder(file)
         } else {
             do {
-                try SystemCall.renameNoReplace(file.parentDescriptor, from: file.tempName, to: file.entry.path.name)
+                try SystemCall.renameNoReplace(file.tempDirectory, file.tempName, to: file.parentDescriptor, file.entry.path.name)
             } catch {
                 discardCurrentFile()
                 throw InboxError.system(error, "cannot place", file.placedPath)
@@ -136,7 +144,7 @@ extension OfferWriter {
         for attempt in 1...Self.maxNameAttempts {
             let candidate = UniqueName.candidate(original, attempt: attempt, isDirectory: false)
             do {
-                try SystemCall.renameNoReplace(inbox.descriptor, from: file.tempName, to: candidate)
+                try SystemCall.renameNoReplace(file.tempDirectory, file.tempName, to: inbox.descriptor, candidate)
             } catch where error == .fileExists {
                 continue
             } catch {
@@ -144,6 +152,7 @@ extension OfferWriter {
                 throw InboxError.system(error, "cannot place", candidate)
             }
             claimTopLevel(original, as: candidate)
+            area?.appendClaim(original, placed: candidate)
             return
         }
         discardCurrentFile()
@@ -159,11 +168,13 @@ extension OfferWriter {
     }
 
     /// Closes the current temp file (if still open) and removes its temp name with
-    /// `unlinkat(parent, temp)`: the only thing this writer ever unlinks.
-    func discardCurrentFile() {
+    /// `unlinkat(tempDirectory, temp)`: the only thing this writer ever unlinks. With
+    /// `keep`, a resumable partial-area file that holds data stays for a later resume.
+    func discardCurrentFile(keep: Bool = false) {
         guard let file = current else { return }
         current = nil
         if file.descriptor >= 0 { SystemCall.close(file.descriptor) }
-        try? SystemCall.unlink(file.parentDescriptor, file.tempName)
+        if keep && file.resumable && file.writtenEnd > 0 { return }
+        try? SystemCall.unlink(file.tempDirectory, file.tempName)
     }
 }

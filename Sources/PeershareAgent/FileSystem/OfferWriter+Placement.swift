@@ -14,6 +14,7 @@ extension OfferWriter {
         if components.count == 1 {
             let original = components[0]
             try refuseDuplicateTopLevel(original)
+            if adoptTopLevelDirectory(entry) { return }
             for attempt in 1...Self.maxNameAttempts {
                 let candidate = UniqueName.candidate(original, attempt: attempt, isDirectory: true)
                 do {
@@ -25,6 +26,7 @@ extension OfferWriter {
                 }
                 claimTopLevel(original, as: candidate)
                 recordDirectory([candidate], entry)
+                area?.appendClaim(original, placed: candidate)
                 return
             }
             throw InboxError(.exists, "no free name for '\(DisplayEscape.escape(original))' after \(Self.maxNameAttempts) tries")
@@ -37,6 +39,8 @@ extension OfferWriter {
         let parent = try openParent(placed)
         do {
             try SystemCall.makeDirectory(parent, placed[placed.count - 1], mode: 0o700)
+        } catch where error == .fileExists && isInAdoptedFolder(path) {
+            try requireExistingDirectory(path)
         } catch {
             throw InboxError.system(error, "cannot create directory", path)
         }
@@ -63,6 +67,9 @@ extension OfferWriter {
         let parent = try openParent(placed)
         do {
             try SystemCall.makeSymlink(target: target, parent, name)
+        } catch where error == .fileExists && isInAdoptedFolder(path)
+                        && (try? SystemCall.readLink(parent, name)) == Array(target.utf8) {
+            // The same link, made by the unfinished transfer this one completes.
         } catch {
             throw InboxError.system(error, "cannot create symlink", path)
         }
@@ -81,7 +88,7 @@ extension OfferWriter {
         }
     }
 
-    private func recordDirectory(_ placed: [String], _ entry: Entry) {
+    func recordDirectory(_ placed: [String], _ entry: Entry) {
         let mtime = SystemCall.timespecFor(seconds: entry.mtimeSeconds, nanoseconds: entry.mtimeNanoseconds)
         createdDirectories.append(CreatedDirectory(placedComponents: placed, mode: entry.mode, mtime: mtime))
         createdPaths.insert(placed.joined(separator: "/"))

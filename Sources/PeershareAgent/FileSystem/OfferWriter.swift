@@ -23,8 +23,12 @@ public final class OfferWriter {
     /// File content accounted for so far: bytes written plus holes skipped (so for a
     /// complete offer it equals the sum of the declared file sizes).
     public private(set) var bytesWritten: UInt64 = 0
-    /// Regular files renamed to their final names.
+    /// Regular files renamed to their final names (or found complete there, with resume).
     public private(set) var filesCompleted: UInt64 = 0
+    /// Of `bytesWritten`, the bytes this receiver already held (resume).
+    public internal(set) var resumedBytes: UInt64 = 0
+    /// Files already complete under their final names (resume), not sent again.
+    public internal(set) var filesAlreadyPresent: UInt64 = 0
 
     let inbox: InboxDirectory
     /// The transfer ID reduced to `[A-Za-z0-9_-]`, at most 64 characters, for temp names.
@@ -42,6 +46,12 @@ public final class OfferWriter {
     /// Next temp-file counter.
     var tempCounter: UInt64 = 1
     var state: State = .running
+    /// With resume: the sender's partial area and what it holds (see `OfferWriter+Resume`).
+    /// Nil: files are received under temp names next to their final names, as before.
+    let area: PartialArea?
+    let holdings: ResumeHoldings
+    /// Placed top-level folders of an unfinished transfer that this one completes.
+    var adoptedTopLevel: Set<String> = []
 
     enum State { case running, finished, aborted }
 
@@ -52,8 +62,15 @@ public final class OfferWriter {
 
     /// Makes a writer for the transfer `transferID` (used, sanitized, in temp-file names).
     /// Opens nothing yet.
-    public init(inbox: InboxDirectory, transferID: String) {
+    public convenience init(inbox: InboxDirectory, transferID: String) {
+        self.init(inbox: inbox, transferID: transferID, area: nil, holdings: .empty)
+    }
+
+    /// A writer that receives every file in `area` and can resume what `holdings` lists.
+    init(inbox: InboxDirectory, transferID: String, area: PartialArea?, holdings: ResumeHoldings) {
         self.inbox = inbox
+        self.area = area
+        self.holdings = holdings
         let allowed = transferID.unicodeScalars.filter {
             ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_"
         }
@@ -70,18 +87,27 @@ public final class OfferWriter {
     /// `PathRules.validateSymlinkTarget`, then `utimensat(AT_SYMLINK_NOFOLLOW)` for its
     /// time); a file gets an exclusively created temp file that `write`, `skipHole` and
     /// `finishFile` complete.
-    public func begin(_ entry: Entry) throws(InboxError) {
+    /// With `resumeFrom`, the entry must be a file this writer's holdings list with exactly
+    /// that many bytes (see `beginResumedFile`).
+    public func begin(_ entry: Entry, resumeFrom offset: UInt64? = nil) throws(InboxError) {
         try requireRunning()
         if let open = current {
             throw InboxError(.refusedEntry,
                              "entry '\(DisplayEscape.escape(entry.path.string))' started before file '\(DisplayEscape.escape(open.placedPath))' was finished")
         }
         switch entry.kind {
-        case .directory: try beginDirectory(entry)
-        case .symlink: try beginSymlink(entry)
-        case .file: try beginFile(entry)
+        case .directory where offset == nil: try beginDirectory(entry)
+        case .symlink where offset == nil: try beginSymlink(entry)
+        case .file:
+            if let offset { try beginResumedFile(entry, offset: offset) } else { try beginFile(entry) }
+        default:
+            throw InboxError(.refusedEntry, "a resume claim for '\(DisplayEscape.escape(entry.path.string))', which is not a file")
         }
     }
+
+    /// True between a file's `begin` and its `finishFile` (false after a file that was
+    /// already complete here and so needs no data).
+    public var hasOpenFile: Bool { current != nil }
 
     /// After the last entry: applies each created directory's declared mode
     /// (`PathRules.safeMode`) and time, deepest first, because creating their content
@@ -115,6 +141,8 @@ public final class OfferWriter {
             }
         }
         state = .finished
+        // These top-level names are complete now: nothing of theirs is left to resume.
+        area?.removeClaims(Set(placedTopLevel.keys))
     }
 
     /// Stops the transfer and cleans up only what this writer made: closes and unlinks
@@ -124,10 +152,13 @@ public final class OfferWriter {
     /// reached through `openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)` so cleanup can never
     /// reach outside the inbox (Warpinator CVE-2023-29380). Completed files stay.
     /// Idempotent; does nothing after `finishAll` succeeded.
-    public func abort() {
+    ///
+    /// With `keepPartial` (the sender vanished, the network was cut, or either side
+    /// cancelled), the unfinished file stays in the partial area for a later resume.
+    public func abort(keepPartial: Bool = false) {
         guard state == .running else { return }
         state = .aborted
-        discardCurrentFile()
+        discardCurrentFile(keep: keepPartial)
         closeCachedParent()
         for directory in deepestFirst(createdDirectories) {
             let name = directory.placedComponents[directory.depth - 1]
@@ -141,6 +172,13 @@ public final class OfferWriter {
             else { continue }
             try? SystemCall.unlink(parent, name, flags: AT_REMOVEDIR)
             SystemCall.close(parent)
+        }
+
+        // Nothing of a transfer that failed for another reason is resumed later; nor is a
+        // top-level name whose folder was empty and so removed just above.
+        if let area {
+            let gone = placedTopLevel.filter { !keepPartial || !inbox.exists($0.value) }.keys
+            if !gone.isEmpty { area.removeClaims(Set(gone)) }
         }
     }
 

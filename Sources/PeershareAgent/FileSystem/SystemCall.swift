@@ -68,6 +68,18 @@ enum SystemCall {
         }
     }
 
+    /// `renameat2(fromDir, from, toDir, to, RENAME_NOREPLACE)` between two directories of
+    /// the inbox (a file finished in the partial area moves to its final name), with the
+    /// same `linkat` fallback as `renameNoReplace`.
+    static func renameNoReplace(_ fromDir: Int32, _ from: String, to toDir: Int32, _ to: String) throws(Errno) {
+        do {
+            _ = try retrying { psys_renameat2(fromDir, from, toDir, to, PSYS_RENAME_NOREPLACE) }
+        } catch where error == .invalidArgument {
+            _ = try retrying { Glibc.linkat(fromDir, from, toDir, to, 0) }
+            _ = Glibc.unlinkat(fromDir, from, 0)
+        }
+    }
+
     /// `unlinkat(dirfd, name, flags)`; `AT_REMOVEDIR` removes only an empty directory.
     static func unlink(_ dirfd: Int32, _ name: String, flags: Int32 = 0) throws(Errno) {
         _ = try retrying { Glibc.unlinkat(dirfd, name, flags) }

@@ -48,10 +48,15 @@ final class IdleWatch: Sendable {
     private let lastActivity = NIOLockedValueBox(NIODeadline.now())
     private let task = NIOLockedValueBox<RepeatedTask?>(nil)
     private let fired = NIOLockedValueBox(false)
+    private let limit = NIOLockedValueBox<Int64>(0)
+
+    /// The limit given to `start`, for messages.
+    var seconds: Int64 { limit.withLockedValue { $0 } }
 
     /// Starts watching `channel`; it is closed after `seconds` without `touch()`.
     func start(channel: any Channel, seconds: Int64) {
         touch()
+        limit.withLockedValue { $0 = seconds }
         let lastActivity = self.lastActivity
         let fired = self.fired
         let repeated = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in

@@ -58,6 +58,10 @@ final class FrameIO {
         if let reason = timer.expiredReason {
             return AgentError(.unreachable, "Timed out \(reason).", underlying: underlying)
         }
+        if let watch = writeProgress, watch.didFire {
+            // The idle watch closed the connection: say so, not just "closed".
+            return AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(watch.seconds) seconds (network cut?). What it received is kept; sending again resumes.", underlying: underlying)
+        }
         let cause = underlying.map { ": \($0)" } ?? ""
         return AgentError(.unreachable, "The connection closed while waiting for \(what)\(cause).", underlying: underlying)
     }

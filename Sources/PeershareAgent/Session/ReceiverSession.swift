@@ -200,9 +200,16 @@ struct ReceiverSession {
             }
         }
 
-        // Free space, before any byte is written.
+        // Resume: what this receiver already holds from this sender (none if the partial
+        // area cannot be used; then every file is received in full, as without resume).
+        let area = try? PartialArea(inbox: inbox, sender: outcome.peerIdentity)
+        defer { area?.close() }
+        let holdings = area.map { ResumeHoldings.find(area: $0, summary: summary) } ?? .empty
+
+        // Free space, before any byte is written (bytes already held need none).
         let free = (try? inbox.availableBytes()) ?? 0
-        let needed = summary.totalBytes.addingReportingOverflow(agent.options.reserveBytes)
+        let stillNeeded = summary.totalBytes - min(summary.totalBytes, holdings.heldBytes)
+        let needed = stillNeeded.addingReportingOverflow(agent.options.reserveBytes)
         if needed.overflow || free < needed.partialValue {
             let text = "needs \(ByteCount.format(summary.totalBytes)), \(ByteCount.format(free)) free"
             try? await secure.send(.refuse(.noSpace, text), final: true)
@@ -212,7 +219,8 @@ struct ReceiverSession {
             agent.hub.publish(event)
             throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
         }
-        try await secure.send(.accept(receiverName: agent.options.name))
+        try secure.enqueue(.accept(receiverName: agent.options.name))
+        try await Self.sendHoldings(holdings.records, on: secure)
 
         var receiving = TransferEvent("receiving")
         receiving.transfer = transferID
@@ -228,12 +236,13 @@ struct ReceiverSession {
         receiving.direction = "receive"
         agent.hub.publish(receiving)
 
-        let writer = OfferWriter(inbox: inbox, transferID: transferID)
+        let writer = OfferWriter(inbox: inbox, transferID: transferID, area: area, holdings: holdings)
         let idle = IdleWatch()
         idle.start(channel: io.channel, seconds: timeouts.idle)
         defer { idle.stop() }
         do {
             let (files, bytes) = try await receiveEntries(secure, summary: summary, writer: writer, idle: idle, transferID: transferID)
+            area?.close() // before DONE: a sender that looks right after it sees no empty area
             try? secure.enqueue(.done(files: files, bytes: bytes), final: true)
             try? await io.drain()
             var event = TransferEvent("received")
@@ -241,14 +250,20 @@ struct ReceiverSession {
             event.peer = senderName
             event.files = files
             event.bytes = bytes
+            event.resumedBytes = writer.resumedBytes
+            event.skippedFiles = writer.filesAlreadyPresent
             event.names = writer.placedTopLevelNames
             event.direction = "receive"
             agent.hub.publish(event)
         } catch let error {
-            writer.abort()
+            // The sender vanishing, a cut network or a cancel keeps the unfinished file for a
+            // resend to continue; a disk, I/O or protocol failure removes it.
+            let keep = error.kind == .unreachable || error.kind == .cancelled || idle.didFire
+            writer.abort(keepPartial: keep)
+            area?.close()
             var reported = error
             if idle.didFire {
-                reported = AgentError(.unreachable, "The transfer from \(DisplayEscape.escape(senderName)) stalled: nothing arrived for \(timeouts.idle) seconds (network cut?). The incomplete file was removed.")
+                reported = AgentError(.unreachable, "The transfer from \(DisplayEscape.escape(senderName)) stalled: nothing arrived for \(timeouts.idle) seconds (network cut?). What arrived is kept; sending again resumes.")
             }
             let failureCode: FailureCode = switch reported.kind {
             case .noSpace: .noSpace
@@ -257,12 +272,12 @@ struct ReceiverSession {
             default: .protocolViolation
             }
             if reported.kind == .cancelled && Task.isCancelled {
-                reported = AgentError(.cancelled, "The receiving agent is shutting down; the incomplete file was removed.")
+                reported = AgentError(.cancelled, "The receiving agent is shutting down; what arrived is kept, and sending again resumes.")
             }
             if writer.filesCompleted > 0 {
-                // Policy: complete files stay (a resend can build on them); only the file
-                // being written when the transfer failed is removed.
-                let kept = "\(writer.filesCompleted) complete file(s) were kept in \(DisplayEscape.escape(writer.placedTopLevelNames.joined(separator: ", "))); the incomplete one was removed."
+                // Policy: complete files stay (a resend skips them); the file being written
+                // stays in the partial area when `keep`, else it is removed.
+                let kept = "\(writer.filesCompleted) complete file(s) were kept in \(DisplayEscape.escape(writer.placedTopLevelNames.joined(separator: ", ")))" + (keep ? "; sending again resumes." : "; the incomplete one was removed.")
                 reported = AgentError(reported.kind, reported.message + " " + kept, underlying: reported)
             }
             try? secure.enqueue(.failure(failureCode, reported.message), final: true)
@@ -279,6 +294,7 @@ struct ReceiverSession {
     private func receiveEntries(_ secure: SecureChannel, summary: OfferSummary, writer: OfferWriter, idle: IdleWatch, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
         var accounting = EntryAccounting(summary: summary)
         var fileOpen = false
+        var resumeOffset: UInt64?
         let progress = ProgressThrottle()
         func closeFile() throws(AgentError) {
             guard fileOpen else { return }
@@ -306,8 +322,12 @@ struct ReceiverSession {
             case .message(.entry(let entry), false):
                 do { _ = try accounting.beginEntry(entry) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
                 try closeFile()
-                do { try writer.begin(entry) } catch { throw Self.inboxError(error) }
-                fileOpen = entry.kind == .file
+                do { try writer.begin(entry, resumeFrom: resumeOffset) } catch { throw Self.inboxError(error) }
+                resumeOffset = nil
+                fileOpen = writer.hasOpenFile
+            case .message(.resume(let offset), false):
+                do { try accounting.resume(offset: offset) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
+                resumeOffset = offset
             case .message(.end(let files, let bytes), true):
                 do { try accounting.end(files: files, bytes: bytes) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
                 try closeFile()
@@ -315,12 +335,26 @@ struct ReceiverSession {
                 return (files, bytes)
             case .message(.failure(let code, let text), _):
                 throw code == .cancelled
-                    ? AgentError(.cancelled, "The sender cancelled the transfer. Partial files were removed.")
+                    ? AgentError(.cancelled, "The sender cancelled the transfer. What arrived is kept; sending again resumes.")
                     : AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
             default:
                 throw AgentError(.protocolError, "Protocol error: an unexpected message during the transfer.")
             }
         }
+    }
+
+    /// HOLDING messages after the (enqueued) ACCEPT: the records in pieces of at most
+    /// `ResumeRecord.maxPerMessage`, the last one flagged (one empty message when there is
+    /// nothing to resume), batched like file data and flushed at the end.
+    static func sendHoldings(_ records: [ResumeRecord], on secure: SecureChannel) async throws(AgentError) {
+        var start = 0
+        repeat {
+            let end = min(records.count, start + ResumeRecord.maxPerMessage)
+            try secure.enqueue(.holding(last: end == records.count, records: Array(records[start..<end])))
+            try await secure.io.flushIfLarge()
+            start = end
+        } while start < records.count
+        try await secure.io.flush()
     }
 
     static func inboxError(_ error: InboxError) -> AgentError {

@@ -10,6 +10,12 @@ public struct SendResult: Sendable {
     public var bytes: UInt64
     public var seconds: Double
     public var paired: Bool
+    /// Resume: the file bytes that actually travelled, and those the receiver already held.
+    public var sentBytes: UInt64 = 0
+    public var resumedBytes: UInt64 = 0
+    /// Files the receiver already had complete (not sent), and files continued part-way.
+    public var skippedFiles: UInt64 = 0
+    public var resumedFiles: UInt64 = 0
 }
 
 /// The sending side of one session (the crypto_kx client): dial, handshake (showing the
@@ -152,8 +158,10 @@ struct SenderSession {
         // Encrypted streams: offer, answer, entries, end, confirmation.
         let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
         try await secure.send(.offer(summary))
+        let holdings: SenderHoldings
         switch try await secure.receive(waitingFor: "the receiver's answer") {
         case .message(.accept(let receiverName), false):
+            holdings = try await SenderHoldings.receive(secure)
             // Now that the receiver said its name, the pin (made right after the handshake
             // under the address) carries it.
             try? trust.remember(key: outcome.peerIdentity, name: receiverName.isEmpty ? address.description : receiverName, address: address.description)
@@ -168,15 +176,16 @@ struct SenderSession {
         default:
             throw AgentError(.protocolError, "Protocol error: the receiver answered the offer with something else.")
         }
+        var counters = ResumeCounters()
         do {
-            try await streamEntries(secure)
+            counters = try await streamEntries(secure, holdings: holdings)
         } catch let error {
             // A receiver that stops mid-stream says why in its final message; prefer that reason.
             if error.kind == .unreachable, let reason = await Self.finalReason(secure) { throw reason }
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
                 await io.flushFinal()
-                throw AgentError(.cancelled, "Cancelled: the receiver was told, and removes what it received of this transfer.")
+                throw AgentError(.cancelled, "Cancelled: the receiver was told. It keeps what arrived; sending the same files again resumes.")
             }
             throw error
         }
@@ -187,7 +196,9 @@ struct SenderSession {
             guard files == plan.fileCount, bytes == plan.totalBytes else {
                 throw AgentError(.protocolError, "The receiver confirmed \(files) files and \(bytes) bytes, but \(plan.fileCount) files and \(plan.totalBytes) bytes were sent.")
             }
-            return SendResult(files: files, bytes: bytes, seconds: (ContinuousClock.now - start).inSeconds, paired: outcome.mode == .pair)
+            return SendResult(files: files, bytes: bytes, seconds: (ContinuousClock.now - start).inSeconds, paired: outcome.mode == .pair,
+                              sentBytes: bytes - min(bytes, counters.resumedBytes), resumedBytes: counters.resumedBytes,
+                              skippedFiles: counters.skippedFiles, resumedFiles: counters.resumedFiles)
         case .message(.failure(let code, let text), _):
             throw Self.failure(code, text)
         default:
@@ -196,7 +207,7 @@ struct SenderSession {
     }
 
     /// Sends every entry and its bytes, batching frames; no round trip per file.
-    private func streamEntries(_ secure: SecureChannel) async throws(AgentError) {
+    private func streamEntries(_ secure: SecureChannel, holdings: SenderHoldings) async throws(AgentError) -> ResumeCounters {
         // A receiver that stops reading (a cut network) is noticed when no write completes
         // for `idle` seconds: the watch closes the connection, and the wait fails.
         let idle = IdleWatch()
@@ -208,9 +219,22 @@ struct SenderSession {
         }
         var sentBytes: UInt64 = 0
         var sentFiles: UInt64 = 0
+        var counters = ResumeCounters()
         for (index, entry) in plan.entries.enumerated() {
             if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
+            // Resume: a file the receiver holds complete is not sent; one it holds the
+            // start of (same prefix hash) continues from there.
+            let resumeFrom = holdings.isEmpty ? 0 : holdings.resumeOffset(for: entry, source: plan.sources[index], sender: identity.publicKey)
+            if resumeFrom > 0 { try secure.enqueue(.resume(offset: resumeFrom)) }
             try secure.enqueue(.entry(entry))
+            if entry.kind == .file && resumeFrom == entry.size && resumeFrom > 0 {
+                counters.skippedFiles += 1
+                counters.resumedBytes += resumeFrom
+                sentBytes += resumeFrom
+                sentFiles += 1
+                try await secure.io.flushIfLarge()
+                continue
+            }
             guard entry.kind == .file else {
                 try await secure.io.flushIfLarge()
                 continue
@@ -223,6 +247,12 @@ struct SenderSession {
             }
             defer { source.close() }
             var fileBytes: UInt64 = 0
+            if resumeFrom > 0 {
+                source.skip(to: resumeFrom)
+                fileBytes = resumeFrom
+                counters.resumedFiles += 1
+                counters.resumedBytes += resumeFrom
+            }
             reading: while true {
                 var piece = FilePiece.end
                 var readError: (any Error)?
@@ -268,6 +298,7 @@ struct SenderSession {
         } catch where idle.didFire {
             throw AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(timeouts.idle) seconds (network cut?).")
         }
+        return counters
     }
 
     /// After a write failed, the receiver's last message (if it sent one) says why.

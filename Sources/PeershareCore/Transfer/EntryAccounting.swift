@@ -20,7 +20,10 @@
 /// - a top-level name must be listed in the summary when the summary lists all of them,
 ///   so the person accepted exactly these names;
 /// - END matches the offer and what arrived, and nothing is accepted after END or
-///   FAILURE (item 21).
+///   FAILURE (item 21);
+/// - RESUME only between entries, once, directly before a file ENTRY whose size is at
+///   least its offset; the resumed bytes count as received (the receiver checks that it
+///   really holds them, see `OfferWriter`).
 public struct EntryAccounting: Sendable {
     /// What the receiver should do with the message just accepted.
     public enum Event: Sendable, Equatable {
@@ -37,6 +40,8 @@ public struct EntryAccounting: Sendable {
         case end(files: UInt64, bytes: UInt64)
         /// The sender aborted.
         case failure(FailureCode, String)
+        /// The next entry is a file of which the receiver holds the first `offset` bytes.
+        case resume(offset: UInt64)
     }
 
     private enum State: Sendable {
@@ -59,8 +64,12 @@ public struct EntryAccounting: Sendable {
     public private(set) var symlinks: UInt64 = 0
     /// Sum of the declared sizes of the files announced so far.
     public private(set) var declaredBytes: UInt64 = 0
-    /// Bytes of file content received so far (data plus holes).
+    /// Bytes of file content received so far (data plus holes plus resumed bytes).
     public private(set) var receivedBytes: UInt64 = 0
+    /// Of `receivedBytes`, those the receiver already held (RESUME offsets).
+    public private(set) var resumedBytes: UInt64 = 0
+    /// A RESUME offset waiting for its file ENTRY.
+    public private(set) var pendingResume: UInt64?
 
     /// Starts before the OFFER message.
     public init() {
@@ -101,7 +110,10 @@ public struct EntryAccounting: Sendable {
             if case .finished = state { throw unexpected(message) }
             state = .finished
             return .failure(code, text)
-        case .accept, .refuse, .done:
+        case .resume(let offset):
+            try resume(offset: offset)
+            return .resume(offset: offset)
+        case .accept, .refuse, .done, .holding:
             throw unexpected(message)
         }
     }
@@ -119,6 +131,9 @@ public struct EntryAccounting: Sendable {
         }
         let path = entry.path.string
         try checkShape(entry, path: path)
+        if let offset = pendingResume, entry.kind != .file || entry.size < offset {
+            throw .badEntry(path: path, reason: "a resume offset of \(offset) does not fit it")
+        }
 
         // Memory bound first: the set of paths is all we keep.
         let (newPathBytes, overflow) = pathBytes.addingReportingOverflow(path.utf8.count)
@@ -167,11 +182,25 @@ public struct EntryAccounting: Sendable {
         seen[path] = entry.kind
         pathBytes = newPathBytes
         topLevelCount = newTopLevelCount
-        if entry.kind == .file, entry.size > 0 {
-            state = .inFile(path: path, size: entry.size, received: 0)
+        let resumed = pendingResume ?? 0
+        pendingResume = nil
+        receivedBytes += resumed // ≤ entry.size, and declaredBytes ≤ totalBytes ≤ 2^62
+        resumedBytes += resumed
+        if entry.kind == .file, entry.size > resumed {
+            state = .inFile(path: path, size: entry.size, received: resumed)
             return false
         }
         return true
+    }
+
+    /// Accounts a RESUME: allowed only between entries, once, with an offset of at least
+    /// 1; the next message must be a file ENTRY of at least that size.
+    public mutating func resume(offset: UInt64) throws(WireError) {
+        guard case .betweenEntries = state, pendingResume == nil else {
+            throw .unexpectedMessage(received: "resume", expected: pendingResume == nil ? expectedNext : "entry")
+        }
+        guard offset > 0, offset <= WireLimits.maxTotalBytes else { throw .valueOutOfRange(field: "offset", value: offset) }
+        pendingResume = offset
     }
 
     /// Accounts `count` bytes of the current file, before they are written. Returns true
@@ -199,6 +228,7 @@ public struct EntryAccounting: Sendable {
         case .betweenEntries:
             break
         }
+        if pendingResume != nil { throw .unexpectedMessage(received: "end", expected: "entry") }
         if endFiles != files { throw .endMismatch(what: "files (sent)", declared: endFiles, received: files) }
         if endBytes != receivedBytes {
             throw .endMismatch(what: "bytes (sent)", declared: endBytes, received: receivedBytes)

@@ -12,6 +12,9 @@
 ///     0x07 END      files varint · bytes varint
 ///     0x08 DONE     files varint · bytes varint
 ///     0x09 FAILURE  code u8 (1...7) · message string ≤ 1024 bytes
+///     0x10 HOLDING  last u8 (0/1) · count varint ≤ 4096 · count × (state u8 (1 complete,
+///                   2 partial) · key 16 bytes · partial: held varint 1...2^62 · hash 32 bytes)
+///     0x11 RESUME   offset varint, 1...2^62
 ///
 /// Any byte after the last field is an error; so is an unknown type, kind, reason or code
 /// (no silent downgrade, hostile-inputs.md item 23).
@@ -61,6 +64,19 @@ extension StreamMessage {
         case .failure(let code, let text):
             writer.writeByte(code.rawValue)
             writer.writeString(text, truncatingTo: WireLimits.maxMessageText)
+        case .holding(let last, let records):
+            writer.writeByte(last ? 1 : 0)
+            writer.writeVarint(UInt64(records.count))
+            for record in records {
+                writer.writeByte(record.state.rawValue)
+                writer.writeBytes(record.key)
+                if record.state == .partial {
+                    writer.writeVarint(record.heldBytes)
+                    writer.writeBytes(record.prefixHash)
+                }
+            }
+        case .resume(let offset):
+            writer.writeVarint(offset)
         }
     }
 
@@ -113,6 +129,12 @@ extension StreamMessage {
             let raw = try reader.readByte(field: "code")
             guard let code = FailureCode(rawValue: raw) else { throw .unknownFailureCode(raw) }
             message = .failure(code, try reader.readString(field: "message", maxBytes: WireLimits.maxMessageText))
+        case holdingType:
+            message = try decodeHolding(&reader)
+        case resumeType:
+            let offset = try reader.readVarint(field: "offset", max: WireLimits.maxTotalBytes)
+            if offset == 0 { throw .valueOutOfRange(field: "offset", value: 0) }
+            message = .resume(offset: offset)
         default:
             throw .unknownMessageType(type)
         }
@@ -150,5 +172,29 @@ extension StreamMessage {
         }
         return Entry(kind: kind, path: path, size: size, mode: UInt32(mode), mtimeSeconds: seconds,
                      mtimeNanoseconds: UInt32(nanoseconds), linkTarget: target)
+    }
+
+    /// HOLDING body: every count, state, length and size checked before it is used.
+    private static func decodeHolding(_ reader: inout WireReader) throws(WireError) -> StreamMessage {
+        let lastByte = try reader.readByte(field: "last")
+        guard lastByte <= 1 else { throw .valueOutOfRange(field: "last", value: UInt64(lastByte)) }
+        let count = try reader.readVarint(field: "count", max: UInt64(ResumeRecord.maxPerMessage))
+        var records: [ResumeRecord] = []
+        records.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let raw = try reader.readByte(field: "state")
+            guard let state = ResumeRecord.State(rawValue: raw) else { throw .valueOutOfRange(field: "state", value: UInt64(raw)) }
+            let key = [UInt8](try reader.readBytes(ResumeRecord.keyBytes, field: "key"))
+            switch state {
+            case .complete:
+                records.append(.complete(key: key))
+            case .partial:
+                let held = try reader.readVarint(field: "held", max: WireLimits.maxTotalBytes)
+                if held == 0 { throw .valueOutOfRange(field: "held", value: 0) }
+                let hash = [UInt8](try reader.readBytes(ResumeRecord.prefixHashBytes, field: "prefixHash"))
+                records.append(.partial(key: key, heldBytes: held, prefixHash: hash))
+            }
+        }
+        return .holding(last: lastByte == 1, records: records)
     }
 }

@@ -21,6 +21,12 @@ public enum StreamMessage: Sendable, Equatable {
     case done(files: UInt64, bytes: UInt64)
     /// 0x09, either direction: the transfer is aborted (TAG_FINAL).
     case failure(FailureCode, String)
+    /// 0x10, receiver → sender, right after ACCEPT (one or more, the last with `last`):
+    /// what the receiver already holds from this sender (resume, docs/PROTOCOL.md §6).
+    case holding(last: Bool, records: [ResumeRecord])
+    /// 0x11, sender → receiver, just before a file ENTRY: the receiver holds the first
+    /// `offset` bytes of that file (as it announced); only the rest follows.
+    case resume(offset: UInt64)
 
     public static let offerType: UInt8 = 0x01
     public static let acceptType: UInt8 = 0x02
@@ -34,6 +40,9 @@ public enum StreamMessage: Sendable, Equatable {
     public static let endType: UInt8 = 0x07
     public static let doneType: UInt8 = 0x08
     public static let failureType: UInt8 = 0x09
+    // Resume messages use 0x10 and up, apart from the transfer messages above.
+    public static let holdingType: UInt8 = 0x10
+    public static let resumeType: UInt8 = 0x11
 
     /// The type byte of this message.
     public var type: UInt8 {
@@ -47,6 +56,8 @@ public enum StreamMessage: Sendable, Equatable {
         case .end: Self.endType
         case .done: Self.doneType
         case .failure: Self.failureType
+        case .holding: Self.holdingType
+        case .resume: Self.resumeType
         }
     }
 
@@ -64,6 +75,8 @@ public enum StreamMessage: Sendable, Equatable {
         case endType: "end"
         case doneType: "done"
         case failureType: "failure"
+        case holdingType: "holding"
+        case resumeType: "resume"
         default: "unknown(\(type))"
         }
     }

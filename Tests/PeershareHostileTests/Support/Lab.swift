@@ -244,10 +244,23 @@ final class Lab: @unchecked Sendable {
               stdoutOffset: agent.stdoutBytes.count, stderrOffset: agent.stderrBytes.count, started: .now)
     }
 
-    /// Inbox entries that appeared since `probe` (relative raw paths).
+    /// Inbox entries that appeared since `probe` (relative raw paths), the partial area aside.
     func newEntries(since probe: Probe) -> [[UInt8]: NodeInfo] {
         let now = TreeSnapshot.scan(inbox)
-        return now.nodes.filter { probe.inbox.nodes[$0.key] == nil }
+        return now.nodes.filter { probe.inbox.nodes[$0.key] == nil && !Self.isInPartialArea($0.key) }
+    }
+
+    /// The agent's hidden partial area (resume state), relative to the inbox.
+    static let partialArea = Array(".peershare-partial".utf8)
+
+    /// True for the partial area and anything in it.
+    static func isInPartialArea(_ key: [UInt8]) -> Bool {
+        key == partialArea || key.starts(with: partialArea + [UInt8(ascii: "/")])
+    }
+
+    /// Entries in the partial area (relative to the inbox), the area itself excluded.
+    func partialAreaEntries() -> [[UInt8]: NodeInfo] {
+        TreeSnapshot.scan(inbox).nodes.filter { Self.isInPartialArea($0.key) && $0.key != Self.partialArea }
     }
 
     /// Temp files of the writer anywhere in the inbox.
@@ -280,14 +293,24 @@ final class Lab: @unchecked Sendable {
 
     /// Checks every invariant after a case, then that an honest peer is still served, then
     /// restores the inbox for the next case.
+    ///
+    /// `keepsPartial`: the case cut an authenticated transfer off mid-file, so the agent may
+    /// keep that file in its partial area for a resume (only `.part` files, mode 0600).
+    /// Otherwise the partial area must be gone: a refused or failed transfer keeps nothing.
     func finish(_ probe: Probe, outcome: Outcome? = nil, expect expected: Expected = .nothing, honestCheck: Bool = true,
-                sourceLocation: SourceLocation = #_sourceLocation) async {
+                keepsPartial: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) async {
         print("[hostile:\(tag)] \(probe.label): \(outcome.map { "\($0)" } ?? "-")")
         // Let an abort the agent noticed on its own (connection closed) finish its cleanup.
         let deadline = ContinuousClock.now + .seconds(5)
         _ = await pause(.milliseconds(30))
-        while !temporaryFiles().isEmpty && ContinuousClock.now < deadline {
+        while (!temporaryFiles().isEmpty || (!keepsPartial && !partialAreaEntries().isEmpty)) && ContinuousClock.now < deadline {
             if !(await pause(.milliseconds(20))) { break }
+        }
+        for (key, node) in partialAreaEntries() {
+            let name = key.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? key
+            let isPart = name.count == 70 && name.reversed().starts(with: Array("trap.".utf8))
+            #expect(keepsPartial && isPart && node.mode & 0o7777 == 0o600,
+                    "\(probe.label): unexpected in the partial area: \(shown(key)) \(node)", sourceLocation: sourceLocation)
         }
 
         let outsideChanges = outsideSnapshot().differences(from: probe.outside)
@@ -305,7 +328,7 @@ final class Lab: @unchecked Sendable {
         }
         let temps = temporaryFiles()
         #expect(temps.isEmpty, "\(probe.label): temporary files left: \(temps.map(shown))", sourceLocation: sourceLocation)
-        let created = Set(inboxNow.nodes.keys.filter { probe.inbox.nodes[$0] == nil })
+        let created = Set(inboxNow.nodes.keys.filter { probe.inbox.nodes[$0] == nil && !Self.isInPartialArea($0) })
         switch expected {
         case .nothing:
             #expect(created.isEmpty, "\(probe.label): entries appeared in the inbox for a refused transfer: \(created.map(shown).sorted())",
