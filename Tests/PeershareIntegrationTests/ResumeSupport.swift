@@ -63,18 +63,48 @@ struct HeldState: CustomStringConvertible {
     }
 }
 
+/// Slows a running command to about a fifth of its speed by stopping it (SIGSTOP) for
+/// 16 ms out of every 20, so that a test can act in the middle of a transfer however fast
+/// or busy the machine is (a whole test folder otherwise crossed loopback between two
+/// polls on a quiet machine). The product itself is never slowed.
+final class Throttle: Sendable {
+    private let pid: pid_t
+    private let task: Task<Void, Never>
+
+    init(_ command: RunningCommand) {
+        let pid = command.pid
+        self.pid = pid
+        task = Task {
+            while !Task.isCancelled {
+                kill(pid, SIGSTOP)
+                try? await Task.sleep(for: .milliseconds(16))
+                kill(pid, SIGCONT)
+                try? await Task.sleep(for: .milliseconds(4))
+            }
+        }
+    }
+
+    /// Ends the throttling: the process runs on, or stays stopped if `frozen`.
+    func stop(frozen: Bool = false) async {
+        task.cancel()
+        await task.value
+        kill(pid, frozen ? SIGSTOP : SIGCONT)
+    }
+}
+
 extension EndToEnd {
     /// Waits until `send` reported at least `bytes` sent, then freezes it (SIGSTOP) and
     /// kills it (SIGKILL): a sender that dies mid-transfer without a word. Fails the test
-    /// if the send ended first.
+    /// if the send ended first. The send is throttled meanwhile (``Throttle``).
     static func killSender(_ send: RunningCommand, after bytes: UInt64, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let throttle = Throttle(send)
         let reached = try await poll(timeout: .seconds(90), interval: .milliseconds(10)) {
             send.currentEvents.contains { $0.event == "progress" && ($0.bytes ?? 0) >= bytes } || !send.isRunning ? true : nil
         }
-        try #require(reached == true && send.isRunning && send.currentEvents.allSatisfy { $0.event != "done" },
-                     "the send ended before it could be killed: \(send.currentStdout)", sourceLocation: sourceLocation)
-        send.send(signal: SIGSTOP)
+        await throttle.stop(frozen: true)
+        let caughtMidway = reached == true && send.isRunning && send.currentEvents.allSatisfy { $0.event != "done" }
         send.send(signal: SIGKILL)
+        try #require(caughtMidway, "the send ended before it could be killed: \(send.currentStdout)", sourceLocation: sourceLocation)
         let result = try await send.wait(timeout: .seconds(10))
         #expect(result.signalled && result.status == SIGKILL, "\(result)", sourceLocation: sourceLocation)
     }

@@ -49,11 +49,14 @@ extension EndToEnd {
         let code = try await pairingCode(of: first)
         _ = try await waitForOffer(on: receiver, needsCode: true)
         #expect(try await receiver.accept(code: code).exited(0))
+        let throttle = Throttle(first)
         let reached = try await poll(timeout: .seconds(90), interval: .milliseconds(10)) {
             first.currentEvents.contains { $0.event == "progress" && ($0.bytes ?? 0) >= 56 << 20 } || !first.isRunning ? true : nil
         }
-        try #require(reached == true && first.isRunning, "the send ended before the receiver could be killed: \(first.currentStdout)")
+        let sendRunning = first.isRunning
         receiver.killHard()
+        await throttle.stop()
+        try #require(reached == true && sendRunning, "the send ended before the receiver could be killed: \(first.currentStdout)")
         let failed = try await first.wait(timeout: .seconds(45))
         #expect(!failed.exited(0) && !failed.timedOut && failed.events("done").isEmpty, "\(failed)")
 
