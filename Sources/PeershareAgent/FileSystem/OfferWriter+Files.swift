@@ -21,9 +21,9 @@ extension OfferWriter {
             parent = inbox.descriptor
             placedPath = entry.path.string
         } else {
-            let placed = try placedComponents(of: entry)
-            parent = try openParent(placed)
-            placedPath = placed.joined(separator: "/")
+            let placed = try placement(of: entry)
+            parent = try openParent(placed.parentPath)
+            placedPath = placed.path
         }
         for _ in 0..<Self.maxTempAttempts {
             let tempName = ".peershare-\(transferTag)-\(tempCounter).part"
@@ -93,7 +93,7 @@ extension OfferWriter {
     /// next `UniqueName` candidate; a taken name below the top level is `.exists`.
     public func finishFile() throws(InboxError) {
         let file = try requireCurrentFile()
-        let shown = DisplayEscape.escape(file.placedPath)
+        var shown: String { DisplayEscape.escape(file.placedPath) }  // built only for an error message
         guard file.offset == file.entry.size else {
             discardCurrentFile()
             throw InboxError(.sizeMismatch, "'\(shown)' ended after \(file.offset) of \(file.entry.size) bytes")
