@@ -12,6 +12,8 @@
 ///     0x07 END      files varint · bytes varint
 ///     0x08 DONE     files varint · bytes varint
 ///     0x09 FAILURE  code u8 (1...7) · message string ≤ 1024 bytes
+///     0x10 BATCH    items of ENTRY, DATA and HOLE, each after its u32 length: see `StreamBatch`
+///                   (a container: `decode` refuses it, `StreamBatch.Reader` reads it)
 ///
 /// Any byte after the last field is an error; so is an unknown type, kind, reason or code
 /// (no silent downgrade, hostile-inputs.md item 23).
@@ -113,6 +115,9 @@ extension StreamMessage {
             let raw = try reader.readByte(field: "code")
             guard let code = FailureCode(rawValue: raw) else { throw .unknownFailureCode(raw) }
             message = .failure(code, try reader.readString(field: "message", maxBytes: WireLimits.maxMessageText))
+        case batchType:
+            // Only the receiver's stream loop may take a batch apart (and only then).
+            throw .unexpectedMessage(received: "batch", expected: "a single message")
         default:
             throw .unknownMessageType(type)
         }

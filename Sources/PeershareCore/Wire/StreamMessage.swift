@@ -34,6 +34,10 @@ public enum StreamMessage: Sendable, Equatable {
     public static let endType: UInt8 = 0x07
     public static let doneType: UInt8 = 0x08
     public static let failureType: UInt8 = 0x09
+    /// The BATCH type byte: a container of ENTRY, DATA and HOLE items (see `StreamBatch`),
+    /// not a message of its own, so `decode` refuses it and the receiver's hot path reads
+    /// it with `StreamBatch.Reader`.
+    public static let batchType: UInt8 = 0x10
 
     /// The type byte of this message.
     public var type: UInt8 {
@@ -64,6 +68,7 @@ public enum StreamMessage: Sendable, Equatable {
         case endType: "end"
         case doneType: "done"
         case failureType: "failure"
+        case batchType: "batch"
         default: "unknown(\(type))"
         }
     }
