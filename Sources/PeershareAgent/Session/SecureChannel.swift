@@ -32,6 +32,8 @@ final class SecureChannel {
     private let receiveBuffer: UnsafeMutableRawBufferPointer
     /// The batch being gathered in `sendBuffer` (empty when `sendBuffer` is free).
     private var batch: StreamBatch.Writer
+    /// Where `enqueue` encodes a message, reused so an entry costs no allocation.
+    private var encoded: [UInt8] = []
     private(set) var sentFinal = false
     private(set) var receivedFinal = false
 
@@ -80,7 +82,9 @@ final class SecureChannel {
     /// Queues one message: ENTRY and HOLE (not final) join the current BATCH; anything
     /// else seals the batch first and is encrypted on its own into FrameIO's batch.
     func enqueue(_ message: StreamMessage, final: Bool = false) throws(AgentError) {
-        let bytes = message.encode()
+        encoded.removeAll(keepingCapacity: true)
+        message.encode(into: &encoded)
+        let bytes = encoded
         guard bytes.count <= WireLimits.maxStreamMessage else {
             throw AgentError(.general, "Internal error: a message of \(bytes.count) bytes exceeds the stream limit.")
         }
