@@ -100,6 +100,48 @@ import Testing
         }
     }
 
+    /// The umask as a child shell reports it (it inherits ours), independent of how the
+    /// agent reads it.
+    static func shellUmask() throws -> mode_t {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "umask"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return try #require(mode_t(text.trimmingCharacters(in: .whitespacesAndNewlines), radix: 8))
+    }
+
+    /// A temp file whose final mode the umask leaves whole is created with that mode (no
+    /// `fchmod` later); otherwise it is created 0600 and gets its mode at the end. Either
+    /// way the finished file has exactly `PathRules.safeMode`.
+    @Test(arguments: [0o644, 0o640, 0o600, 0o664, 0o666, 0o755, 0o777])
+    func tempFileModeAndFinalMode(_ declared: Int) throws {
+        let umask = try Self.shellUmask()
+        try withScratchDirectory { root in
+            let inbox = try InboxDirectory(path: root + "/inbox")
+            let writer = OfferWriter(inbox: inbox, transferID: "umask")
+            try writer.begin(try makeEntry(.directory, "d", mode: 0o755))
+            let entry = try makeEntry(.file, "d/f", size: 2, mode: UInt32(declared))
+            try writer.begin(entry)
+            try writer.write([7])
+            let temps = namesIn(root + "/inbox/d").filter { $0.hasPrefix(".peershare-") }
+            #expect(temps.count == 1)
+            let final = PathRules.safeMode(UInt32(declared), kind: .file)
+            let whileWriting = try #require(lstatOf(root + "/inbox/d/" + (temps.first ?? "")))
+            let expectedWhileWriting = final & ~UInt32(umask) == final ? final : 0o600
+            #expect(UInt32(whileWriting.st_mode) & 0o7777 == expectedWhileWriting,
+                    "declared \(String(declared, radix: 8)), umask \(String(umask, radix: 8))")
+            try writer.write([8])
+            try writer.finishFile()
+            try writer.finishAll()
+            let done = try #require(lstatOf(root + "/inbox/d/f"))
+            #expect(UInt32(done.st_mode) & 0o7777 == final)
+        }
+    }
+
     @Test func inboxIsCreatedWith0700AndReportsSpaceAndNames() throws {
         try withScratchDirectory { root in
             let inbox = try InboxDirectory(path: root + "/a/b/inbox")

@@ -53,6 +53,49 @@ import Testing
         }
     }
 
+    /// The top-level directory's subtrees are planned on two threads and spliced back: the
+    /// plan must still be exactly the depth-first, byte-sorted walk, warnings in that order.
+    @Test func planOfManySubdirectoriesKeepsTreeOrder() throws {
+        try withScratchDirectory { root in
+            let src = root + "/many"
+            let fm = FileManager.default
+            for index in 0..<7 {
+                let dir = src + "/d\(index)"
+                try fm.createDirectory(atPath: dir + "/sub/deeper", withIntermediateDirectories: true)
+                for file in 0..<(3 + index) { makeFile(dir + "/f\(file).txt", Array(repeating: UInt8(file), count: index + file)) }
+                makeFile(dir + "/sub/deeper/leaf", [UInt8(index)])
+                if index % 3 == 1 { #expect(mkfifo(dir + "/sub/pipe", 0o644) == 0) }
+                makeFile(src + "/between\(index).txt", [1, 2, 3])
+            }
+            try fm.createSymbolicLink(atPath: src + "/d2/sub/link", withDestinationPath: "../f0.txt")
+
+            // The reference: a plain recursive walk, children sorted by their bytes.
+            var expected: [String] = []
+            func visit(_ path: String, _ relative: String) throws {
+                expected.append(relative)
+                var info = stat()
+                guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return }
+                let names = try fm.contentsOfDirectory(atPath: path).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+                for name in names {
+                    var child = stat()
+                    guard lstat(path + "/" + name, &child) == 0, child.st_mode & S_IFMT != S_IFIFO else { continue }
+                    try visit(path + "/" + name, relative + "/" + name)
+                }
+            }
+            try visit(src, "many")
+
+            let plan = try TreeReader.plan(paths: [src])
+            #expect(plan.entries.map(\.path.string) == expected)
+            #expect(plan.sources == expected.map { root + "/" + $0 })
+            #expect(plan.fileCount == UInt64(expected.filter { $0.hasSuffix(".txt") || $0.hasSuffix("leaf") }.count))
+            #expect(plan.directoryCount == 1 + 7 * 3)
+            #expect(plan.symlinkCount == 1)
+            #expect(plan.totalBytes == plan.entries.reduce(0) { $0 + $1.size })
+            #expect(plan.warnings.count == 2)
+            #expect(plan.warnings.count == 2 && plan.warnings[0].contains("many/d1/sub/pipe") && plan.warnings[1].contains("many/d4/sub/pipe"))
+        }
+    }
+
     @Test func argumentsNamesAndDuplicates() throws {
         try withScratchDirectory { root in
             let src = try makeSampleTree(root)

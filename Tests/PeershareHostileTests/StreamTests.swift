@@ -152,6 +152,45 @@ struct StreamTests {
                    expect: .failure("varint")),
         StreamCase(item: 23, label: "a string length past the message end", offer: StreamCase.oneFile(size: 5),
                    steps: [.message([0x04, 0x01, 0x7F, UInt8(ascii: "a")])], expect: .failure("truncated")),
+        // BATCH (0x12): every item is checked as if it had come alone, and the container itself
+        // cannot lie about its items (items 16, 17, 20, 21, 23).
+        StreamCase(item: 20, label: "a BATCH item length past the end of the batch", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5)], lengths: [200]))], expect: .failure("truncated")),
+        StreamCase(item: 20, label: "a BATCH item length of 2^32-1", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5), Raw.data(Raw.pattern(5))], lengths: [UInt32(Raw.file("f.bin", size: 5).count), UInt32.max]))],
+                   expect: .failure("truncated")),
+        StreamCase(item: 20, label: "a BATCH item length of 0", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([[]]))], expect: .failure("empty message")),
+        StreamCase(item: 20, label: "a BATCH cut inside an item length", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5)]) + [0, 0])], expect: .failure("truncated")),
+        StreamCase(item: 20, label: "an empty BATCH", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message([StreamMessage.batchType])], expect: .failure("empty BATCH")),
+        StreamCase(item: 16, label: "a BATCH with 6 bytes for a 5-byte file", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5), Raw.data(Raw.pattern(6))]))], expect: .failure("more data")),
+        StreamCase(item: 16, label: "a BATCH with a file split over two DATA items, one byte too many",
+                   offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5), Raw.data(Raw.pattern(3)), Raw.data(Raw.pattern(3))]))],
+                   expect: .failure("more data")),
+        StreamCase(item: 16, label: "a BATCH with an empty DATA item", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5), [StreamMessage.dataType]]))], expect: .failure("empty DATA")),
+        StreamCase(item: 17, label: "a BATCH with the next ENTRY before a file is complete",
+                   offer: Raw.offer(files: 2, total: 10, names: ["f.bin", "g.bin"]),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5), Raw.data(Raw.pattern(4)), Raw.file("g.bin", size: 5)]))],
+                   expect: .failure("4 of 5")),
+        StreamCase(item: 21, label: "a BATCH carrying TAG_FINAL", offer: StreamCase.oneFile(size: 5),
+                   steps: [.final(Raw.batch([Raw.file("f.bin", size: 5), Raw.data(Raw.pattern(5))]))], expect: .failure(nil)),
+        StreamCase(item: 21, label: "END inside a BATCH", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5), Raw.data(Raw.pattern(5)), Raw.end(files: 1, bytes: 5)]))],
+                   expect: .failure("inside a BATCH")),
+        StreamCase(item: 23, label: "a BATCH inside a BATCH", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.batch([Raw.file("f.bin", size: 5)])]))], expect: .failure("inside a BATCH")),
+        StreamCase(item: 23, label: "a FAILURE inside a BATCH", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.failure(code: 4, text: [])]))], expect: .failure("inside a BATCH")),
+        StreamCase(item: 23, label: "a BATCH whose ENTRY has a trailing byte", offer: StreamCase.oneFile(size: 5),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 5) + [0]]))], expect: .failure("unexpected bytes")),
+        StreamCase(item: 20, label: "a BATCH larger than the stream cap", offer: StreamCase.oneFile(size: 300_000),
+                   steps: [.message(Raw.batch([Raw.file("f.bin", size: 300_000), Raw.data(Raw.pattern(262_146 - 1 - 4 - 16 - 4))]))],
+                   expect: .rejected),
     ]
 
     @Test("Hostile stream contents are refused and leave nothing behind", arguments: cases)
@@ -182,9 +221,10 @@ struct StreamTests {
         (19, "a sender name of 65 bytes", Raw.offer(sender: String(repeating: "s", count: 65), files: 1, total: 0, names: ["a"])),
         (23, "an ENTRY instead of the OFFER", Raw.file("f.bin", size: 1)),
         (23, "type 0x0A instead of the OFFER", [0x0A]),
+        (23, "a BATCH holding the OFFER", Raw.batch([Raw.offer(files: 1, total: 0, names: ["f.bin"])])),
     ]
 
-    @Test("A bad OFFER is refused before anything is written (items 18, 19, 23)", arguments: 0..<11)
+    @Test("A bad OFFER is refused before anything is written (items 18, 19, 23)", arguments: 0..<12)
     func badOffer(_ index: Int) async throws {
         let lab = try #require(Lab.current)
         let bad = Self.badOffers[index]
@@ -250,6 +290,41 @@ struct StreamTests {
         }
         #expect(readFileBytes(lab.inbox + "/f.bin") == content)
         await lab.finish(probe, outcome: outcome, expect: .exactly([Array("f.bin".utf8)]))
+    }
+
+    /// The sender batches small files (BATCH, 0x12); the same stream split into batches
+    /// differently must give the same tree.
+    @Test("A BATCH of entries and data is written exactly like the same messages sent one by one",
+          arguments: [0, 1])
+    func batchIsWritten(_ variant: Int) async throws {
+        let lab = try #require(Lab.current)
+        let probe = lab.begin("BATCH written, split \(variant)")
+        let a = Raw.pattern(3, seed: 1)
+        let c = Raw.pattern(9, seed: 2)
+        let items = [Raw.directory("d"), Raw.file("d/a", size: 3), Raw.data(a), Raw.file("d/b", size: 0),
+                     Raw.file("d/c", size: 9), Raw.data(Array(c[..<4])), Raw.data(Array(c[4...])),
+                     Raw.symlink("d/l", target: "a"), Raw.directory("d/e")]
+        let steps: [Step] = variant == 0
+            ? [.message(Raw.batch(items))]
+            : [.message(Raw.batch(Array(items[..<3]))), .message(items[3]), .message(Raw.batch(Array(items[4..<6]))),
+               .message(Raw.batch(Array(items[6...])))]
+        let session = try await lab.hostile.openAccepted(
+            port: lab.port, offer: Raw.offer(files: 3, directories: 2, symlinks: 1, total: 12, names: ["d"]))
+        try await session.perform(steps + [.final(Raw.end(files: 3, bytes: 12))])
+        let outcome = await session.finalAnswer()
+        session.close()
+        guard case .done = outcome else {
+            Issue.record("\(probe.label): expected DONE, got \(outcome)")
+            await lab.finish(probe, outcome: outcome, expect: .checkedByTest)
+            return
+        }
+        #expect(readFileBytes(lab.inbox + "/d/a") == a)
+        #expect(readFileBytes(lab.inbox + "/d/b") == [])
+        #expect(readFileBytes(lab.inbox + "/d/c") == c)
+        var target = [CChar](repeating: 0, count: 16)
+        let length = readlink(lab.inbox + "/d/l", &target, target.count)
+        #expect(length == 1 && target[0] == CChar(UInt8(ascii: "a")), "\(probe.label): the symlink's target")
+        await lab.finish(probe, outcome: outcome, expect: .exactly(Set(["d", "d/a", "d/b", "d/c", "d/l", "d/e"].map { Array($0.utf8) })))
     }
 
     @Test("The connection closing mid-file leaves no file and no temp in the tree, only a resumable part in the partial area (items 17, 21)", arguments: [0, 1, 2])

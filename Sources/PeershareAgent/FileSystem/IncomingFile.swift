@@ -16,6 +16,9 @@ struct IncomingFile {
     let tempName: String
     /// True for a partial-area `.part` file: kept for resume when the transfer fails.
     var resumable = false
+    /// Created with its final, masked mode (`OfferWriter.modeAtCreation`), so `finishFile`
+    /// needs no `fchmod`. Partial-area files stay 0600 until they are complete.
+    var createdWithFinalMode = false
     let entry: Entry
     /// The entry's path with the placed top-level name (for messages and the final rename).
     let placedPath: String

@@ -33,7 +33,7 @@ extension OfferWriter {
         SystemCall.close(fd)
         guard same, UInt64(before.st_ino) == holdings.adoptedInodes[original] else { return false }
         claimTopLevel(original, as: placed)
-        recordDirectory([placed], entry)
+        recordDirectory([placed], entry, path: placed)
         adoptedTopLevel.insert(placed)
         return true
     }
@@ -124,9 +124,9 @@ extension OfferWriter {
             parent = inbox.descriptor
             placedPath = entry.path.string
         } else {
-            let placed = try placedComponents(of: entry)
-            parent = try openParent(placed)
-            placedPath = placed.joined(separator: "/")
+            let placed = try placement(of: entry)
+            parent = try openParent(placed.parentPath)
+            placedPath = placed.path
         }
         let fd: Int32
         do {
@@ -162,9 +162,10 @@ extension OfferWriter {
             }
             placed = [name]
         } else {
-            placed = try placedComponents(of: entry)
+            let placement = try placement(of: entry)
+            placed = placement.components
         }
-        let parent = placed.count == 1 ? inbox.descriptor : try openParent(placed)
+        let parent = placed.count == 1 ? inbox.descriptor : try openParent(placed.dropLast().joined(separator: "/"))
         let shown = DisplayEscape.escape(placed.joined(separator: "/"))
         guard let info = try? SystemCall.statusNoFollow(parent, placed[placed.count - 1]),
               info.st_mode & S_IFMT == S_IFREG, UInt64(max(0, info.st_size)) == entry.size,

@@ -1,6 +1,8 @@
+import Dispatch
 import Glibc
 internal import SystemPackage
 import PeershareCore
+import Synchronization
 
 /// Accumulates the entries of a plan while walking.
 struct PlanBuilder {
@@ -38,7 +40,7 @@ struct PlanBuilder {
                       mtimeSeconds: Int64(top.info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(top.info)),
                 source: top.source)
             directoryCount += 1
-            try walk(taking: fd, source: top.source, relative: top.path.components)
+            try walk(taking: fd, source: top.source, relative: top.path, splitting: true)
         default:
             throw SendError(.unsupportedType,
                             "'\(DisplayEscape.escape(top.source))' is a \(Self.typeName(kind)); only files and directories can be sent")
@@ -46,20 +48,25 @@ struct PlanBuilder {
         topLevelNames.append(top.name)
     }
 
-    /// Walks the open directory `fd` (owned), whose entry path is `relative`.
-    private mutating func walk(taking fd: Int32, source: String, relative: [String]) throws(SendError) {
+    /// Walks the open directory `fd` (owned), whose entry path is `relative`. With
+    /// `splitting` (the top-level directory), its subdirectories' trees are walked first on
+    /// two threads (`walkSubdirectories`) and spliced in below at their place, so the
+    /// plan is the same as walking in order.
+    private mutating func walk(taking fd: Int32, source: String, relative: RelativePath, splitting: Bool = false) throws(SendError) {
         let listing = try DirectoryListing(taking: fd, path: source)
+        let subtrees = splitting ? Self.walkSubdirectories(of: listing.descriptor, names: listing.names, source: source, relative: relative) : [:]
         // Names already used in this directory, compared as Swift strings (canonical
         // equivalence): the receiver treats NFC and NFD spellings of one name as the same
         // name, so sending both would fail after the person accepted. The first one wins.
         var usedNames = Set<String>()
-        for nameBytes in listing.names {
-            let shownParent = relative.joined(separator: "/") + "/"
+        for (index, nameBytes) in listing.names.enumerated() {
             guard let name = String(validating: nameBytes, as: UTF8.self) else {
-                warnings.append("skipped '\(DisplayEscape.escape(shownParent))\(DisplayEscape.escape(bytes: nameBytes))': the name is not valid UTF-8")
+                warnings.append("skipped '\(DisplayEscape.escape(relative.string + "/"))\(DisplayEscape.escape(bytes: nameBytes))': the name is not valid UTF-8")
                 continue
             }
-            let shown = DisplayEscape.escape(shownParent + name)
+            // Built only for a warning or an error: escaping every name eagerly was a
+            // quarter of the planning time for a tree of small files.
+            var shown: String { DisplayEscape.escape(relative.string + "/" + name) }
             guard usedNames.insert(name).inserted else {
                 warnings.append("skipped '\(shown)': another name in the same folder differs only in Unicode normalization (NFC/NFD)")
                 continue
@@ -76,7 +83,7 @@ struct PlanBuilder {
             }
             let path: RelativePath
             do {
-                path = try RelativePath(validatingComponents: relative + [name])
+                path = try relative.appending(name)
             } catch {
                 warnings.append("skipped '\(shown)': \(error)")
                 continue
@@ -87,6 +94,10 @@ struct PlanBuilder {
                 try Self.checkReadable(listing.descriptor, name, shown: childSource)
                 try addFile(path, info, source: childSource)
             case S_IFDIR:
+                if let subtree = subtrees[index] {
+                    try splice(subtree.get())
+                    continue
+                }
                 let childFD: Int32
                 do {
                     childFD = try SystemCall.openAt(listing.descriptor, name,
@@ -98,13 +109,80 @@ struct PlanBuilder {
                           mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(info)),
                     source: childSource)
                 directoryCount += 1
-                try walk(taking: childFD, source: childSource, relative: path.components)
+                try walk(taking: childFD, source: childSource, relative: path)
             case S_IFLNK:
                 try addSymlink(path, info, directory: listing.descriptor, name: name, source: childSource, shown: shown)
             default:
                 warnings.append("skipped '\(shown)': a \(Self.typeName(kind)); only files, directories and symlinks are sent")
             }
         }
+    }
+
+    /// Walks the trees of the subdirectories of `directory` (the names of its `listing`,
+    /// the same ones the caller's loop takes as directories) on up to two threads: planning
+    /// a tree of small files is mostly `fstatat` and `faccessat`, and while it runs nothing
+    /// else can (the offer needs its totals), so the second core was idle. Returns each
+    /// subdirectory's plan fragment (or its error) by its index in `names`.
+    private static func walkSubdirectories(of directory: Int32, names: [[UInt8]], source: String,
+                                           relative: RelativePath) -> [Int: Result<PlanBuilder, SendError>] {
+        var jobs: [(index: Int, name: String, path: RelativePath)] = []
+        var usedNames = Set<String>()
+        for (index, bytes) in names.enumerated() {
+            guard let name = String(validating: bytes, as: UTF8.self), usedNames.insert(name).inserted,
+                  let info = try? SystemCall.statusNoFollow(directory, name), info.st_mode & S_IFMT == S_IFDIR,
+                  let path = try? relative.appending(name) else { continue }
+            jobs.append((index, name, path))
+        }
+        guard jobs.count >= 2 else { return [:] }
+        let work = jobs
+        let results = Mutex<[Int: Result<PlanBuilder, SendError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: work.count) { job in
+            let (index, name, path) = work[job]
+            var fragment = PlanBuilder()
+            let result: Result<PlanBuilder, SendError>
+            do throws(SendError) {
+                try fragment.addSubdirectory(of: directory, name: name, path: path, source: source + "/" + name)
+                result = .success(fragment)
+            } catch {
+                result = .failure(error)
+            }
+            results.withLock { $0[index] = result }
+        }
+        return results.withLock { $0 }
+    }
+
+    /// A subdirectory and its tree: `fstatat` (its mode and time), `openat`, then the walk.
+    private mutating func addSubdirectory(of directory: Int32, name: String, path: RelativePath, source: String) throws(SendError) {
+        let info: stat
+        do {
+            info = try SystemCall.statusNoFollow(directory, name)
+        } catch {
+            throw SendError.system(error, "cannot read", source)
+        }
+        let childFD: Int32
+        do {
+            childFD = try SystemCall.openAt(directory, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        } catch {
+            throw SendError.system(error, "cannot read directory", source)
+        }
+        add(Entry(kind: .directory, path: path, mode: Self.permissions(info),
+                  mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(info)),
+            source: source)
+        directoryCount += 1
+        try walk(taking: childFD, source: source, relative: path)
+    }
+
+    /// Appends a fragment made by `walkSubdirectories`, in place of walking it here.
+    private mutating func splice(_ fragment: PlanBuilder) throws(SendError) {
+        let (sum, overflow) = totalBytes.addingReportingOverflow(fragment.totalBytes)
+        if overflow { throw SendError(.io, "the total size of the files overflows 64 bits") }
+        totalBytes = sum
+        entries += fragment.entries
+        sources += fragment.sources
+        warnings += fragment.warnings
+        fileCount += fragment.fileCount
+        directoryCount += fragment.directoryCount
+        symlinkCount += fragment.symlinkCount
     }
 
     private mutating func addFile(_ path: RelativePath, _ info: stat, source: String) throws(SendError) {

@@ -31,6 +31,23 @@ enum SystemCall {
         }
     }
 
+    /// The process umask, from the `Umask:` line of `/proc/self/status` (read once; nil if
+    /// that line is missing). Read there because `umask(2)` can only be read by changing
+    /// it, which would race with other threads creating files.
+    static let processUmask: mode_t? = {
+        let fd = Glibc.open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        let text = String(decoding: bytes[..<count], as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Umask:") }),
+              let value = mode_t(line.dropFirst("Umask:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" }), radix: 8)
+        else { return nil }
+        return value
+    }()
+
     /// `openat2(dirfd, path, flags, 0, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)`:
     /// opens `path` only if every component resolves below `dirfd` without crossing any
     /// symlink (hostile-inputs.md items 12 and 13). The shim retries EINTR itself.

@@ -9,13 +9,18 @@ typealias FramedChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
 enum Connections {
     /// Installs the frame decoder (capped at the handshake limit until authentication) and
     /// wraps the channel for async use. Runs on the channel's event loop.
+    ///
+    /// At most 6 frames wait for the reading task (reading resumes below 2): frames are up to
+    /// 256 KiB (BATCH made them that large for small files too), the receiver's writer
+    /// already buffers 4 decrypted frames, and 16 waiting frames cost 2–4 MiB of peak RSS for
+    /// no measurable speed (same-minute comparisons, BENCHMARKS.md).
     static func makeFramed(_ channel: any Channel) -> EventLoopFuture<(FramedChannel, FrameLimit)> {
         channel.eventLoop.makeCompletedFuture {
             let limit = FrameLimit(WireLimits.maxHandshakeMessage)
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
             let framed = try FramedChannel(
                 wrappingChannelSynchronously: channel,
-                configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16)))
+                configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 6)))
             return (framed, limit)
         }
     }

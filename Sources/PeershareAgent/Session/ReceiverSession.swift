@@ -236,12 +236,12 @@ struct ReceiverSession {
         receiving.direction = "receive"
         agent.hub.publish(receiving)
 
-        let writer = OfferWriter(inbox: inbox, transferID: transferID, area: area, holdings: holdings)
+        let writer = WritePipeline(writer: OfferWriter(inbox: inbox, transferID: transferID, area: area, holdings: holdings))
         let idle = IdleWatch()
         idle.start(channel: io.channel, seconds: timeouts.idle)
         defer { idle.stop() }
         do {
-            let (files, bytes) = try await receiveEntries(secure, summary: summary, writer: writer, idle: idle, transferID: transferID)
+            let (files, bytes) = try await receiveEntries(secure, summary: summary, pipeline: writer, idle: idle, transferID: transferID)
             area?.close() // before DONE: a sender that looks right after it sees no empty area
             try? secure.enqueue(.done(files: files, bytes: bytes), final: true)
             try? await io.drain()
@@ -259,7 +259,7 @@ struct ReceiverSession {
             // The sender vanishing, a cut network or a cancel keeps the unfinished file for a
             // resend to continue; a disk, I/O or protocol failure removes it.
             let keep = error.kind == .unreachable || error.kind == .cancelled || idle.didFire
-            writer.abort(keepPartial: keep)
+            await writer.abort(keepPartial: keep)
             area?.close()
             var reported = error
             if idle.didFire {
@@ -290,48 +290,99 @@ struct ReceiverSession {
         }
     }
 
-    /// Streams entries into the writer, checking the grammar with `EntryAccounting`.
-    private func receiveEntries(_ secure: SecureChannel, summary: OfferSummary, writer: OfferWriter, idle: IdleWatch, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
+    /// Streams entries into the writer, checking the grammar with `EntryAccounting`: this
+    /// task receives, decrypts and checks each frame and hands its file operations to the
+    /// pipeline, which performs them on its own thread while the next frame is read.
+    private func receiveEntries(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
+        do {
+            return try await receiveFrames(secure, summary: summary, pipeline: pipeline, idle: idle, transferID: transferID)
+        } catch {
+            // The writer runs behind: a failure it hit on earlier operations is the cause
+            // to report, not what this task found in a later frame.
+            await pipeline.drain()
+            if let failure = pipeline.failure { throw Self.inboxError(failure) }
+            throw error
+        }
+    }
+
+    private func receiveFrames(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
         var accounting = EntryAccounting(summary: summary)
         var fileOpen = false
         var resumeOffset: UInt64?
+        /// This frame begins a file continued from a RESUME: the claim is checked by the
+        /// writer, so the frame is waited for and a refusal answered at once (a sender
+        /// that lies about what the receiver holds may stop and wait for the verdict).
+        var frameResumes = false
+        var bytesAccounted: UInt64 = 0
         let progress = ProgressThrottle()
-        func closeFile() throws(AgentError) {
-            guard fileOpen else { return }
-            fileOpen = false
-            do { try writer.finishFile() } catch { throw Self.inboxError(error) }
+        /// The current frame's operations, in stream order, each checked before it is added.
+        var operations: [WritePipeline.Operation] = []
+        func protocolError(_ error: WireError) -> AgentError {
+            AgentError(.protocolError, "Protocol error: \(error)", underlying: error)
         }
-        while true {
-            let received = try await secure.receive(waitingFor: "file data")
-            idle.touch()
+        func write(_ bytes: UnsafeRawBufferPointer) throws(AgentError) {
+            do { _ = try accounting.data(count: bytes.count) } catch { throw protocolError(error) }
+            operations.append(.write(bytes))
+            bytesAccounted += UInt64(bytes.count)
+            if progress.due() {
+                var event = TransferEvent("progress")
+                event.transfer = transferID
+                event.bytes = bytesAccounted
+                event.totalBytes = summary.totalBytes
+                agent.hub.publish(event)
+            }
+        }
+        /// ENTRY and HOLE, alone or from a batch.
+        func apply(_ message: StreamMessage) throws(AgentError) {
+            switch message {
+            case .hole(let length):
+                do { _ = try accounting.hole(length: length) } catch { throw protocolError(error) }
+                operations.append(.hole(length))
+                bytesAccounted += length
+            case .entry(let entry):
+                do { _ = try accounting.beginEntry(entry) } catch { throw protocolError(error) }
+                if fileOpen { operations.append(.finishFile) }
+                operations.append(.begin(entry, resumeFrom: resumeOffset))
+                if resumeOffset != nil { frameResumes = true }
+                resumeOffset = nil
+                // A file announced as complete opens nothing; `.finishFile` then does nothing.
+                fileOpen = entry.kind == .file
+            default:
+                throw AgentError(.protocolError, "Protocol error: an unexpected message during the transfer.")
+            }
+        }
+        /// One received frame; returns END's counts after the last one.
+        func handle(_ received: Received) throws(AgentError) -> (UInt64, UInt64)? {
             switch received {
             case .data(let bytes, let isFinal):
                 guard !isFinal, bytes.count > 0 else { throw AgentError(.protocolError, "Protocol error: a malformed data message.") }
-                do { _ = try accounting.data(count: bytes.count) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
-                do { try writer.write(bytes) } catch { throw Self.inboxError(error) }
-                if progress.due() {
-                    var event = TransferEvent("progress")
-                    event.transfer = transferID
-                    event.bytes = writer.bytesWritten
-                    event.totalBytes = summary.totalBytes
-                    agent.hub.publish(event)
+                try write(bytes)
+            case .batch(let body, let isFinal):
+                guard !isFinal else { throw AgentError(.protocolError, "Protocol error: a batch carrying the final tag.") }
+                var items: StreamBatch.Reader
+                do { items = try StreamBatch.Reader(body: body) } catch { throw protocolError(error) }
+                while true {
+                    let item: StreamBatch.Item?
+                    do { item = try items.next() } catch { throw protocolError(error) }
+                    guard let item else { break }
+                    switch item {
+                    case .data(let bytes): try write(bytes)
+                    case .message(let message): try apply(message)
+                    }
                 }
             case .message(.hole(let length), false):
-                do { _ = try accounting.hole(length: length) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
-                do { try writer.skipHole(length) } catch { throw Self.inboxError(error) }
+                try apply(.hole(length))
             case .message(.entry(let entry), false):
-                do { _ = try accounting.beginEntry(entry) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
-                try closeFile()
-                do { try writer.begin(entry, resumeFrom: resumeOffset) } catch { throw Self.inboxError(error) }
-                resumeOffset = nil
-                fileOpen = writer.hasOpenFile
+                try apply(.entry(entry))
             case .message(.resume(let offset), false):
-                do { try accounting.resume(offset: offset) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
+                // Always a message of its own (never in a BATCH): the next ENTRY continues
+                // a held partial file from `offset`.
+                do { try accounting.resume(offset: offset) } catch { throw protocolError(error) }
                 resumeOffset = offset
             case .message(.end(let files, let bytes), true):
-                do { try accounting.end(files: files, bytes: bytes) } catch { throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error) }
-                try closeFile()
-                do { try writer.finishAll() } catch { throw Self.inboxError(error) }
+                do { try accounting.end(files: files, bytes: bytes) } catch { throw protocolError(error) }
+                if fileOpen { operations.append(.finishFile) }
+                operations.append(.finishAll)
                 return (files, bytes)
             case .message(.failure(let code, let text), _):
                 throw code == .cancelled
@@ -339,6 +390,39 @@ struct ReceiverSession {
                     : AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
             default:
                 throw AgentError(.protocolError, "Protocol error: an unexpected message during the transfer.")
+            }
+            return nil
+        }
+        while true {
+            let buffer: WritePipeline.Buffer
+            do { buffer = try await pipeline.acquire() } catch { throw Self.inboxError(error) }
+            let received: Received
+            do {
+                received = try await secure.receive(waitingFor: "file data", into: buffer.bytes)
+            } catch {
+                pipeline.release(buffer)
+                throw error
+            }
+            idle.touch()
+            operations = []
+            frameResumes = false
+            let finished: (UInt64, UInt64)?
+            do {
+                finished = try handle(received)
+            } catch {
+                // What was checked before the error is written, as if it had come alone.
+                pipeline.submit(buffer, operations)
+                throw error
+            }
+            pipeline.submit(buffer, operations)
+            if frameResumes {
+                await pipeline.drain()
+                if let failure = pipeline.failure { throw Self.inboxError(failure) }
+            }
+            if let finished {
+                await pipeline.drain()
+                if let failure = pipeline.failure { throw Self.inboxError(failure) }
+                return finished
             }
         }
     }

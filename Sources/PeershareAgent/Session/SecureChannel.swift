@@ -8,6 +8,8 @@ import SodiumKit
 enum Received {
     case message(StreamMessage, isFinal: Bool)
     case data(UnsafeRawBufferPointer, isFinal: Bool)
+    /// A BATCH body (after the type byte), read with `StreamBatch.Reader`.
+    case batch(UnsafeRawBufferPointer, isFinal: Bool)
 }
 
 /// The two secretstreams of an authenticated session, one per direction, over `FrameIO`.
@@ -16,6 +18,11 @@ enum Received {
 /// secretstream message whose plaintext is a `StreamMessage` (type byte + body). The last
 /// message of each direction carries `TAG_FINAL`; the connection ending before it means the
 /// transfer was cut short. A failed `pull` closes the session: it is never resynchronised.
+///
+/// Small ENTRY, DATA and HOLE messages are gathered into a BATCH in the send buffer
+/// (`StreamBatch`) and sealed as one secretstream message when the next one does not fit,
+/// when a message that cannot be batched follows, or at `flush`; so a tree of small files
+/// costs one encryption and one frame per ~256 KiB, not two per file.
 final class SecureChannel {
     let io: FrameIO
     private var pusher: SecretStreamPusher
@@ -23,6 +30,10 @@ final class SecureChannel {
     /// One plaintext buffer per direction, allocated once per session.
     private let sendBuffer: UnsafeMutableRawBufferPointer
     private let receiveBuffer: UnsafeMutableRawBufferPointer
+    /// The batch being gathered in `sendBuffer` (empty when `sendBuffer` is free).
+    private var batch: StreamBatch.Writer
+    /// Where `enqueue` encodes a message, reused so an entry costs no allocation.
+    private var encoded: [UInt8] = []
     private(set) var sentFinal = false
     private(set) var receivedFinal = false
 
@@ -32,6 +43,7 @@ final class SecureChannel {
         self.puller = puller
         sendBuffer = .allocate(byteCount: WireLimits.maxStreamMessage, alignment: 16)
         receiveBuffer = .allocate(byteCount: WireLimits.maxStreamMessage, alignment: 16)
+        batch = StreamBatch.Writer(buffer: sendBuffer)
     }
 
     deinit {
@@ -67,29 +79,59 @@ final class SecureChannel {
         return SecureChannel(io: io, pusher: pusher, puller: puller)
     }
 
-    /// Encrypts one message into the outgoing batch (not yet flushed).
+    /// Queues one message: ENTRY and HOLE (not final) join the current BATCH; anything
+    /// else seals the batch first and is encrypted on its own into FrameIO's batch.
     func enqueue(_ message: StreamMessage, final: Bool = false) throws(AgentError) {
-        let bytes = message.encode()
+        encoded.removeAll(keepingCapacity: true)
+        message.encode(into: &encoded)
+        let bytes = encoded
         guard bytes.count <= WireLimits.maxStreamMessage else {
             throw AgentError(.general, "Internal error: a message of \(bytes.count) bytes exceeds the stream limit.")
         }
+        let batchable = !final && (message.type == StreamMessage.entryType || message.type == StreamMessage.holeType)
+            && bytes.count <= StreamBatch.maxBatchedItem
         var failure: AgentError?
         bytes.withUnsafeBytes { plain in
-            do throws(AgentError) { try enqueuePlaintext(plain, final: final) } catch { failure = error }
+            do throws(AgentError) {
+                if batchable {
+                    if batch.append(plain) { return }
+                    try sealBatch()
+                    if batch.append(plain) { return }
+                }
+                try sealBatch()
+                try enqueuePlaintext(plain, final: final)
+            } catch {
+                failure = error
+            }
         }
         if let failure { throw failure }
     }
 
-    /// Encrypts a DATA message whose payload `fill` writes (at most `WireLimits.maxChunk`
-    /// bytes, returning how many) straight into the send buffer, into the outgoing batch.
-    /// Returns the payload length, 0 meaning nothing was sent.
-    func enqueueData(_ fill: (UnsafeMutableRawBufferPointer) throws(AgentError) -> Int) throws(AgentError) -> Int {
+    /// Queues a DATA message whose payload `fill` writes straight into the send buffer (at
+    /// most `min(expected, WireLimits.maxChunk)` bytes, returning how many; `expected` is
+    /// what is left of the file). Up to `StreamBatch.maxBatchedItem` it joins the current
+    /// BATCH, else it is encrypted on its own. Returns the payload length, 0 meaning
+    /// nothing was queued.
+    func enqueueData(expected: UInt64, _ fill: (UnsafeMutableRawBufferPointer) throws(AgentError) -> Int) throws(AgentError) -> Int {
+        let wanted = Int(min(max(expected, 1), UInt64(WireLimits.maxChunk)))
+        if wanted + 1 <= StreamBatch.maxBatchedItem {
+            if wanted + 1 > batch.room { try sealBatch() }
+            return try batch.appendData(maxCount: wanted, fill)
+        }
+        try sealBatch()
         sendBuffer[0] = StreamMessage.dataType
-        let payload = UnsafeMutableRawBufferPointer(rebasing: sendBuffer[1..<(1 + WireLimits.maxChunk)])
+        let payload = UnsafeMutableRawBufferPointer(rebasing: sendBuffer[1..<(1 + wanted)])
         let count = try fill(payload)
         guard count > 0 else { return 0 }
         try enqueuePlaintext(UnsafeRawBufferPointer(rebasing: sendBuffer[0..<(1 + count)]), final: false)
         return count
+    }
+
+    /// Encrypts the gathered BATCH, if any, into FrameIO's batch.
+    func sealBatch() throws(AgentError) {
+        guard !batch.isEmpty else { return }
+        try enqueuePlaintext(batch.message, final: false)
+        batch.reset()
     }
 
     private func enqueuePlaintext(_ plain: UnsafeRawBufferPointer, final: Bool) throws(AgentError) {
@@ -108,12 +150,20 @@ final class SecureChannel {
     /// Sends one message and flushes.
     func send(_ message: StreamMessage, final: Bool = false) async throws(AgentError) {
         try enqueue(message, final: final)
+        try await flush()
+    }
+
+    /// Seals the BATCH being gathered and hands everything queued to the socket.
+    func flush() async throws(AgentError) {
+        try sealBatch()
         try await io.flush()
     }
 
     /// Reads, decrypts and decodes the next message. Anything after the peer's final message,
     /// a forged, replayed or reordered frame, or an undecodable message is an error.
-    func receive(waitingFor what: String) async throws(AgentError) -> Received {
+    /// The plaintext goes into `buffer` (at least `WireLimits.maxStreamMessage` bytes) when
+    /// given, else into the channel's own buffer; DATA and BATCH results point into it.
+    func receive(waitingFor what: String, into buffer: UnsafeMutableRawBufferPointer? = nil) async throws(AgentError) -> Received {
         guard !receivedFinal else {
             throw AgentError(.protocolError, "Protocol error: the peer sent data after its final message.")
         }
@@ -121,10 +171,11 @@ final class SecureChannel {
         guard frame.readableBytes > SecretStreamPusher.overheadBytes else {
             throw AgentError(.protocolError, "Protocol error: a frame of \(frame.readableBytes) bytes is shorter than the encryption overhead.")
         }
+        let plainBuffer = buffer ?? receiveBuffer
         let result: (count: Int, isFinal: Bool)
         do {
             result = try frame.withUnsafeReadableBytes { cipher in
-                try puller.pull(cipher, into: receiveBuffer)
+                try puller.pull(cipher, into: plainBuffer)
             }
         } catch {
             throw AgentError(.security, "The connection was tampered with or corrupted (a frame failed authentication); the session was closed.", underlying: error)
@@ -133,9 +184,12 @@ final class SecureChannel {
         guard result.count > 0 else {
             throw AgentError(.protocolError, "Protocol error: an empty message.")
         }
-        let plain = UnsafeRawBufferPointer(rebasing: receiveBuffer[0..<result.count])
+        let plain = UnsafeRawBufferPointer(rebasing: plainBuffer[0..<result.count])
         if plain[0] == StreamMessage.dataType {
             return .data(UnsafeRawBufferPointer(rebasing: plain[1...]), isFinal: result.isFinal)
+        }
+        if plain[0] == StreamMessage.batchType {
+            return .batch(UnsafeRawBufferPointer(rebasing: plain[1...]), isFinal: result.isFinal)
         }
         do {
             return .message(try StreamMessage.decode(plain), isFinal: result.isFinal)

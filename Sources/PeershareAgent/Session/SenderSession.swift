@@ -256,7 +256,7 @@ struct SenderSession {
             reading: while true {
                 var piece = FilePiece.end
                 var readError: (any Error)?
-                _ = try secure.enqueueData { buffer throws(AgentError) in
+                _ = try secure.enqueueData(expected: entry.size - min(fileBytes, entry.size)) { buffer throws(AgentError) in
                     do {
                         piece = try source.next(into: buffer)
                     } catch {

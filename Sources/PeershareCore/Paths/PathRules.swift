@@ -78,6 +78,22 @@ public enum PathRules {
         return try validatedComponents(of: parts.joined(separator: "/"))
     }
 
+    /// True if `component` appended to a valid path of `depth` components and `bytes`
+    /// UTF-8 bytes gives a valid path: exactly the checks of `validatedComponents(of:)`
+    /// that the new part can fail (characters, the component rules, depth, total length;
+    /// the drive prefix only concerns the first component, which is unchanged).
+    public static func isValidAppended(_ component: String, toDepth depth: Int, bytes: Int) -> Bool {
+        guard depth >= 1, depth < maxDepth, bytes + 1 + component.utf8.count <= maxPathBytes,
+              !component.utf8.contains(slash) else { return false }
+        do {
+            try checkCharacters(component, backslash: true)
+            try checkComponent(Substring(component).utf8, in: component)
+        } catch {
+            return false
+        }
+        return true
+    }
+
     /// Validates a single file name (one component), such as a top-level name in an
     /// offer summary or a name produced by `UniqueName`.
     public static func validateName(_ name: String) throws(PathError) {

@@ -15,6 +15,8 @@
 ///     0x10 HOLDING  last u8 (0/1) · count varint ≤ 4096 · count × (state u8 (1 complete,
 ///                   2 partial) · key 16 bytes · partial: held varint 1...2^62 · hash 32 bytes)
 ///     0x11 RESUME   offset varint, 1...2^62
+///     0x12 BATCH    items of ENTRY, DATA and HOLE, each after its u32 length: see `StreamBatch`
+///                   (a container: `decode` refuses it, `StreamBatch.Reader` reads it)
 ///
 /// Any byte after the last field is an error; so is an unknown type, kind, reason or code
 /// (no silent downgrade, hostile-inputs.md item 23).
@@ -135,6 +137,9 @@ extension StreamMessage {
             let offset = try reader.readVarint(field: "offset", max: WireLimits.maxTotalBytes)
             if offset == 0 { throw .valueOutOfRange(field: "offset", value: 0) }
             message = .resume(offset: offset)
+        case batchType:
+            // Only the receiver's stream loop may take a batch apart (and only then).
+            throw .unexpectedMessage(received: "batch", expected: "a single message")
         default:
             throw .unknownMessageType(type)
         }

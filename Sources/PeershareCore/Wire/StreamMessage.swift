@@ -43,6 +43,10 @@ public enum StreamMessage: Sendable, Equatable {
     // Resume messages use 0x10 and up, apart from the transfer messages above.
     public static let holdingType: UInt8 = 0x10
     public static let resumeType: UInt8 = 0x11
+    /// The BATCH type byte: a container of ENTRY, DATA and HOLE items (see `StreamBatch`),
+    /// not a message of its own, so `decode` refuses it and the receiver's hot path reads
+    /// it with `StreamBatch.Reader`.
+    public static let batchType: UInt8 = 0x12
 
     /// The type byte of this message.
     public var type: UInt8 {
@@ -77,6 +81,7 @@ public enum StreamMessage: Sendable, Equatable {
         case failureType: "failure"
         case holdingType: "holding"
         case resumeType: "resume"
+        case batchType: "batch"
         default: "unknown(\(type))"
         }
     }

@@ -28,6 +28,10 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownMessageType(UInt8)
     /// Bytes left over after the last field of a message.
     case trailingBytes(count: Int)
+    /// A BATCH message without any item.
+    case emptyBatch
+    /// A BATCH item of a type other than ENTRY, DATA or HOLE.
+    case notAllowedInBatch(UInt8)
     /// An entry kind byte other than file, directory or symlink.
     case unknownEntryKind(UInt8)
     /// A refusal reason byte this version does not know.
@@ -84,6 +88,8 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case .messageTooLarge(let length, let limit): return "message of \(length) bytes (limit \(limit))"
         case .unknownMessageType(let t): return "unknown message type \(t)"
         case .trailingBytes(let count): return "\(count) unexpected bytes after the end of a message"
+        case .emptyBatch: return "empty BATCH message"
+        case .notAllowedInBatch(let t): return "a message of type \(t) inside a BATCH (only ENTRY, DATA and HOLE may be batched)"
         case .unknownEntryKind(let k): return "unknown entry kind \(k)"
         case .unknownRefusalReason(let r): return "unknown refusal reason \(r)"
         case .unknownFailureCode(let c): return "unknown failure code \(c)"

@@ -96,6 +96,17 @@ enum Raw {
                                             total: total, names: names, more: more)
     }
 
+    /// A BATCH: each item after its u32 big-endian length (its real length unless given).
+    static func batch(_ items: [[UInt8]], lengths: [UInt32]? = nil) -> [UInt8] {
+        var out: [UInt8] = [StreamMessage.batchType]
+        for (index, item) in items.enumerated() {
+            let length = lengths?[index] ?? UInt32(item.count)
+            out += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+            out += item
+        }
+        return out
+    }
+
     /// `count` bytes of a recognisable pattern.
     static func pattern(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
