@@ -17,7 +17,10 @@
 //     re-validates against its link path;
 //   - the grammar's counters never exceed the offer: files/directories/symlinks ≤ declared,
 //     declaredBytes ≤ totalBytes, receivedBytes ≤ declaredBytes; an accepted END matches the offer;
-//   - nothing but an error after the grammar reports itself finished.
+//   - nothing but an error after the grammar reports itself finished;
+//   - a BATCH record is taken apart as the receiver does (StreamBatch.Reader), its items
+//     checked like messages of their own and fed to the same grammar; DATA items are
+//     never empty.
 import PeershareCore
 
 func check(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
@@ -88,6 +91,33 @@ func checkAccounting(_ accounting: EntryAccounting) {
     check(accounting.receivedBytes <= accounting.declaredBytes, "received bytes over the declared sizes")
 }
 
+/// Feeds a BATCH record's items to the grammar; true when the receiver would stop here.
+func feedBatch(_ record: [UInt8], _ accounting: inout EntryAccounting, stopOnError: Bool) -> Bool {
+    record.withUnsafeBytes { raw -> Bool in
+        guard var reader = try? StreamBatch.Reader(body: UnsafeRawBufferPointer(rebasing: raw[1...])) else { return stopOnError }
+        while true {
+            let item: StreamBatch.Item?
+            do { item = try reader.next() } catch { return stopOnError }
+            guard let item else { return false }
+            let wasFinished = accounting.isFinished
+            do {
+                switch item {
+                case .data(let bytes):
+                    check(!bytes.isEmpty, "an empty DATA item was accepted")
+                    _ = try accounting.data(count: bytes.count)
+                case .message(let message):
+                    if case .entry(let entry) = message { checkEntry(entry) }
+                    _ = try accounting.accept(message)
+                }
+                check(!wasFinished, "a batch item was accepted after the end")
+            } catch {
+                if stopOnError { return true }
+            }
+            checkAccounting(accounting)
+        }
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzManifest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
@@ -105,6 +135,10 @@ public func fuzzManifest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         // The bare summary decoder sees every record too: it has its own entry point and cap.
         if let summary = try? OfferSummary.decode(record) { checkSummary(summary, encoded: record) }
 
+        if record.first == StreamMessage.batchType {
+            if feedBatch(record, &accounting, stopOnError: flags & 2 != 0) { break }
+            continue
+        }
         let message: StreamMessage
         do {
             message = try StreamMessage.decode(record)

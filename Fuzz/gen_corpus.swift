@@ -71,6 +71,17 @@ struct GenCorpus {
         let all = stream.flatMap { record($0.encode()) }
         write(root, "manifest", "stream-valid", [0] + all)
         write(root, "manifest", "stream-valid-stop", [2] + all)
+        // The same stream with ENTRY/DATA/HOLE runs as BATCH records (u32 length per item).
+        func batch(_ items: ArraySlice<StreamMessage>) -> [UInt8] {
+            [StreamMessage.batchType] + items.flatMap { item -> [UInt8] in
+                let bytes = item.encode()
+                let length = UInt32(bytes.count)
+                return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + bytes
+            }
+        }
+        write(root, "manifest", "stream-batched",
+              [2] + record(stream[0].encode()) + record(batch(stream[1..<6])) + record(batch(stream[6..<10]))
+                  + record(stream[10].encode()))
         write(root, "manifest", "stream-from-summary",
               [1] + record(summary.encode()) + stream.dropFirst().flatMap { record($0.encode()) })
         // Grammar violations: data outside a file, a duplicate, a missing parent, END too early.
