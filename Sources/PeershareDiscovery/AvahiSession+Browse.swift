@@ -38,15 +38,12 @@ extension AvahiSession {
         case AVAHI_BROWSER_NEW:
             guard let name, let domain else { return }
             let key = ResolverKey(interface: interface, proto: proto, name: String(cString: name), domain: String(cString: domain))
-            guard resolvers[key] == nil else { return }
-            resolvers[key] = ResolverSlot()
+            guard resolvers.add(key) else { return }
             startResolverLocked(key, client: avahi_service_browser_get_client(browser))
         case AVAHI_BROWSER_REMOVE:
             guard let name, let domain else { return }
             let key = ResolverKey(interface: interface, proto: proto, name: String(cString: name), domain: String(cString: domain))
-            if let slot = resolvers.removeValue(forKey: key) {
-                slot.handle?.free { avahi_service_resolver_free($0) }
-            }
+            resolvers.remove(key)?.free { avahi_service_resolver_free($0) }
             yield(.removed(instanceName: key.name, interfaceIndex: interface, protocolIsIPv6: key.isIPv6))
         case AVAHI_BROWSER_FAILURE:
             logger.info("browsing failed; retrying",

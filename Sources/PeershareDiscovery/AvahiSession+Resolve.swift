@@ -16,8 +16,7 @@ extension AvahiSession {
     /// the periodic refresh (`refreshResolversLocked`) catches the rest, e.g. a peer
     /// whose address changed.
     func startResolverLocked(_ key: ResolverKey, client: OpaquePointer?) {
-        guard let client, var slot = resolvers[key], slot.handle == nil else { return }
-        slot.attempts += 1
+        guard let client, resolvers.beginAttempt(key) else { return }
         let context = Unmanaged.passRetained(Context(session: self, record: key))
         let created = avahi_service_resolver_new(
             client, key.interface, key.proto, key.name, serviceType, key.domain, key.proto,
@@ -28,61 +27,44 @@ extension AvahiSession {
                     resolver, key, event, ResolverResult(host: host, address: address, port: port, txt: txt))
             }, context.toOpaque())
         if let created {
-            slot.handle = AvahiHandle(pointer: created, context: context)
+            resolvers.attach(AvahiHandle(pointer: created, context: context), to: key)
         } else {
             context.release()
             logger.debug("could not start a resolver", metadata: ["discovery.instance": "\(key.name)"])
             armRetryLocked(afterMilliseconds: 2000)
         }
-        resolvers[key] = slot
     }
 
     /// Restarts resolvers of new records that could not be created (retry timer).
     func retryResolversLocked(_ client: OpaquePointer) {
-        for (key, slot) in resolvers where slot.handle == nil && !slot.resolved && slot.attempts < ResolvePolicy.immediateAttempts {
-            startResolverLocked(key, client: client)
-        }
+        for key in resolvers.keysToRetry { startResolverLocked(key, client: client) }
     }
 
     /// Resolves again every record whose refresh is due (refresh timer).
     func refreshResolversLocked(_ client: OpaquePointer) {
-        let now = ContinuousClock.now
-        for (key, slot) in resolvers where slot.handle == nil {
-            guard let due = slot.refreshDue, due <= now else { continue }
-            resolvers[key]?.attempts = 0
-            startResolverLocked(key, client: client)
-        }
+        for key in resolvers.keysToRefresh() { startResolverLocked(key, client: client) }
     }
 
     /// Resolver callback (poll thread, lock held). Frees the resolver (allowed inside
-    /// its own callback) whatever the outcome.
+    /// its own callback) whatever the outcome; ``ResolverTable/finish(_:resolver:found:)``
+    /// says whether to try again at once.
     func resolverEventLocked(_ resolver: OpaquePointer?, _ key: ResolverKey, _ event: AvahiResolverEvent,
                              _ result: ResolverResult) {
-        guard let resolver, !shuttingDown, var slot = resolvers[key], slot.handle?.pointer == resolver else { return }
+        guard let resolver, !shuttingDown else { return }
         let client = avahi_service_resolver_get_client(resolver)
         let failure = event == AVAHI_RESOLVER_FOUND ? nil : AvahiValues.clientErrorText(client)
         // Copy the result first: its strings and TXT list belong to the resolver.
         let found = failure == nil ? result.service(key) : nil
-        slot.handle?.free { avahi_service_resolver_free($0) }
-        slot.handle = nil
-        slot.refreshDue = ResolvePolicy.nextRefresh()
+        guard let outcome = resolvers.finish(key, resolver: resolver, found: found != nil) else { return }
+        outcome.handle.free { avahi_service_resolver_free($0) }
         if let service = found {
-            slot.attempts = 0
-            slot.resolved = true
-            resolvers[key] = slot
             yield(.resolved(service, interfaceIndex: key.interface, protocolIsIPv6: key.isIPv6))
             return
         }
-        // Timed out or failed. A record never resolved is tried again at once a few
-        // times, then at the next refresh; one resolved before keeps its last data
-        // (only the browser's REMOVE ends it).
         logger.debug("resolving failed", metadata: [
             "discovery.instance": "\(key.name)", "discovery.error": "\(failure ?? "no address")",
         ])
-        resolvers[key] = slot
-        if !slot.resolved && slot.attempts < ResolvePolicy.immediateAttempts {
-            startResolverLocked(key, client: client)
-        }
+        if outcome.retryNow { startResolverLocked(key, client: client) }
     }
 }
 

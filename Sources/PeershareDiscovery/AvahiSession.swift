@@ -37,13 +37,11 @@ final class AvahiSession: @unchecked Sendable {
     var clientFailed = false
     var group: Handle?
     var browser: Handle?
-    var resolvers: [ResolverKey: ResolverSlot<AvahiSession>] = [:]
+    var resolvers = ResolverTable<AvahiSession>()
     var retryTimer: Handle?
     var retryArmed = false
     var refreshTimer: Handle?
-    /// nil before the first report; then whether daemonAvailable (true) or
-    /// daemonUnavailable (false) was sent last, so each outage is reported once.
-    var reportedAvailable: Bool?
+    var availability = AvailabilityReport()
     var shuttingDown = false
 
     /// `avahi_threaded_poll_new`; nil if the event loop cannot be created.
@@ -102,9 +100,8 @@ final class AvahiSession: @unchecked Sendable {
     /// Frees the entry group, browser and resolvers (their `avahi_*_free`), e.g. because
     /// the client died. Emits nothing: the caller reports the outage.
     func dropObjectsLocked() {
-        for (key, slot) in resolvers {
-            slot.handle?.free { avahi_service_resolver_free($0) }
-            resolvers[key] = nil
+        for handle in resolvers.removeAll() {
+            handle.free { avahi_service_resolver_free($0) }
         }
         if let browser {
             browser.free { avahi_service_browser_free($0) }
@@ -118,15 +115,13 @@ final class AvahiSession: @unchecked Sendable {
 
     /// Sends `daemonUnavailable` unless it was already sent for this outage.
     func reportUnavailableLocked(_ message: String) {
-        guard reportedAvailable != false else { return }
-        reportedAvailable = false
+        guard availability.becameUnavailable() else { return }
         logger.info("mDNS discovery unavailable", metadata: ["discovery.reason": "\(message)"])
         yield(.daemonUnavailable(message))
     }
 
     func reportAvailableLocked() {
-        guard reportedAvailable != true else { return }
-        reportedAvailable = true
+        guard availability.becameAvailable() else { return }
         logger.info("mDNS discovery available")
         yield(.daemonAvailable)
     }

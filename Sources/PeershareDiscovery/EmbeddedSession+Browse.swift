@@ -38,15 +38,12 @@ extension EmbeddedSession {
         case AVAHI_BROWSER_NEW:
             guard let name, let domain else { return }
             let key = ResolverKey(interface: interface, proto: proto, name: String(cString: name), domain: String(cString: domain))
-            guard resolvers[key] == nil else { return }
-            resolvers[key] = ResolverSlot()
+            guard resolvers.add(key) else { return }
             startResolverLocked(key)
         case AVAHI_BROWSER_REMOVE:
             guard let name, let domain else { return }
             let key = ResolverKey(interface: interface, proto: proto, name: String(cString: name), domain: String(cString: domain))
-            if let slot = resolvers.removeValue(forKey: key) {
-                slot.handle?.free { pscore_service_resolver_free($0) }
-            }
+            resolvers.remove(key)?.free { pscore_service_resolver_free($0) }
             yield(.removed(instanceName: key.name, interfaceIndex: interface, protocolIsIPv6: key.isIPv6))
         case AVAHI_BROWSER_FAILURE:
             logger.info("browsing failed; retrying")
@@ -63,8 +60,7 @@ extension EmbeddedSession {
     /// `pscore_service_resolver_new` for one record, for an address of the record's own
     /// family; freed after its first answer (see AvahiSession.startResolverLocked for why).
     func startResolverLocked(_ key: ResolverKey) {
-        guard let server = server?.pointer, var slot = resolvers[key], slot.handle == nil else { return }
-        slot.attempts += 1
+        guard let server = server?.pointer, resolvers.beginAttempt(key) else { return }
         let context = Unmanaged.passRetained(Context(session: self, record: key))
         let created = pscore_service_resolver_new(
             server, key.interface, key.proto, key.name, serviceType, key.domain, key.proto,
@@ -75,49 +71,34 @@ extension EmbeddedSession {
                     resolver, key, event, ResolverResult(host: host, address: address, port: port, txt: txt))
             }, context.toOpaque())
         if let created {
-            slot.handle = Handle(pointer: created, context: context)
+            resolvers.attach(Handle(pointer: created, context: context), to: key)
         } else {
             context.release()
             armRetryLocked(afterMilliseconds: 2000)
         }
-        resolvers[key] = slot
     }
 
-    func retryResolversLocked(_ server: OpaquePointer) {
-        for (key, slot) in resolvers where slot.handle == nil && !slot.resolved && slot.attempts < ResolvePolicy.immediateAttempts {
-            startResolverLocked(key)
-        }
+    func retryResolversLocked() {
+        for key in resolvers.keysToRetry { startResolverLocked(key) }
     }
 
-    func refreshResolversLocked(_ server: OpaquePointer) {
-        let now = ContinuousClock.now
-        for (key, slot) in resolvers where slot.handle == nil {
-            guard let due = slot.refreshDue, due <= now else { continue }
-            resolvers[key]?.attempts = 0
-            startResolverLocked(key)
-        }
+    func refreshResolversLocked() {
+        for key in resolvers.keysToRefresh() { startResolverLocked(key) }
     }
 
     /// Resolver callback (poll thread, lock held); frees the resolver whatever the outcome.
     func resolverEventLocked(_ resolver: OpaquePointer?, _ key: ResolverKey, _ event: AvahiResolverEvent,
                              _ result: ResolverResult) {
-        guard let resolver, !shuttingDown, var slot = resolvers[key], slot.handle?.pointer == resolver else { return }
+        guard let resolver, !shuttingDown else { return }
         // Copy the result first: its strings and TXT list belong to the resolver.
         let found = event == AVAHI_RESOLVER_FOUND ? result.service(key) : nil
-        slot.handle?.free { pscore_service_resolver_free($0) }
-        slot.handle = nil
-        slot.refreshDue = ResolvePolicy.nextRefresh()
+        guard let outcome = resolvers.finish(key, resolver: resolver, found: found != nil) else { return }
+        outcome.handle.free { pscore_service_resolver_free($0) }
         if let service = found {
-            slot.attempts = 0
-            slot.resolved = true
-            resolvers[key] = slot
             yield(.resolved(service, interfaceIndex: key.interface, protocolIsIPv6: key.isIPv6))
             return
         }
         logger.debug("resolving failed", metadata: ["discovery.instance": "\(key.name)"])
-        resolvers[key] = slot
-        if !slot.resolved && slot.attempts < ResolvePolicy.immediateAttempts {
-            startResolverLocked(key)
-        }
+        if outcome.retryNow { startResolverLocked(key) }
     }
 }

@@ -36,13 +36,11 @@ final class EmbeddedSession: @unchecked Sendable {
     var serverFailed = false
     var group: Handle?
     var browser: Handle?
-    var resolvers: [ResolverKey: ResolverSlot<EmbeddedSession>] = [:]
+    var resolvers = ResolverTable<EmbeddedSession>()
     var retryTimer: Handle?
     var retryArmed = false
     var refreshTimer: Handle?
-    /// nil before the first report; then whether available (true) or unavailable
-    /// (false) was sent last, so each outage is reported once.
-    var reportedAvailable: Bool?
+    var availability = AvailabilityReport()
     var shuttingDown = false
 
     init?(serviceType: String, advert: ServiceAdvert?, interfaces: InterfaceFilter, logger: Logger,
@@ -188,9 +186,8 @@ final class EmbeddedSession: @unchecked Sendable {
     /// Frees resolvers, browser, entry group and the server (in that order: every object
     /// hangs off the server).
     func dropServerLocked() {
-        for (key, slot) in resolvers {
-            slot.handle?.free { pscore_service_resolver_free($0) }
-            resolvers[key] = nil
+        for handle in resolvers.removeAll() {
+            handle.free { pscore_service_resolver_free($0) }
         }
         if let browser {
             browser.free { pscore_service_browser_free($0) }
@@ -227,27 +224,25 @@ final class EmbeddedSession: @unchecked Sendable {
         guard let server = server?.pointer else { return }
         ensureBrowserLocked(server)
         if pscore_server_get_state(server) == AVAHI_SERVER_RUNNING { publishLocked(server) }
-        retryResolversLocked(server)
+        retryResolversLocked()
     }
 
     /// Refresh timer (poll thread): resolves again the records whose refresh is due.
     func refreshTickLocked() {
         guard !shuttingDown, let refreshTimer else { return }
         loop.set(refreshTimer, afterMilliseconds: ResolvePolicy.refreshTickMilliseconds)
-        guard let server = server?.pointer, !serverFailed else { return }
-        refreshResolversLocked(server)
+        guard server != nil, !serverFailed else { return }
+        refreshResolversLocked()
     }
 
     func reportUnavailableLocked(_ message: String) {
-        guard reportedAvailable != false else { return }
-        reportedAvailable = false
+        guard availability.becameUnavailable() else { return }
         logger.info("mDNS discovery unavailable", metadata: ["discovery.reason": "\(message)"])
         yield(.daemonUnavailable(message))
     }
 
     func reportAvailableLocked() {
-        guard reportedAvailable != true else { return }
-        reportedAvailable = true
+        guard availability.becameAvailable() else { return }
         logger.info("embedded mDNS stack running")
         yield(.daemonAvailable)
     }
