@@ -6,11 +6,12 @@ import Logging
 
 /// Chooses between the daemon and the embedded stack, and switches:
 /// - at start, a watch-only daemon client says within moments whether a daemon is
-///   reachable: if so, the daemon back end runs; if not, the embedded one;
+///   reachable: if so, that client is promoted to the daemon back end (publishing and
+///   browsing on the same D-Bus connection); if not, the embedded stack runs;
 /// - while the embedded stack runs, the watcher stays: when a daemon appears, the
 ///   embedded stack is stopped first (its goodbye packets go out), every record it
-///   reported is removed, and the daemon back end takes over, being the right citizen
-///   on a desktop;
+///   reported is removed, and the watcher is promoted to the daemon back end, being
+///   the right citizen on a desktop;
 /// - when the daemon goes away and stays away for `fallbackDelay` (a daemon restart
 ///   takes a second or two), the embedded stack takes over again.
 /// The events of whichever back end is active are passed on; the rest are dropped.
@@ -71,8 +72,8 @@ public final class AutoDiscovery: DiscoveryBackend {
 private struct Switcher: Sendable {
     enum Source: Sendable { case watcher, daemon, embedded, fallbackTimer }
 
+    /// An event of the back end (or timer) started as `generation`.
     struct Input: Sendable {
-        var source: Source
         var generation: Int
         var event: DiscoveryEvent?
     }
@@ -81,6 +82,7 @@ private struct Switcher: Sendable {
     struct Running {
         var backend: any DiscoveryBackend
         var pump: Task<Void, Never>
+        var generation: Int
 
         func stop() async {
             await backend.stop()
@@ -115,37 +117,63 @@ private struct Switcher: Sendable {
         var embedded: Running?
         var timer: Task<Void, Never>?
         var embeddedRecords = Set<RecordKey>()
-        var current: [Source: Int] = [:]
+        /// What each live generation speaks for; inputs of any other generation are stale.
+        var roles: [Int: Source] = [:]
+
+        func retire(_ source: Source) {
+            roles = roles.filter { $0.value != source }
+        }
+
+        func assign(_ tag: Int, to source: Source) {
+            retire(source)
+            roles[tag] = source
+        }
 
         func launch(_ source: Source, _ backend: any DiscoveryBackend, advert: ServiceAdvert?) -> Running {
             generation += 1
             let tag = generation
-            current[source] = tag
+            assign(tag, to: source)
             let events = backend.start(advert: advert)
             let pump = Task {
-                for await event in events { feed.yield(Input(source: source, generation: tag, event: event)) }
+                for await event in events { feed.yield(Input(generation: tag, event: event)) }
             }
-            return Running(backend: backend, pump: pump)
+            return Running(backend: backend, pump: pump, generation: tag)
+        }
+
+        /// The daemon back end takes over: the watcher itself, promoted on the client it
+        /// already has, or (if it cannot be promoted) a new back end.
+        func switchToDaemon() async {
+            phase = .daemon
+            if let current = watcher, let promotable = current.backend as? any PromotableDiscovery,
+               promotable.promote(advert: advert) {
+                assign(current.generation, to: .daemon)
+                daemon = current
+                watcher = nil
+                // What a new daemon back end would have said first.
+                output.yield(.using(.daemon))
+                output.yield(.daemonAvailable)
+                return
+            }
+            await watcher?.stop()
+            watcher = nil
+            daemon = launch(.daemon, makeDaemon(), advert: advert)
         }
 
         watcher = launch(.watcher, makeWatcher(), advert: nil)
         for await input in inbox {
             if Task.isCancelled { break }
-            guard current[input.source] == input.generation else { continue }
-            switch (phase, input.source, input.event) {
+            guard let source = roles[input.generation] else { continue }
+            switch (phase, source, input.event) {
             case (.probing, .watcher, .daemonAvailable?):
                 logger.info("avahi-daemon is running: discovery goes through it")
-                await watcher?.stop()
-                watcher = nil
-                daemon = launch(.daemon, makeDaemon(), advert: advert)
-                phase = .daemon
+                await switchToDaemon()
             case (.probing, .watcher, .daemonUnavailable(let why)?):
                 logger.info("no avahi-daemon: discovery uses the embedded mDNS stack", metadata: ["discovery.reason": "\(why)"])
                 embedded = launch(.embedded, makeEmbedded(), advert: advert)
                 phase = .embedded
             case (.embedded, .watcher, .daemonAvailable?):
                 logger.info("avahi-daemon appeared: handing discovery over to it")
-                current[.embedded] = nil
+                retire(.embedded)
                 await embedded?.stop()
                 embedded = nil
                 for record in embeddedRecords.sorted(by: { $0.instanceName < $1.instanceName }) {
@@ -153,10 +181,7 @@ private struct Switcher: Sendable {
                                           protocolIsIPv6: record.isIPv6))
                 }
                 embeddedRecords.removeAll()
-                await watcher?.stop()
-                watcher = nil
-                daemon = launch(.daemon, makeDaemon(), advert: advert)
-                phase = .daemon
+                await switchToDaemon()
             case (.embedded, .embedded, let event?):
                 switch event {
                 case .resolved(let service, let index, let isIPv6):
@@ -174,20 +199,20 @@ private struct Switcher: Sendable {
                     timer?.cancel()
                     generation += 1
                     let tag = generation
-                    current[.fallbackTimer] = tag
+                    assign(tag, to: .fallbackTimer)
                     let delay = fallbackDelay
                     timer = Task {
                         try? await Task.sleep(for: delay)
-                        if !Task.isCancelled { feed.yield(Input(source: .fallbackTimer, generation: tag, event: nil)) }
+                        if !Task.isCancelled { feed.yield(Input(generation: tag, event: nil)) }
                     }
                 } else if case .daemonAvailable = event {
                     timer?.cancel()
-                    current[.fallbackTimer] = nil
+                    retire(.fallbackTimer)
                 }
                 output.yield(event)
             case (.daemon, .fallbackTimer, nil):
                 logger.info("avahi-daemon stayed away: discovery falls back to the embedded mDNS stack")
-                current[.daemon] = nil
+                retire(.daemon)
                 await daemon?.stop()
                 daemon = nil
                 watcher = launch(.watcher, makeWatcher(), advert: nil)

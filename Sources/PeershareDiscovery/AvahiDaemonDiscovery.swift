@@ -7,7 +7,7 @@ import Logging
 /// `AvahiThreadedPoll`). Survives daemon restarts: the client is created with
 /// `AVAHI_CLIENT_NO_FAIL` and replaced when it dies, and the advert and browser are
 /// recreated once the daemon runs again.
-public final class AvahiDaemonDiscovery: DiscoveryBackend {
+public final class AvahiDaemonDiscovery: PromotableDiscovery {
     private let serviceType: String
     private let logger: Logger
     private let interfaces: InterfaceFilter
@@ -51,6 +51,14 @@ public final class AvahiDaemonDiscovery: DiscoveryBackend {
         previous?.shutdown()
         session.begin()
         return stream
+    }
+
+    /// A watch-only back end starts publishing `advert` and browsing, on the client it
+    /// already has (see ``AvahiSession/promote(advert:)``); its stream then carries the
+    /// full back end's events. False if it is not running or not watch-only.
+    public func promote(advert: ServiceAdvert?) -> Bool {
+        guard watchOnly, let session = current.withLock({ $0 }) else { return false }
+        return session.promote(advert: advert)
     }
 
     /// Withdraws the advert, frees every Avahi object and ends the event stream.

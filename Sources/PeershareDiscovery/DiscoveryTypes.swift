@@ -101,6 +101,14 @@ public protocol DiscoveryBackend: Sendable {
     func stop() async
 }
 
+/// A back end started to watch only (`start(advert: nil)`) that can become a full one
+/// without restarting: the auto mode's daemon watcher.
+public protocol PromotableDiscovery: DiscoveryBackend {
+    /// Starts publishing `advert` and browsing; later events come on the stream `start`
+    /// returned. False if that is not possible (stopped); then a new back end is needed.
+    func promote(advert: ServiceAdvert?) -> Bool
+}
+
 /// The TXT keys peershare publishes and reads.
 public enum TXTKeys {
     /// Protocol version of the agent.

@@ -37,9 +37,50 @@ private final class FakeBackend: DiscoveryBackend {
     var stopped: Bool { state.withLock { $0.stopped } }
 }
 
+/// A fake watcher that can be promoted, as the real daemon watcher can.
+private final class PromotableFake: PromotableDiscovery {
+    let inner: FakeBackend
+    private let promotedWith = Mutex<ServiceAdvert??>(nil)
+
+    init(role: String) { inner = FakeBackend(role: role) }
+
+    func start(advert: ServiceAdvert?) -> AsyncStream<DiscoveryEvent> { inner.start(advert: advert) }
+    func stop() async { await inner.stop() }
+
+    func promote(advert: ServiceAdvert?) -> Bool {
+        guard !inner.stopped else { return false }
+        promotedWith.withLock { $0 = .some(advert) }
+        return true
+    }
+
+    /// The advert it was promoted with; nil if it never was.
+    var promotion: ServiceAdvert?? { promotedWith.withLock { $0 } }
+}
+
 /// Every back end the switch created, by role, in order.
 private final class Registry: Sendable {
     private let made = Mutex<[FakeBackend]>([])
+    private let promotable = Mutex<[PromotableFake]>([])
+
+    /// Watchers that can be promoted (kept apart from `all`).
+    func promotableFactory(_ role: String) -> AutoDiscovery.Factory {
+        { [self] in
+            let backend = PromotableFake(role: role)
+            promotable.withLock { $0.append(backend) }
+            return backend
+        }
+    }
+
+    func allPromotable() -> [PromotableFake] { promotable.withLock { $0 } }
+
+    func waitForPromotable(count: Int = 1) async throws -> PromotableFake {
+        for _ in 0..<500 {
+            let list = allPromotable()
+            if list.count >= count, let last = list.last { return last }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CancellationError()
+    }
 
     func factory(_ role: String) -> AutoDiscovery.Factory {
         { [self] in
@@ -132,6 +173,34 @@ struct AutoDiscoveryTests {
         #expect(registry.all("embedded").isEmpty)
         await auto.stop()
         #expect(daemon.stopped)
+    }
+
+    @Test func aWatcherThatCanBePromotedBecomesTheDaemonBackEndOnItsOwnConnection() async throws {
+        let registry = Registry()
+        let auto = AutoDiscovery(watcher: registry.promotableFactory("watcher"), daemon: registry.factory("daemon"),
+                                 embedded: registry.factory("embedded"), fallbackDelay: .milliseconds(100),
+                                 logger: Logger(label: "test"))
+        let output = Output(auto.start(advert: advert))
+        let watcher = try await registry.waitForPromotable()
+        #expect(watcher.inner.advert == nil)
+        watcher.inner.send(.daemonAvailable)
+        try await output.waitUntil { $0 == ["using avahi-daemon", "available"] }
+        #expect(watcher.promotion == .some(advert))
+        #expect(!watcher.inner.stopped)
+        #expect(registry.all("daemon").isEmpty, "no second client")
+        // Its events now pass as the daemon back end's.
+        watcher.inner.send(.resolved(service("bob"), interfaceIndex: 2, protocolIsIPv6: false))
+        try await output.waitUntil { $0.last == "resolved bob" }
+        // Gone for good: the embedded stack and a new watcher take over.
+        watcher.inner.send(.daemonUnavailable("gone"))
+        let embedded = try await registry.waitFor("embedded")
+        #expect(watcher.inner.stopped)
+        let second = try await registry.waitForPromotable(count: 2)
+        #expect(second.promotion == nil, "the new watcher only watches")
+        embedded.send(.using(.embedded))
+        try await output.waitUntil { $0.suffix(2) == ["unavailable", "using embedded"] }
+        await auto.stop()
+        #expect(embedded.stopped && second.inner.stopped)
     }
 
     @Test func withoutADaemonTheEmbeddedStackRunsAndOnlyItsEventsPass() async throws {
