@@ -22,6 +22,21 @@ const long PSYS_UTIME_OMIT = UTIME_OMIT;
 const int PSYS_SEEK_DATA = SEEK_DATA;
 const int PSYS_SEEK_HOLE = SEEK_HOLE;
 const int PSYS_O_PATH = O_PATH;
+const int PSYS_O_TMPFILE = O_TMPFILE;
+
+int psys_link_unnamed(int fd, int dirfd, const char *name) {
+    char path[64];
+    int n = snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errno = EINVAL;
+        return -1;
+    }
+    int r;
+    do {
+        r = linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
 
 int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {
     struct open_how how;

@@ -14,7 +14,8 @@ import Testing
             let writer = OfferWriter(inbox: inbox, transferID: "abort")
             try writer.begin(try makeEntry(.directory, "a"))
             try writer.begin(try makeEntry(.directory, "a/b"))
-            try writer.begin(try makeEntry(.file, "a/b/f", size: 100))
+            // Above the 64 KiB limit of nameless (O_TMPFILE) files: a named temp file.
+            try writer.begin(try makeEntry(.file, "a/b/f", size: 70_000))
             try writer.write([UInt8](repeating: 1, count: 10))
             #expect(tempFilesIn(root + "/inbox").count == 1)
 
@@ -24,6 +25,27 @@ import Testing
             #expect(contentsOf(root + "/inbox/unrelated") == [5])
             let after = #expect(throws: InboxError.self) { try writer.begin(try makeEntry(.directory, "z")) }
             #expect(after?.code == .refusedEntry)
+        }
+    }
+
+    /// A small file has no name at all until it is complete (O_TMPFILE, then linkat): not
+    /// while it is written, not after an abort; once finished it has its final name only.
+    @Test func aSmallFileIsInvisibleUntilFinishedAndLeavesNothingWhenAborted() throws {
+        try withScratchDirectory { root in
+            let inbox = try InboxDirectory(path: root + "/inbox")
+            let writer = OfferWriter(inbox: inbox, transferID: "small")
+            try writer.begin(try makeEntry(.directory, "s"))
+            try writer.begin(try makeEntry(.file, "s/one", size: 4))
+            try writer.write([1, 2])
+            #expect(treeOf(root + "/inbox") == ["s"], "nothing visible while it is written")
+            try writer.write([3, 4])
+            try writer.finishFile()
+            #expect(treeOf(root + "/inbox") == ["s", "s/one"])
+            #expect(contentsOf(root + "/inbox/s/one") == [1, 2, 3, 4])
+            try writer.begin(try makeEntry(.file, "s/two", size: 4))
+            try writer.write([9])
+            writer.abort()
+            #expect(treeOf(root + "/inbox") == ["s", "s/one"], "the cut-off file left nothing")
         }
     }
 

@@ -124,7 +124,8 @@ import Testing
             let inbox = try InboxDirectory(path: root + "/inbox")
             let writer = OfferWriter(inbox: inbox, transferID: "umask")
             try writer.begin(try makeEntry(.directory, "d", mode: 0o755))
-            let entry = try makeEntry(.file, "d/f", size: 2, mode: UInt32(declared))
+            // Above the 64 KiB limit of nameless (O_TMPFILE) files, so it has a temp name.
+            let entry = try makeEntry(.file, "d/f", size: 70_000, mode: UInt32(declared))
             try writer.begin(entry)
             try writer.write([7])
             let temps = namesIn(root + "/inbox/d").filter { $0.hasPrefix(".peershare-") }
@@ -134,11 +135,15 @@ import Testing
             let expectedWhileWriting = final & ~UInt32(umask) == final ? final : 0o600
             #expect(UInt32(whileWriting.st_mode) & 0o7777 == expectedWhileWriting,
                     "declared \(String(declared, radix: 8)), umask \(String(umask, radix: 8))")
-            try writer.write([8])
+            try writer.write([UInt8](repeating: 8, count: 69_999))
             try writer.finishFile()
+            // A small file (nameless until linked) gets the same final mode.
+            try writer.writeFile(try makeEntry(.file, "d/small", size: 1, mode: UInt32(declared)), [1])
             try writer.finishAll()
             let done = try #require(lstatOf(root + "/inbox/d/f"))
             #expect(UInt32(done.st_mode) & 0o7777 == final)
+            let small = try #require(lstatOf(root + "/inbox/d/small"))
+            #expect(UInt32(small.st_mode) & 0o7777 == final)
         }
     }
 

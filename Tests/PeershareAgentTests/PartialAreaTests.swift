@@ -22,23 +22,25 @@ import Testing
             let writer = OfferWriter(inbox: inbox, transferID: "t1", area: area, holdings: .empty)
             try writer.begin(try makeEntry(.directory, "d"))
             try writer.writeFile(try makeEntry(.file, "d/done", size: 3), [1, 2, 3])
-            try writer.begin(try makeEntry(.file, "d/big", size: 10))
-            try writer.write([1, 2, 3, 4])
+            // Above the 64 KiB limit of nameless files, so it is written in the partial area.
+            let big = (0..<70_000).map { UInt8($0 % 251) }
+            try writer.begin(try makeEntry(.file, "d/big", size: 70_000))
+            try writer.write(Array(big[0..<4]))
             writer.abort(keepPartial: true)
             area.close()
             #expect(treeOf(root + "/inbox") == [".peershare-partial", ".peershare-partial/\(area.senderTag).claims",
-                                                ".peershare-partial/\(area.partialName(key: ResumeKeys.fileKey(sender: Self.sender, entry: try makeEntry(.file, "d/big", size: 10))))",
+                                                ".peershare-partial/\(area.partialName(key: ResumeKeys.fileKey(sender: Self.sender, entry: try makeEntry(.file, "d/big", size: 70_000))))",
                                                 "d", "d/done"].sorted())
 
             // Another sender holds nothing here.
             let foreign = try PartialArea(inbox: inbox, sender: Self.other)
-            let none = ResumeHoldings.find(area: foreign, summary: Self.summary(["d"], files: 2, bytes: 13))
+            let none = ResumeHoldings.find(area: foreign, summary: Self.summary(["d"], files: 2, bytes: 70_003))
             #expect(none.records.isEmpty && none.adopted.isEmpty)
             foreign.close()
 
             // The same sender: the folder is adopted, d/done complete, d/big held for 4 bytes.
             let again = try PartialArea(inbox: inbox, sender: Self.sender)
-            let holdings = ResumeHoldings.find(area: again, summary: Self.summary(["d"], files: 2, bytes: 13))
+            let holdings = ResumeHoldings.find(area: again, summary: Self.summary(["d"], files: 2, bytes: 70_003))
             #expect(holdings.adopted == ["d": "d"])
             #expect(holdings.complete.count == 1 && holdings.partial.count == 1 && holdings.heldBytes == 7)
             let resumed = OfferWriter(inbox: inbox, transferID: "t2", area: again, holdings: holdings)
@@ -46,14 +48,14 @@ import Testing
             try resumed.begin(try makeEntry(.file, "d/done", size: 3), resumeFrom: 3)
             #expect(!resumed.hasOpenFile)
             // A claim that does not match what was announced is refused.
-            #expect(throws: InboxError.self) { try resumed.begin(try makeEntry(.file, "d/big", size: 10), resumeFrom: 3) }
-            try resumed.begin(try makeEntry(.file, "d/big", size: 10), resumeFrom: 4)
-            try resumed.write([5, 6, 7, 8, 9, 10])
+            #expect(throws: InboxError.self) { try resumed.begin(try makeEntry(.file, "d/big", size: 70_000), resumeFrom: 3) }
+            try resumed.begin(try makeEntry(.file, "d/big", size: 70_000), resumeFrom: 4)
+            try resumed.write(Array(big[4...]))
             try resumed.finishFile()
             try resumed.finishAll()
             again.close()
             #expect(resumed.resumedBytes == 7 && resumed.filesAlreadyPresent == 1)
-            #expect(contentsOf(root + "/inbox/d/big") == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+            #expect(contentsOf(root + "/inbox/d/big") == big)
             #expect(treeOf(root + "/inbox") == ["d", "d/big", "d/done"], "the area is removed once empty")
         }
     }

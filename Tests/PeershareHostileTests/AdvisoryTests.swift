@@ -51,10 +51,11 @@ struct AdvisoryTests {
         let lab = try #require(Lab.current)
         let probe = lab.begin("CVE-2023-29380 cleanup through a swapped-in symlink")
         let session = try await lab.hostile.openAccepted(
-            port: lab.port, offer: Raw.offer(files: 1, directories: 2, total: 100, names: ["c"]))
+            port: lab.port, offer: Raw.offer(files: 1, directories: 2, total: 70_000, names: ["c"]))
         // outside/victim holds an empty sub/ and keep.txt: the same shape as what the offer made.
+        // keep.txt is above the 64 KiB limit of nameless files, so its temp name shows it is open.
         try await session.perform([.message(Raw.directory("c")), .message(Raw.directory("c/sub")),
-                                   .message(Raw.file("c/keep.txt", size: 100)), .message(Raw.data(Raw.pattern(10)))])
+                                   .message(Raw.file("c/keep.txt", size: 70_000)), .message(Raw.data(Raw.pattern(10)))])
         let opened = await DestinationTests.waitForTemporaryFile(in: lab.inbox + "/c")
         try #require(opened, "the agent did not start the file")
         #expect(DestinationTests.swapForSymlink(lab, "c"))

@@ -198,12 +198,14 @@ struct DestinationTests {
         let lab = try #require(Lab.current)
         let probe = lab.begin("item 13 directory swapped for a symlink while a file in it is open")
         let session = try await lab.hostile.openAccepted(
-            port: lab.port, offer: Raw.offer(files: 2, directories: 1, total: 2, names: ["race2"]))
-        try await session.perform([.message(Raw.directory("race2")), .message(Raw.file("race2/a", size: 1)), .message(Raw.data([1]))])
+            port: lab.port, offer: Raw.offer(files: 2, directories: 1, total: 70_001, names: ["race2"]))
+        // a is above the 64 KiB limit of nameless files: its temp name shows it is open.
+        try await session.perform([.message(Raw.directory("race2")), .message(Raw.file("race2/a", size: 70_000)),
+                                   .message(Raw.data(Raw.pattern(70_000)))])
         let opened = await Self.waitForTemporaryFile(in: lab.inbox + "/race2")
         try #require(opened, "the agent did not start the file")
         #expect(Self.swapForSymlink(lab, "race2"))
-        try await session.perform([.message(Raw.file("race2/b", size: 1)), .message(Raw.data([2])), .final(Raw.end(files: 2, bytes: 2))])
+        try await session.perform([.message(Raw.file("race2/b", size: 1)), .message(Raw.data([2])), .final(Raw.end(files: 2, bytes: 70_001))])
         let outcome = await session.finalAnswer()
         session.close()
         // Writing on through the descriptor opened before the swap is fine (it is the real

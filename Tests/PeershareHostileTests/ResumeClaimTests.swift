@@ -56,13 +56,14 @@ extension StreamTests {
     @Test("A real partial file: the receiver announces exactly what it holds, a wrong offset is refused, the right one completes the file")
     func realPartialFile() async throws {
         let lab = try #require(Lab.current)
-        let content = Raw.pattern(10)
+        // Above the 64 KiB limit of nameless files, so it goes to the partial area.
+        let content = Raw.pattern(70_000)
 
         // Cut mid-file: the agent keeps the first 6 bytes for this sender. (One probe for
         // the three steps: `finish` restores the inbox, partial area included.)
-        let probe = lab.begin("resume: cut after 6 of 10 bytes, a wrong claim, the right one")
-        var session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 10))
-        try await session.perform([.message(Raw.file("f.bin", size: 10)), .message(Raw.data(Array(content[0..<6])))])
+        let probe = lab.begin("resume: cut after 6 of 70,000 bytes, a wrong claim, the right one")
+        var session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 70_000))
+        try await session.perform([.message(Raw.file("f.bin", size: 70_000)), .message(Raw.data(Array(content[0..<6])))])
         try await Task.sleep(for: .milliseconds(200))
         session.close()
         #expect(await lab.waitForAgentOutput("failed", since: probe))
@@ -70,31 +71,31 @@ extension StreamTests {
 
         // It says so after ACCEPT: one partial record with this sender's key, 6 bytes and
         // the hash of those bytes. A claim of 5 bytes does not match it.
-        let key = ResumeKeys.fileKey(sender: lab.hostile.identity.publicKey, path: "f.bin", size: 10,
+        let key = ResumeKeys.fileKey(sender: lab.hostile.identity.publicKey, path: "f.bin", size: 70_000,
                                      mtimeSeconds: Raw.mtime, mtimeNanoseconds: 0)
         let expected = ResumeRecord.partial(key: key, heldBytes: 6, prefixHash: try Hash.generic(Array(content[0..<6]), outputLength: 32))
-        session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 10))
+        session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 70_000))
         let announced = await session.receive()
         guard case .message(.holding(true, let records), false) = announced else {
             Issue.record("expected HOLDING after ACCEPT, got \(announced)")
             return
         }
         #expect(records == [expected])
-        try await session.perform([.message(Self.resume(5)), .message(Raw.file("f.bin", size: 10)), .message(Raw.data(Array(content[5...])))])
+        try await session.perform([.message(Self.resume(5)), .message(Raw.file("f.bin", size: 70_000)), .message(Raw.data(Array(content[5...])))])
         var outcome = await session.finalAnswer()
         session.close()
         lab.expectFailure(outcome, probe.label, mentioning: "did not announce")
         #expect(lab.partialAreaEntries().count == 1, "a refused claim must leave the partial file: \(lab.partialAreaEntries().keys.map(shown))")
 
         // The announced 6 bytes: only the last 4 are sent, and the file is whole.
-        session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 10))
+        session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 70_000))
         _ = await session.receive()
-        try await session.perform([.message(Self.resume(6)), .message(Raw.file("f.bin", size: 10)),
-                                   .message(Raw.data(Array(content[6...]))), .final(Raw.end(files: 1, bytes: 10))])
+        try await session.perform([.message(Self.resume(6)), .message(Raw.file("f.bin", size: 70_000)),
+                                   .message(Raw.data(Array(content[6...]))), .final(Raw.end(files: 1, bytes: 70_000))])
         outcome = await session.finalAnswer()
         session.close()
-        guard case .done(1, 10) = outcome else {
-            Issue.record("expected DONE(1, 10), got \(outcome)")
+        guard case .done(1, 70_000) = outcome else {
+            Issue.record("expected DONE(1, 70000), got \(outcome)")
             return
         }
         #expect(readFileBytes(lab.inbox + "/f.bin") == content)

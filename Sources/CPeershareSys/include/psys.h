@@ -24,6 +24,12 @@ extern const int PSYS_SEEK_DATA;
 extern const int PSYS_SEEK_HOLE;
 /// O_PATH for open/openat2 (GNU-only, so Swift's Glibc does not export it).
 extern const int PSYS_O_PATH;
+/// O_TMPFILE (a macro of GNU-only bits): a file with no name in a directory, named later with linkat.
+extern const int PSYS_O_TMPFILE;
+/// Gives the nameless (O_TMPFILE) file `fd` the name `name` in `dirfd`:
+/// linkat(AT_FDCWD, "/proc/self/fd/<fd>", dirfd, name, AT_SYMLINK_FOLLOW), which never
+/// replaces an existing name (EEXIST). Returns 0, or -1 with errno set.
+int psys_link_unnamed(int fd, int dirfd, const char *name);
 /// mallopt(M_ARENA_MAX, count): bounds glibc malloc arenas. Returns 1 on success.
 int psys_set_malloc_arena_max(int count);
 #endif

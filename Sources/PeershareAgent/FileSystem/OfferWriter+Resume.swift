@@ -187,7 +187,7 @@ extension OfferWriter {
         for attempt in 1...Self.maxNameAttempts {
             let candidate = UniqueName.candidate(original, attempt: attempt, isDirectory: false)
             do {
-                try SystemCall.renameNoReplace(file.tempDirectory, file.tempName, to: file.parentDescriptor, candidate)
+                try place(file, in: file.parentDescriptor, as: candidate)
                 return
             } catch where error == .fileExists {
                 continue

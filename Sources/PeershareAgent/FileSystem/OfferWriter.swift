@@ -45,6 +45,9 @@ public final class OfferWriter {
     var cachedParent: (path: String, descriptor: Int32)?
     /// Next temp-file counter.
     var tempCounter: UInt64 = 1
+    /// Set when the inbox's file system refused `O_TMPFILE`: small files then take the
+    /// named temp-file path too.
+    var unnamedFilesUnsupported = !OfferWriter.procFileDescriptorsVisible
     var state: State = .running
     /// With resume: the sender's partial area and what it holds (see `OfferWriter+Resume`).
     /// Nil: files are received under temp names next to their final names, as before.
@@ -59,6 +62,12 @@ public final class OfferWriter {
     static let maxNameAttempts = 10_000
     /// Most temp names tried in one directory (they only collide with leftovers).
     static let maxTempAttempts = 1_000
+    /// Files up to this size are received as nameless `O_TMPFILE` files (see
+    /// `beginUnnamedFile`): the largest file data a BATCH item carries.
+    static let unnamedFileLimit: UInt64 = 64 * 1024
+    /// `linkat` names an `O_TMPFILE` file through `/proc/self/fd` (the `AT_EMPTY_PATH`
+    /// form needs CAP_DAC_READ_SEARCH); without /proc the named path is used.
+    static let procFileDescriptorsVisible = access("/proc/self/fd", X_OK) == 0
 
     /// Makes a writer for the transfer `transferID` (used, sanitized, in temp-file names).
     /// Opens nothing yet.

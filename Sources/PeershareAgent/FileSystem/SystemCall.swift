@@ -97,6 +97,15 @@ enum SystemCall {
         }
     }
 
+    /// `O_TMPFILE`, for `openAt(dir, ".", flags: unnamedFileFlag | O_WRONLY, mode:)`.
+    static let unnamedFileFlag = PSYS_O_TMPFILE
+
+    /// `linkat` of a nameless `O_TMPFILE` file to `name` in `dirfd` (through
+    /// `/proc/self/fd`); never replaces an existing name (EEXIST).
+    static func linkUnnamed(_ fd: Int32, to dirfd: Int32, _ name: String) throws(Errno) {
+        _ = try retrying { psys_link_unnamed(fd, dirfd, name) }
+    }
+
     /// `unlinkat(dirfd, name, flags)`; `AT_REMOVEDIR` removes only an empty directory.
     static func unlink(_ dirfd: Int32, _ name: String, flags: Int32 = 0) throws(Errno) {
         _ = try retrying { Glibc.unlinkat(dirfd, name, flags) }
