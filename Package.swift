@@ -9,6 +9,7 @@
 //   PeershareDiscovery         mDNS through Avahi behind one Swift interface
 //   PeershareAgent             sessions, transfers, inbox, trust store, control API
 //   peershare                  the executable (CLI)
+//   peershare-mitm             test tool for the LAN lab (Tests/Tools): never installed or packaged
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -89,6 +90,18 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict
+        ),
+        // The LAN lab's man-in-the-middle relay (Tests/lan/cases_mitm.sh). Not a product:
+        // `make install` and the .deb take only the peershare binary.
+        .executableTarget(
+            name: "peershare-mitm",
+            dependencies: [
+                "PeershareCore",
+                "SodiumKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/Tools/peershare-mitm",
             swiftSettings: strict
         ),
         .testTarget(

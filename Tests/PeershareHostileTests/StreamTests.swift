@@ -247,6 +247,27 @@ struct StreamTests {
         await lab.finish(probe, outcome: outcome)
     }
 
+    @Test("An OFFER altered on the way (one bit flipped) is refused with a FAILURE that says so (man in the middle)")
+    func alteredOffer() async throws {
+        let lab = try #require(Lab.current)
+        let probe = lab.begin("OFFER with one bit flipped on the way")
+        let session = try await lab.hostile.openKnown(port: lab.port)
+        var frame = try session.seal(StreamCase.oneFile(size: 1))
+        frame[frame.count / 2] ^= 0x01
+        try await session.sendFrame(frame)
+        let outcome = await session.finalAnswer()
+        session.close()
+        lab.expectFailure(outcome, probe.label, mentioning: "tampered")
+        // The terminal line follows the FAILURE on the wire: give it two seconds.
+        var told = false
+        for _ in 0..<50 where !told {
+            told = lab.agentOutput(since: probe).contains("tampered")
+            if !told { try await Task.sleep(for: .milliseconds(40)) }
+        }
+        #expect(told, "\(probe.label): the agent's terminal does not say the offer was tampered with")
+        await lab.finish(probe, outcome: outcome)
+    }
+
     /// Free bytes in the inbox for an unprivileged user.
     static func freeBytes(_ path: String) -> UInt64 {
         var info = statvfs()

@@ -30,6 +30,8 @@ source "$HERE/cases_agent.sh"
 source "$HERE/cases_embedded.sh"
 # shellcheck source=cases_faults.sh
 source "$HERE/cases_faults.sh"
+# shellcheck source=cases_mitm.sh
+source "$HERE/cases_mitm.sh"
 
 lab_require_root || exit 1
 # Inside the lab each host picks its own mode; a caller's "off" must not leak in.
@@ -41,7 +43,8 @@ LAB_CASES=(lab_three_hosts lab_avahi_restart lab_scale lab_isolation_and_teardow
 AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_avahi_restart
     agent_ipv6_link_local agent_spoofed_advert agent_scale
     agent_embedded_lan agent_mixed_lan agent_daemon_mode_needs_daemon agent_auto_handover
-    agent_interface_allow_list fault_cut_network)
+    agent_interface_allow_list fault_cut_network
+    mitm_forward mitm_tamper mitm_impersonate)
 
 PASSED=0
 FAILED=0

@@ -80,6 +80,8 @@ struct ReceiverSession {
 
         // PAIR: M3 carries the summary the person needs to decide.
         var summaryBytes: [UInt8]?
+        /// The sender's name as the M3 summary claims it (PAIR), for messages before the OFFER.
+        var claimedName: String?
         let code: PairingCode?
         if mode == .pair {
             let m3 = try await io.readHandshakeMessage("the offer", seconds: timeouts.handshakeStep)
@@ -88,6 +90,7 @@ struct ReceiverSession {
                 let plain = try handshake.handleM3(m3)
                 summary = try OfferSummary.decode(plain)
                 summaryBytes = plain
+                claimedName = summary.senderName
                 progressed()
             } catch let error as HandshakeError {
                 await io.sendAbort(.protocolError, "bad offer")
@@ -153,10 +156,20 @@ struct ReceiverSession {
         let first: Received
         do {
             first = try await secure.receive(waitingFor: "the offer")
-        } catch where error.kind == .protocolError {
-            // An offer that does not decode is refused with the reason, not a bare close.
+        } catch where error.kind == .protocolError || error.kind == .security {
+            // An offer that does not decode, or that failed authentication (altered on the
+            // way), is refused with the reason, not a bare close: this side's stream is
+            // intact, so the sender can read why. An altered one is also shown to the person
+            // here, who may just have typed the code and would otherwise see nothing happen
+            // (a fixed text; only a peer that passed the handshake gets this far).
             try? secure.enqueue(.failure(.protocolViolation, "bad offer: \(error.message)"), final: true)
             await io.flushFinal()
+            if error.kind == .security {
+                var event = TransferEvent.failure(error, transfer: transferID)
+                event.peer = claimedName ?? trust.pin(forKey: outcome.peerIdentity)?.name
+                event.direction = "receive"
+                agent.hub.publish(event)
+            }
             throw error
         }
         io.timer.disarm()
