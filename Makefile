@@ -104,7 +104,7 @@ SWIFT_INPUTS = $(shell find Sources -type f 2>/dev/null) Package.swift $(wildcar
 
 # The static release build; rebuilt when a source changes.
 $(BIN_STATIC): $(SWIFT_INPUTS)
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_SCRATCH)
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) --product peershare
 	@touch $@
 
 ## completions: generate the bash, zsh and fish completion scripts into .build-packaging/completions.
