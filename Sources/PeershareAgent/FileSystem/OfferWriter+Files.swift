@@ -16,17 +16,7 @@ extension OfferWriter {
         guard entry.size <= UInt64(Int64.max) else {
             throw InboxError(.refusedEntry, "'\(shown)' declares \(entry.size) bytes, more than a file can hold")
         }
-        let parent: Int32
-        let placedPath: String
-        if entry.path.depth == 1 {
-            try refuseDuplicateTopLevel(entry.path.topLevel)
-            parent = inbox.descriptor
-            placedPath = entry.path.string
-        } else {
-            let placed = try placement(of: entry)
-            parent = try openParent(placed.parentPath)
-            placedPath = placed.path
-        }
+        let (parent, placedPath) = try destination(of: entry)
         if entry.size <= Self.unnamedFileLimit, beginUnnamedFile(entry, parent: parent, placedPath: placedPath) {
             return
         }
@@ -53,6 +43,18 @@ extension OfferWriter {
             }
         }
         throw InboxError(.exists, "no free temporary name for '\(DisplayEscape.escape(placedPath))'")
+    }
+
+    /// Where a file entry goes: the directory that will hold its final name (the inbox for
+    /// a top-level file, which must not repeat one of this offer; else its placed parent,
+    /// opened beneath the inbox) and its path with the placed top-level name.
+    func destination(of entry: Entry) throws(InboxError) -> (parent: Int32, placedPath: String) {
+        if entry.path.depth == 1 {
+            try refuseDuplicateTopLevel(entry.path.topLevel)
+            return (inbox.descriptor, entry.path.string)
+        }
+        let placed = try placement(of: entry)
+        return (try openParent(placed.parentPath), placed.path)
     }
 
     /// A small file is received without a name: `openat(parent, ".", O_TMPFILE|O_WRONLY,
@@ -200,26 +202,35 @@ extension OfferWriter {
         return mode
     }
 
-    /// Claims a top-level file name with `renameat2(inbox, temp, inbox, candidate, RENAME_NOREPLACE)`,
-    /// trying `UniqueName` candidates while the name is taken.
+    /// Claims a top-level file name in the inbox (`place`: `linkat` or `renameat2`, never
+    /// replacing), trying `UniqueName` candidates while the name is taken, and records it.
     private func claimTopLevelFile(_ file: IncomingFile) throws(InboxError) {
         let original = file.entry.path.topLevel
+        let candidate = try placeUnderFreeName(file, original, in: inbox.descriptor, shown: { $0 })
+        claimTopLevel(original, as: candidate)
+        area?.appendClaim(original, placed: candidate)
+    }
+
+    /// Places `file` in `directory` under `original` or, while that is taken, the next
+    /// `UniqueName` candidate; returns the name used. Any other failure, or no free name
+    /// after `maxNameAttempts`, discards the file; `shown` gives the path an error names
+    /// for a candidate (or for `original` when every candidate was taken).
+    func placeUnderFreeName(_ file: IncomingFile, _ original: String, in directory: Int32,
+                            shown: (String) -> String) throws(InboxError) -> String {
         for attempt in 1...Self.maxNameAttempts {
             let candidate = UniqueName.candidate(original, attempt: attempt, isDirectory: false)
             do {
-                try place(file, in: inbox.descriptor, as: candidate)
+                try place(file, in: directory, as: candidate)
+                return candidate
             } catch where error == .fileExists {
                 continue
             } catch {
                 discardCurrentFile()
-                throw InboxError.system(error, "cannot place", candidate)
+                throw InboxError.system(error, "cannot place", shown(candidate))
             }
-            claimTopLevel(original, as: candidate)
-            area?.appendClaim(original, placed: candidate)
-            return
         }
         discardCurrentFile()
-        throw InboxError(.exists, "no free name for '\(DisplayEscape.escape(original))' after \(Self.maxNameAttempts) tries")
+        throw InboxError(.exists, "no free name for '\(DisplayEscape.escape(shown(original)))' after \(Self.maxNameAttempts) tries")
     }
 
     private func requireCurrentFile() throws(InboxError) -> IncomingFile {

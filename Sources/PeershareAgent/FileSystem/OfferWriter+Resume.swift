@@ -117,17 +117,7 @@ extension OfferWriter {
         guard let held = holdings.partial[key], held.held == offset else {
             throw InboxError(.refusedEntry, "a resume claim for '\(shown)' at \(offset) bytes that this receiver did not announce")
         }
-        let parent: Int32
-        let placedPath: String
-        if entry.path.depth == 1 {
-            try refuseDuplicateTopLevel(entry.path.topLevel)
-            parent = inbox.descriptor
-            placedPath = entry.path.string
-        } else {
-            let placed = try placement(of: entry)
-            parent = try openParent(placed.parentPath)
-            placedPath = placed.path
-        }
+        let (parent, placedPath) = try destination(of: entry)
         let fd: Int32
         do {
             fd = try SystemCall.openAt(area.descriptor, held.name, flags: O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
@@ -183,20 +173,6 @@ extension OfferWriter {
     /// Places a finished file in an adopted folder: its own name, or the next " (n)" name
     /// if a different file has it (nothing is overwritten).
     func claimNameInAdoptedFolder(_ file: IncomingFile) throws(InboxError) {
-        let original = file.entry.path.name
-        for attempt in 1...Self.maxNameAttempts {
-            let candidate = UniqueName.candidate(original, attempt: attempt, isDirectory: false)
-            do {
-                try place(file, in: file.parentDescriptor, as: candidate)
-                return
-            } catch where error == .fileExists {
-                continue
-            } catch {
-                discardCurrentFile()
-                throw InboxError.system(error, "cannot place", file.placedPath)
-            }
-        }
-        discardCurrentFile()
-        throw InboxError(.exists, "no free name for '\(DisplayEscape.escape(file.placedPath))' after \(Self.maxNameAttempts) tries")
+        _ = try placeUnderFreeName(file, file.entry.path.name, in: file.parentDescriptor, shown: { _ in file.placedPath })
     }
 }
