@@ -62,8 +62,8 @@ lan-test: build
 
 bench:
 	$(MAKE) deps EXTRA_DEPS="$(BENCH_DEPS)"
-	$(SWIFT) build -c release
-	bash scripts/bench.sh
+	$(MAKE) --no-print-directory $(BIN_STATIC)
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_STATIC) bash scripts/bench.sh
 
 clean:
 	rm -rf .build

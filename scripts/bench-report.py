@@ -172,6 +172,13 @@ def main(results_path, out_path):
     w("")
     w("- Everything runs on this one machine over loopback (127.0.0.1): both ends share its CPUs, "
       "and the network costs nothing, so the figures compare the tools' own CPU and I/O work.")
+    binary = meta.get("binary", "?")
+    if "static" in binary:
+        w(f"- peershare is `{binary}`, the release build with the Swift runtime linked in statically that "
+          "`make install` and the .deb ship (`make bench` builds it); with no Swift shared libraries to load "
+          "it starts faster than the dynamically linked `.build/release/peershare`, which shows in the short sends.")
+    else:
+        w(f"- peershare is `{binary}` (PEERSHARE_BIN), not the static build that `make install` ships.")
     w(f"- For each workload, {runs_n} rounds; in each round every tool copies the workload once and the "
       "order rotates (round 1: tar\\|nc, scp, rsync, peershare; round 2: scp, rsync, peershare, tar\\|nc; "
       "and so on). The table gives the median of the rounds; the ratio is the tool's median over the "

@@ -2,14 +2,15 @@
 # scripts/bench.sh: peershare against tar|nc (no encryption, the floor), scp -r and rsync -a
 # over ssh, all on loopback on this machine; writes BENCHMARKS.md. Run by `make bench`.
 #
-#   BENCH_RUNS=5          timed runs per tool and workload (median reported; tool order rotates)
+#   BENCH_RUNS=7          timed runs per tool and workload (median reported; tool order rotates)
 #   BENCH_QUICK=1         small workloads, to check the script in about a minute
 #   BENCH_OUT=FILE        the report (default BENCHMARKS.md; its "What was tried" section is kept)
 #   BENCH_LATENCY_RUNS=11 runs of the one-small-file send (peershare and scp)
 #   BENCH_FIRST_RUNS=3    first-contact (pairing with the code) sends, each with fresh identities
 #   BENCH_TMPDIR=DIR      where the workloads and received copies go (default $TMPDIR or /tmp)
 #   BENCH_RAW=FILE        also keep the raw results (TSV, read by scripts/bench-report.py)
-#   PEERSHARE_BIN=PATH    the binary (default .build/release/peershare)
+#   PEERSHARE_BIN=PATH    the binary (default .build/release/peershare; `make bench` passes the
+#                         static build that `make install` and the .deb ship)
 #
 # Safety: every connection is to 127.0.0.1. The sshd started here listens on 127.0.0.1 only,
 # on a free high port, with a throwaway host key and user key in the temporary directory;
@@ -26,7 +27,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=${PEERSHARE_BIN:-.build/release/peershare}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
-RUNS=${BENCH_RUNS:-5}
+RUNS=${BENCH_RUNS:-7}
 QUICK=${BENCH_QUICK:-0}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
 case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac

@@ -220,6 +220,7 @@ struct SenderSession {
         var sentBytes: UInt64 = 0
         var sentFiles: UInt64 = 0
         var counters = ResumeCounters()
+        let directories = SourceDirectories()
         for (index, entry) in plan.entries.enumerated() {
             if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
             // Resume: a file the receiver holds complete is not sent; one it holds the
@@ -241,7 +242,7 @@ struct SenderSession {
             }
             let source: FileSource
             do {
-                source = try FileSource(path: plan.sources[index], expectedSize: entry.size)
+                source = try FileSource(path: plan.sources[index], expectedSize: entry.size, directories: directories)
             } catch {
                 throw AgentError(.io, error.message, underlying: error)
             }
