@@ -15,7 +15,7 @@ BIN_RELEASE = .build/release/peershare
 
 # Build and run-time packages; the LAN lab and the benchmark need the rest.
 BUILD_DEPS = pkg-config libsodium-dev libavahi-client-dev libavahi-core-dev
-LAB_DEPS   = avahi-daemon avahi-utils dbus iproute2 procps psmisc jq
+LAB_DEPS   = avahi-daemon avahi-utils dbus iproute2 procps psmisc jq nftables
 BENCH_DEPS = openssh-server openssh-client rsync netcat-openbsd hyperfine time
 DOC_DEPS   = mandoc man-db
 PKG_DEPS   = dpkg-dev systemd gzip binutils

@@ -241,6 +241,13 @@ struct HandshakeTests {
                 Issue.record("\(probe.label): the agent answered a forged M5 with a \(bytes.count)-byte frame")
             }
             lab.expectRejected(outcome, probe.label)
+            // The person at the agent is told that a session used a paired key it could not
+            // prove (a man in the middle would otherwise go unnoticed on this side).
+            let reason = forgery == .signedByAnotherKey ? "bad signature" : "wrong confirmation tag"
+            await lab.waitForAgentOutput("failed authentication", since: probe, timeout: .seconds(5))
+            let output = lab.agentOutput(since: probe)
+            #expect(output.contains("claimed to be the paired peer") && output.contains("failed authentication (\(reason))"),
+                    "the agent does not tell its person: \(DisplayEscape.escape(output))")
         }
         await lab.finish(probe, outcome: outcome)
     }

@@ -36,13 +36,14 @@ mitm_read_port() {
 }
 
 # mitm_relay MODE [ARGS...]: the relay on R, listening on R's address on segment A and
-# aimed at B's agent; RELAY_LOG holds its JSON lines.
+# aimed at B's agent (MITM_TARGET if set: `original` for a DNAT-diverted session, see
+# cases_intercept.sh); RELAY_LOG holds its JSON lines.
 mitm_relay() {
     local mode=$1
     shift
     RELAY_LOG="$LAB_DIR/h3/relay-$mode-$(date +%s%N).log"
-    lab_spawn h3 "$RELAY_LOG" "$MITM_BIN" "$mode" --listen "$ROUTED_R_A:$MITM_PORT" \
-        --target "$ROUTED_B:$B_PORT" --seconds 90 "$@" >/dev/null
+    lab_spawn h3 "$RELAY_LOG" "$MITM_BIN" "$mode" --listen "${MITM_LISTEN:-$ROUTED_R_A:$MITM_PORT}" \
+        --target "${MITM_TARGET:-$ROUTED_B:$B_PORT}" --seconds 90 "$@" >/dev/null
     wait_until 10 relay_has listening || { WHY="the relay did not listen: $(tail -c 300 "$RELAY_LOG")"; return 1; }
 }
 
@@ -54,10 +55,11 @@ relay_retry_ended() {
 relay_events() { jq -cR --arg e "$1" 'fromjson? | select(.event == $e)' "$RELAY_LOG" 2>/dev/null; }
 relay_has() { [ -n "$(relay_events "$1")" ]; }
 
-# mitm_send_start PATH: `peershare send PATH --to R:PORT --json` on A, in the background.
+# mitm_send_start PATH: `peershare send PATH --to R:PORT --json` on A, in the background
+# (--to MITM_SEND_TO if set: B's real address when R intercepts).
 mitm_send_start() {
     SEND_LOG="$LAB_DIR/h1/send-$(date +%s%N).log"
-    SEND_PID=$(lab_spawn h1 "$SEND_LOG" "$PEERSHARE_BIN" send "$1" --to "$ROUTED_R_A:$MITM_PORT" \
+    SEND_PID=$(lab_spawn h1 "$SEND_LOG" "$PEERSHARE_BIN" send "$1" --to "${MITM_SEND_TO:-$ROUTED_R_A:$MITM_PORT}" \
         --home "$(agent_home h1)" --json)
 }
 

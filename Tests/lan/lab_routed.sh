@@ -15,16 +15,25 @@
 # can run a relay instead). The hosts are bare (no dbus-daemon, no avahi-daemon): agents
 # here run with --no-discovery and are given HOST:PORT.
 #
+# With LAB_ROUTED_IPV6=yes the hosts also get IPv6 ULA addresses (fd13:213:1::/64 on
+# segment A, fd13:213:2::/64 on segment B, set inside the lab's namespaces only, no DAD),
+# with the same routes and IPv6 forwarding on in R's namespace only.
+#
 # Public functions and values:
 #   lab_routed_up                 build the two segments and the three hosts
 #   ROUTED_A ROUTED_B             the addresses of A and B
 #   ROUTED_R_A ROUTED_R_B         R's address on segment A and on segment B
+#   ROUTED6_A ROUTED6_B ROUTED6_R_A ROUTED6_R_B   the same in IPv6 (LAB_ROUTED_IPV6=yes)
 # shellcheck disable=SC2034 # LAB_N and LAB_BARE are read by lab.sh's functions
 
 ROUTED_A=10.213.1.2
 ROUTED_B=10.213.2.2
 ROUTED_R_A=10.213.1.1
 ROUTED_R_B=10.213.2.1
+ROUTED6_A=fd13:213:1::2
+ROUTED6_B=fd13:213:2::2
+ROUTED6_R_A=fd13:213:1::1
+ROUTED6_R_B=fd13:213:2::1
 
 # routed_switch NAME: a switch namespace ${P}NAME with a bridge br0 (IPv6 off, no snooping).
 routed_switch() {
@@ -35,16 +44,20 @@ routed_switch() {
     ip -n "$sw" link set br0 up
 }
 
-# routed_link HOST IFACE SWITCH ADDRESS: a veth IFACE in HOST's namespace, its peer on
+# routed_link HOST IFACE SWITCH ADDRESS [ADDRESS6]: a veth IFACE in HOST's namespace, its peer on
 # SWITCH's bridge. As in lab.sh, the veth is created inside the host namespace and its
 # peer moved straight to the switch, so neither end exists in the machine's namespace.
 routed_link() {
-    local h=$1 iface=$2 sw=${LAB_PREFIX}$3 address=$4 ns peer
+    local h=$1 iface=$2 sw=${LAB_PREFIX}$3 address=$4 address6=${5:-} ns peer
     ns=$(lab_ns "$h")
     peer="${LAB_PREFIX}${h}${iface#veth}"
     ip -n "$ns" link add "$iface" type veth peer name "$peer" netns "$sw"
     ip -n "$sw" link set "$peer" master br0 up
     ip -n "$ns" addr add "$address/24" dev "$iface"
+    if [ -n "$address6" ]; then
+        ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$iface.disable_ipv6=0"
+        ip -n "$ns" addr add "$address6/64" dev "$iface" nodad
+    fi
     ip -n "$ns" link set "$iface" up
 }
 
@@ -73,12 +86,53 @@ lab_routed_up() {
     routed_switch swb || return 1
     local h
     for h in h1 h2 h3; do routed_host "$h" || return 1; done
-    routed_link h1 veth0 swa "$ROUTED_A" || return 1
-    routed_link h2 veth0 swb "$ROUTED_B" || return 1
-    routed_link h3 veth0 swa "$ROUTED_R_A" || return 1
-    routed_link h3 veth1 swb "$ROUTED_R_B" || return 1
+    local v6=""
+    [ "${LAB_ROUTED_IPV6:-}" = yes ] && v6=1
+    routed_link h1 veth0 swa "$ROUTED_A" ${v6:+"$ROUTED6_A"} || return 1
+    routed_link h2 veth0 swb "$ROUTED_B" ${v6:+"$ROUTED6_B"} || return 1
+    routed_link h3 veth0 swa "$ROUTED_R_A" ${v6:+"$ROUTED6_R_A"} || return 1
+    routed_link h3 veth1 swb "$ROUTED_R_B" ${v6:+"$ROUTED6_R_B"} || return 1
     ip netns exec "$(lab_ns h3)" sysctl -qw net.ipv4.ip_forward=1 || return 1
     ip -n "$(lab_ns h1)" route add 10.213.2.0/24 via "$ROUTED_R_A" || return 1
     ip -n "$(lab_ns h2)" route add 10.213.1.0/24 via "$ROUTED_R_B" || return 1
+    if [ -n "$v6" ]; then
+        ip netns exec "$(lab_ns h3)" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+        ip -n "$(lab_ns h1)" -6 route add fd13:213:2::/64 via "$ROUTED6_R_A" || return 1
+        ip -n "$(lab_ns h2)" -6 route add fd13:213:1::/64 via "$ROUTED6_R_B" || return 1
+    fi
     lab_wait_daemons
+}
+
+# Transparent interception on R (cases_intercept.sh): an nftables DNAT rule in R's
+# namespace only, so A keeps dialling B's real address and never learns of R. The table
+# lives in R's namespace and goes away with it (lab_down), also on failure.
+#
+#   routed_have_nft                       nft is installed (else the cases skip)
+#   routed_intercept_on FAMILY DADDR DPORT TO
+#                                         FAMILY ip or ip6: TCP arriving on R's segment-A
+#                                         link for DADDR:DPORT goes to TO (R's relay,
+#                                         "ADDR:PORT" or "[ADDR6]:PORT")
+#   routed_intercept_off FAMILY           removes the rule (R forwards again)
+#   routed_intercept_hits FAMILY          packets the rule diverted so far
+ROUTED_NFT_TABLE=peershare_intercept
+
+routed_have_nft() { command -v nft >/dev/null 2>&1; }
+
+routed_intercept_on() {
+    local family=$1 daddr=$2 dport=$3 to=$4
+    ip netns exec "$(lab_ns h3)" nft -f - <<NFT
+table $family $ROUTED_NFT_TABLE {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        iifname "veth0" $family daddr $daddr tcp dport $dport counter dnat to $to
+    }
+}
+NFT
+}
+
+routed_intercept_off() { ip netns exec "$(lab_ns h3)" nft delete table "$1" "$ROUTED_NFT_TABLE"; }
+
+routed_intercept_hits() {
+    ip netns exec "$(lab_ns h3)" nft -j list table "$1" "$ROUTED_NFT_TABLE" 2>/dev/null |
+        jq '[.nftables[] | .rule? // empty | .expr[] | .counter? // empty | .packets] | add // 0'
 }

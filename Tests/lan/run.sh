@@ -13,7 +13,8 @@
 #   LAB_AVAHI_IPV6=no                   mDNS over IPv4 only (about half the daemon CPU)
 #   LAB_KEEP=1                          keep the run's files (logs) in /tmp/lab-*
 #
-# Prints "PASS name" / "FAIL name: why" / "SKIP name: why" per case, then
+# Prints "PASS name" / "FAIL name: why" / "SKIP name: why" per case (a case skips by
+# setting WHY and returning 2, e.g. the interception cases without nft), then
 # "(K skipped)" if any, and last exactly "N passed, M failed". Exits non-zero if
 # any case failed. Not root: prints "skipped: needs root" and exits 0.
 set -u
@@ -32,6 +33,8 @@ source "$HERE/cases_embedded.sh"
 source "$HERE/cases_faults.sh"
 # shellcheck source=cases_mitm.sh
 source "$HERE/cases_mitm.sh"
+# shellcheck source=cases_intercept.sh
+source "$HERE/cases_intercept.sh"
 
 lab_require_root || exit 1
 # Inside the lab each host picks its own mode; a caller's "off" must not leak in.
@@ -44,7 +47,7 @@ AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_a
     agent_ipv6_link_local agent_spoofed_advert agent_scale
     agent_embedded_lan agent_mixed_lan agent_daemon_mode_needs_daemon agent_auto_handover
     agent_interface_allow_list fault_cut_network
-    mitm_forward mitm_tamper mitm_impersonate)
+    mitm_forward mitm_tamper mitm_impersonate mitm_intercept mitm_intercept_ipv6 mitm_paired)
 
 PASSED=0
 FAILED=0
@@ -64,9 +67,15 @@ run_case() {
         return
     fi
     echo "--- $name"
-    if "case_$name"; then
+    local status=0
+    "case_$name" || status=$?
+    if [ "$status" -eq 0 ]; then
         echo "PASS $name"
         PASSED=$((PASSED + 1))
+    elif [ "$status" -eq 2 ] && [ -n "$WHY" ]; then
+        # A case that cannot run here (a missing tool) says why and counts as skipped.
+        echo "SKIP $name: $WHY"
+        SKIPPED=$((SKIPPED + 1))
     else
         echo "FAIL $name: ${WHY:-returned non-zero}"
         FAILED=$((FAILED + 1))

@@ -142,6 +142,19 @@ struct ReceiverSession {
                 event.message = "Pairing failed: wrong code (or the connection was tampered with). The sender must send again."
                 agent.hub.publish(event)
             }
+            if mode == .known, let handshakeError = error as? HandshakeError,
+               handshakeError == .badSignature || handshakeError == .confirmationFailed {
+                // Someone used a paired peer's key without holding it (an impostor or a man
+                // in the middle): the person here is told, as the sender's person is; no
+                // one else would notice. Nothing was received and the pin is unchanged.
+                let name = trust.pin(forKey: senderKey)?.name ?? fingerprint
+                var event = TransferEvent.failure(AgentError(.security, "A session from \(remote) claimed to be the paired peer \"\(DisplayEscape.escape(name))\" (\(Fingerprint.short(of: senderKey))) but failed authentication (\(handshakeError == .badSignature ? "bad signature" : "wrong confirmation tag")): someone may be impersonating it. Nothing was received."), transfer: transferID)
+                event.peer = name
+                event.fingerprint = fingerprint
+                event.address = remote
+                event.direction = "receive"
+                agent.hub.publish(event)
+            }
             if let handshakeError = error as? HandshakeError { throw .handshake(handshakeError) }
             if let agentError = error as? AgentError, mode == .pair, agentError.kind == .unreachable || agentError.kind == .wrongCode {
                 throw AgentError(.wrongCode, "Pairing with \(remote) failed: wrong code.")

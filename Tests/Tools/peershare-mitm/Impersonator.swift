@@ -14,7 +14,7 @@ import SodiumKit
 /// person typed for the first attempt.
 struct Impersonator {
     let listener: TCPListener
-    let target: Endpoint
+    let target: RelayTarget
     let fromSender: Capture
     let fromReceiver: Capture
     let guessForSender: PairingCode
@@ -37,6 +37,7 @@ struct Impersonator {
         line = RelayEvent("sender-connected")
         line.peer = sender.peer
         line.emit()
+        let receiver = try target.resolve(for: sender)
 
         // Toward the sender: the receiver's part (M1 → M2, then M3 with the summary).
         var asReceiver = ReceiverHandshake(identity: identity) { _ in false }
@@ -60,7 +61,7 @@ struct Impersonator {
         reportSummary(summaryBytes)
 
         // Toward the receiver: the sender's part, with the copied summary and a guessed code.
-        guard var first = try offer(summaryBytes, event: "offered-to-receiver") else { return }
+        guard var first = try offer(summaryBytes, to: receiver, event: "offered-to-receiver") else { return }
         do {
             let m4 = try first.connection.readFrame(cap: cap, what: "the receiver's M4", seconds: waitForPerson)
             fromReceiver.recordFrame(m4)
@@ -103,7 +104,7 @@ struct Impersonator {
 
         guard retryWait > 0 else { return }
         // Second attempt, right away: a new connection and a new guess.
-        guard var second = try offer(summaryBytes, event: "retry-offered") else { return }
+        guard var second = try offer(summaryBytes, to: receiver, event: "retry-offered") else { return }
         do {
             let answer = try second.connection.readFrame(cap: cap, what: "the receiver's M4", seconds: retryWait)
             fromReceiver.recordFrame(answer)
@@ -133,8 +134,8 @@ struct Impersonator {
 
     /// Connects to the receiver and sends M1 and M3 (the summary, a fresh guessed code).
     /// Nil when the receiver refuses at once (then reported).
-    private func offer(_ summary: [UInt8], event: String) throws(RelayError) -> ReceiverLeg? {
-        let connection = try TCPConnection.connect(to: target)
+    private func offer(_ summary: [UInt8], to receiver: Endpoint, event: String) throws(RelayError) -> ReceiverLeg? {
+        let connection = try TCPConnection.connect(to: receiver)
         var handshake = SenderHandshake(identity: identity, pinnedReceiver: nil, summary: summary)
         do {
             try connection.writeFrame(try handshake.makeM1())

@@ -10,16 +10,16 @@ struct PeershareMITM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peershare-mitm",
         abstract: "A man-in-the-middle relay between a peershare sender and receiver (LAN lab test tool).",
-        subcommands: [Forward.self, Tamper.self, Impersonate.self])
+        subcommands: [Forward.self, Tamper.self, Impersonate.self, StandIn.self])
 }
 
 /// Where the relay listens for the sender, where the real receiver is, and where the
 /// bytes it sees are recorded.
 struct RelayOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Address the sender dials.", valueName: "A.B.C.D:PORT"))
+    @Option(help: ArgumentHelp("Address the sender dials (or a DNAT rule sends it to).", valueName: "HOST:PORT"))
     var listen: String
 
-    @Option(help: ArgumentHelp("The real receiver.", valueName: "A.B.C.D:PORT"))
+    @Option(help: ArgumentHelp("The real receiver, or `original`: the address the sender dialled before a DNAT rule diverted it (SO_ORIGINAL_DST).", valueName: "HOST:PORT|original"))
     var target: String
 
     @Option(help: ArgumentHelp("Record the bytes the sender sent in PREFIX.to-receiver, those the receiver sent in PREFIX.to-sender.", valueName: "PREFIX"))
@@ -28,8 +28,8 @@ struct RelayOptions: ParsableArguments {
     @Option(help: "Give up after this many seconds (waiting for the sender, and for a forwarded session to end).")
     var seconds: Double = 120
 
-    func endpoints() throws(RelayError) -> (listen: Endpoint, target: Endpoint) {
-        (try Endpoint(parsing: listen), try Endpoint(parsing: target))
+    func endpoints() throws(RelayError) -> (listen: Endpoint, target: RelayTarget) {
+        (try Endpoint(parsing: listen), try RelayTarget(parsing: target))
     }
 
     func captures() throws(RelayError) -> (toReceiver: Capture, toSender: Capture) {
@@ -57,7 +57,7 @@ func relayOnce(_ options: RelayOptions, flipAfterHeader: Int?) throws(RelayError
     var line = RelayEvent("sender-connected")
     line.peer = sender.peer
     line.emit()
-    let receiver = try TCPConnection.connect(to: target)
+    let receiver = try TCPConnection.connect(to: try target.resolve(for: sender))
     try Forwarder(sender: sender, receiver: receiver, toReceiver: toReceiver, toSender: toSender,
                   flipAfterHeader: flipAfterHeader, seconds: options.seconds).run()
 }
@@ -119,3 +119,27 @@ struct Impersonate: ParsableCommand {
         }
     }
 }
+
+struct StandIn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stand-in",
+        abstract: "Stand in for both ends of a session between already paired agents (KNOWN mode).")
+
+    @OptionGroup var relay: RelayOptions
+
+    @Option(help: "Which identity key to claim toward the sender: `peer` (the real receiver's) or `own` (the relay's).")
+    var claim: PairedStandIn.Claim = .peer
+
+    func run() throws {
+        try reporting { () throws(RelayError) in
+            let (listen, target) = try relay.endpoints()
+            let (toReceiver, toSender) = try relay.captures()
+            let listener = try TCPListener(listen)
+            RelayEvent.emit("listening", message: listen.description)
+            try PairedStandIn(listener: listener, target: target, fromSender: toReceiver, fromReceiver: toSender,
+                              claim: claim, acceptSeconds: relay.seconds).run()
+        }
+    }
+}
+
+extension PairedStandIn.Claim: ExpressibleByArgument {}

@@ -21,6 +21,9 @@ struct RelayEvent: Encodable {
     var directories: UInt64?
     var totalBytes: UInt64?
     var names: [String]?
+    /// Whether a confirmation tag or an identity signature the relay checked verified.
+    var tagValid: Bool?
+    var signatureValid: Bool?
 
     init(_ event: String) { self.event = event }
 

@@ -19,28 +19,69 @@ enum RelayError: Error, CustomStringConvertible {
     }
 }
 
-/// An IPv4 address and port, parsed from "A.B.C.D:PORT" (the lab has IPv4 addresses only).
+/// An IPv4 or IPv6 address and port, parsed from "A.B.C.D:PORT" or "[V6]:PORT".
 struct Endpoint: CustomStringConvertible {
     let host: String
     let port: UInt16
 
     init(parsing text: String) throws(RelayError) {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
-            throw .usage("expected A.B.C.D:PORT, got \(text)")
+            throw .usage("expected A.B.C.D:PORT or [V6]:PORT, got \(text)")
         }
-        host = String(text[..<colon])
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host
         self.port = port
         _ = try socketAddress()
     }
 
-    var description: String { "\(host):\(port)" }
+    init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
 
-    func socketAddress() throws(RelayError) -> sockaddr_in {
+    var isIPv6: Bool { host.contains(":") }
+
+    var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// The address as a `sockaddr_storage` and its length, for bind and connect.
+    func socketAddress() throws(RelayError) -> (storage: sockaddr_storage, length: socklen_t) {
+        var storage = sockaddr_storage()
+        if isIPv6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else { throw .usage("not an IPv6 address: \(host)") }
+            withUnsafeMutableBytes(of: &storage) { target in withUnsafeBytes(of: address) { target.copyMemory(from: $0) } }
+            return (storage, socklen_t(MemoryLayout<sockaddr_in6>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw .usage("not an IPv4 address: \(host)") }
-        return address
+        withUnsafeMutableBytes(of: &storage) { target in withUnsafeBytes(of: address) { target.copyMemory(from: $0) } }
+        return (storage, socklen_t(MemoryLayout<sockaddr_in>.size))
+    }
+
+    /// The endpoint in a `sockaddr_storage` filled by accept or getsockopt; nil for another family.
+    init?(_ storage: sockaddr_storage) {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        var storage = storage
+        switch Int32(storage.ss_family) {
+        case AF_INET:
+            let address = withUnsafeBytes(of: &storage) { $0.loadUnaligned(as: sockaddr_in.self) }
+            var raw = address.sin_addr
+            inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+            port = UInt16(bigEndian: address.sin_port)
+        case AF_INET6:
+            let address = withUnsafeBytes(of: &storage) { $0.loadUnaligned(as: sockaddr_in6.self) }
+            var raw = address.sin6_addr
+            inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+            port = UInt16(bigEndian: address.sin6_port)
+        default:
+            return nil
+        }
+        host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
@@ -69,13 +110,11 @@ final class TCPConnection {
     deinit { close(fd) }
 
     static func connect(to endpoint: Endpoint) throws(RelayError) -> TCPConnection {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var (address, length) = try endpoint.socketAddress()
+        let fd = socket(endpoint.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw .system("socket", errno) }
-        var address = try endpoint.socketAddress()
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
         }
         guard result == 0 else {
             let code = errno
@@ -136,6 +175,29 @@ final class TCPConnection {
         try writeAll([UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + payload)
     }
 
+    /// Where the peer meant to connect before a DNAT rule sent the connection here
+    /// (`SO_ORIGINAL_DST`, from the kernel's connection tracking): for a transparent relay,
+    /// the real receiver's address. Without a NAT rule it is the relay's own address.
+    func originalDestination() throws(RelayError) -> Endpoint {
+        // SO_ORIGINAL_DST (linux/netfilter_ipv4.h) and IP6T_SO_ORIGINAL_DST
+        // (linux/netfilter_ipv6/ip6_tables.h) are both 80; Glibc does not export them.
+        let soOriginalDst: Int32 = 80
+        var local = sockaddr_storage()
+        var localLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &localLength) }
+        }
+        guard named == 0 else { throw .system("getsockname", errno) }
+        let level = Int32(local.ss_family) == AF_INET6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP)
+        var original = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        guard getsockopt(fd, level, soOriginalDst, &original, &length) == 0 else {
+            throw .system("getsockopt SO_ORIGINAL_DST", errno)
+        }
+        guard let endpoint = Endpoint(original) else { throw .usage("SO_ORIGINAL_DST gave an unknown address family") }
+        return endpoint
+    }
+
     func shutdownWrite() { _ = shutdown(fd, Int32(SHUT_WR)) }
 
     /// Ends the session in both directions now (the descriptor is closed on release).
@@ -147,13 +209,13 @@ final class TCPListener {
     let fd: Int32
 
     init(_ endpoint: Endpoint) throws(RelayError) {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var (address, length) = try endpoint.socketAddress()
+        fd = socket(endpoint.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw .system("socket", errno) }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = try endpoint.socketAddress()
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
         guard bound == 0 else { throw .system("bind \(endpoint)", errno) }
         guard listen(fd, 8) == 0 else { throw .system("listen", errno) }
@@ -163,15 +225,12 @@ final class TCPListener {
 
     func accept(seconds: Double) throws(RelayError) -> TCPConnection {
         guard try waitReadable(fd, seconds: seconds) else { throw .timedOut("a connection") }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let client = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &length) }
         }
         guard client >= 0 else { throw .system("accept", errno) }
-        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        inet_ntop(AF_INET, &address.sin_addr, &text, socklen_t(text.count))
-        let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return TCPConnection(fd: client, peer: "\(host):\(UInt16(bigEndian: address.sin_port))")
+        return TCPConnection(fd: client, peer: Endpoint(address)?.description ?? "?")
     }
 }
