@@ -96,9 +96,15 @@ final class AgentTerminal: Sendable {
             if Console.errorIsTerminal { Console.endStatus() }
             guard event.direction == "receive" else { return }
             let wasReceiving = event.transfer.map { id in started.withLock { $0.removeValue(forKey: id) != nil } } ?? false
-            Console.err(wasReceiving
-                ? "Transfer from \"\(peer)\" failed: \(event.message ?? "unknown error")"
-                : "Offer from \"\(peer)\" refused: \(event.message ?? "")")
+            if wasReceiving {
+                Console.err("Transfer from \"\(peer)\" failed: \(event.message ?? "unknown error")")
+            } else if event.kind == AgentError.Kind.security.rawValue {
+                // An impostor's session never was an offer from the peer it claimed to be:
+                // "Offer from "alice" refused" would read as if alice had sent it.
+                Console.err("Security warning: \(event.message ?? "")")
+            } else {
+                Console.err("Offer from \"\(peer)\" refused: \(event.message ?? "")")
+            }
         default:
             break
         }

@@ -248,6 +248,9 @@ struct HandshakeTests {
             let output = lab.agentOutput(since: probe)
             #expect(output.contains("claimed to be the paired peer") && output.contains("failed authentication (\(reason))"),
                     "the agent does not tell its person: \(DisplayEscape.escape(output))")
+            // Shown as a warning of its own, not as an offer from the peer it claimed to be.
+            #expect(output.contains("Security warning: A session from") && !output.contains("Offer from"),
+                    "the line reads as if the paired peer had sent it: \(DisplayEscape.escape(output))")
         }
         await lab.finish(probe, outcome: outcome)
     }
