@@ -28,51 +28,22 @@ extension AvahiSession {
 
     /// `avahi_entry_group_add_service_strlst` (the variadic `_add_service` cannot be called
     /// from Swift) on all interfaces (or each allowed one) and both protocols, then
-    /// `avahi_entry_group_commit`. A local name clash (AVAHI_ERR_COLLISION) is solved by
-    /// renaming, a few times at most.
+    /// `avahi_entry_group_commit`, with the shared rename rules (`PublishingSession`).
     func addServiceLocked(_ group: OpaquePointer) {
-        guard let advert, let txt = AvahiValues.advertTXT(advert, logger: logger) else { return }
-        defer { avahi_string_list_free(txt) }
         guard let targets = interfaces.publishIndices(logger: logger) else { return }
-        for _ in 0..<10 {
+        addServiceWithRenamesLocked(refusal: "Avahi refused our service", add: { txt, port in
             var added: Int32 = 0
             for index in targets where added >= 0 {
                 added = avahi_entry_group_add_service_strlst(
                     group, index, AvahiProtocol(AVAHI_PROTO_UNSPEC),
-                    AvahiPublishFlags(rawValue: 0), instanceName, serviceType, nil, nil, advert.port, txt)
+                    AvahiPublishFlags(rawValue: 0), instanceName, serviceType, nil, nil, port, txt)
             }
-            if added == Int32(AVAHI_ERR_COLLISION) {
-                avahi_entry_group_reset(group)
-                renameLocked()
-                continue
-            }
-            guard added >= 0 else {
-                logger.info("Avahi refused our service", metadata: [
-                    "discovery.instance": "\(instanceName)", "discovery.error": "\(AvahiValues.errorText(added))",
-                ])
-                avahi_entry_group_reset(group)
-                return
-            }
-            let committed = avahi_entry_group_commit(group)
-            if committed < 0 {
-                logger.info("could not commit our service; retrying",
-                            metadata: ["discovery.error": "\(AvahiValues.errorText(committed))"])
-                avahi_entry_group_reset(group)
-                armRetryLocked(afterMilliseconds: 5000)
-            }
-            return
-        }
-        logger.info("gave up publishing after repeated local name collisions")
-    }
-
-    /// Picks a new instance name (``AvahiValues/nextInstanceName(current:advert:)``) and reports it.
-    func renameLocked() {
-        guard let alternative = AvahiValues.nextInstanceName(current: instanceName, advert: advert) else { return }
-        logger.info("service name collision; renaming", metadata: [
-            "discovery.instance": "\(instanceName)", "discovery.newInstance": "\(alternative)",
-        ])
-        instanceName = alternative
-        yield(.nameCollision(newName: alternative))
+            return added
+        }, reset: {
+            avahi_entry_group_reset(group)
+        }, commit: {
+            avahi_entry_group_commit(group)
+        })
     }
 
     /// Entry group state callback (poll thread, lock held). Also runs once inside

@@ -28,13 +28,6 @@ extension AvahiSession {
         refreshResolversLocked(client)
     }
 
-    /// Arms the retry timer (`avahi_elapse_time` + `timeout_update`) unless it is armed.
-    func armRetryLocked(afterMilliseconds delay: UInt32) {
-        guard !retryArmed, !shuttingDown, let retryTimer else { return }
-        loop.set(retryTimer, afterMilliseconds: delay)
-        retryArmed = true
-    }
-
     /// Runs on the poll thread when the timer fires: replaces a dead or missing client,
     /// or re-creates the entry group, browser and resolvers that failed.
     func retryLocked() {

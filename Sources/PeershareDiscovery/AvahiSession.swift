@@ -14,7 +14,7 @@ import Logging
 /// again) or between `avahi_threaded_poll_lock`/`_unlock` on another thread. Methods
 /// whose names end in `Locked` require that lock. The `let`s are immutable, the
 /// continuation and the logger are Sendable, and `lifecycle` has its own lock.
-final class AvahiSession: @unchecked Sendable {
+final class AvahiSession: PublishingSession, @unchecked Sendable {
     typealias Context = CallbackContext<AvahiSession>
     typealias Handle = AvahiHandle<AvahiSession>
 

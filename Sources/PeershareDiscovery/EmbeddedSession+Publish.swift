@@ -1,5 +1,5 @@
 // Publishing our advert on the embedded stack (an AvahiSEntryGroup), with renames on
-// collisions. The twin of AvahiSession+Publish for libavahi-core's calls.
+// collisions (the rules in PublishingSession), through libavahi-core's calls.
 
 // avahi-common/defs.h (server, browser and resolver states) is shared by both C
 // modules and Swift sees its constants through CAvahiClient.
@@ -32,47 +32,18 @@ extension EmbeddedSession {
     }
 
     /// `avahi_server_add_service_strlst` on all (allowed) interfaces and both protocols,
-    /// then `pscore_entry_group_commit`; a local name clash is solved by renaming.
+    /// then `pscore_entry_group_commit`, with the shared rename rules (`PublishingSession`).
     func addServiceLocked(_ server: OpaquePointer, _ group: OpaquePointer) {
-        guard let advert, let txt = AvahiValues.advertTXT(advert, logger: logger) else { return }
-        defer { avahi_string_list_free(txt) }
-        for _ in 0..<10 {
+        addServiceWithRenamesLocked(refusal: "the embedded stack refused our service", add: { txt, port in
             // The server is bound to the allowed interfaces only, so "all" means those.
-            let added = pscore_server_add_service_strlst(
+            pscore_server_add_service_strlst(
                 server, group, AvahiIfIndex(AVAHI_IF_UNSPEC), AvahiProtocol(AVAHI_PROTO_UNSPEC),
-                AvahiPublishFlags(rawValue: 0), instanceName, serviceType, nil, nil, advert.port, txt)
-            if added == Int32(AVAHI_ERR_COLLISION) {
-                pscore_entry_group_reset(group)
-                renameLocked()
-                continue
-            }
-            guard added >= 0 else {
-                logger.info("the embedded stack refused our service", metadata: [
-                    "discovery.instance": "\(instanceName)", "discovery.error": "\(AvahiValues.errorText(added))",
-                ])
-                pscore_entry_group_reset(group)
-                return
-            }
-            let committed = pscore_entry_group_commit(group)
-            if committed < 0 {
-                logger.info("could not commit our service; retrying",
-                            metadata: ["discovery.error": "\(AvahiValues.errorText(committed))"])
-                pscore_entry_group_reset(group)
-                armRetryLocked(afterMilliseconds: 5000)
-            }
-            return
-        }
-        logger.info("gave up publishing after repeated local name collisions")
-    }
-
-    /// The same renaming rule as with the daemon (``AvahiValues/nextInstanceName(current:advert:)``).
-    func renameLocked() {
-        guard let alternative = AvahiValues.nextInstanceName(current: instanceName, advert: advert) else { return }
-        logger.info("service name collision; renaming", metadata: [
-            "discovery.instance": "\(instanceName)", "discovery.newInstance": "\(alternative)",
-        ])
-        instanceName = alternative
-        yield(.nameCollision(newName: alternative))
+                AvahiPublishFlags(rawValue: 0), instanceName, serviceType, nil, nil, port, txt)
+        }, reset: {
+            pscore_entry_group_reset(group)
+        }, commit: {
+            pscore_entry_group_commit(group)
+        })
     }
 
     /// Entry group state callback (poll thread, lock held).

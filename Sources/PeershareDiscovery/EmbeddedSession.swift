@@ -18,7 +18,7 @@ import Logging
 /// callback (the poll thread runs callbacks with its lock held) or inside
 /// `loop.start`/`loop.stop`. Methods whose names end in `Locked` require that lock.
 /// libavahi-core is not thread-safe, which this lock also covers.
-final class EmbeddedSession: @unchecked Sendable {
+final class EmbeddedSession: PublishingSession, @unchecked Sendable {
     typealias Context = CallbackContext<EmbeddedSession>
     typealias Handle = AvahiHandle<EmbeddedSession>
 
@@ -202,12 +202,6 @@ final class EmbeddedSession: @unchecked Sendable {
             self.server = nil
         }
         serverFailed = false
-    }
-
-    func armRetryLocked(afterMilliseconds delay: UInt32) {
-        guard !retryArmed, !shuttingDown, let retryTimer else { return }
-        loop.set(retryTimer, afterMilliseconds: delay)
-        retryArmed = true
     }
 
     /// Retry timer (poll thread): replaces a failed or missing server, or re-creates
