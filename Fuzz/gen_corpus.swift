@@ -1,6 +1,10 @@
 // Writes the seed corpora under Fuzz/corpus/<target>/ (run by `Fuzz/build.sh seeds`).
 // Every message is made by the product's own codec and handshake, so the seeds are valid
-// encodings; a few deliberately invalid inputs sit next to them.
+// encodings; a few deliberately invalid inputs sit next to them. The manifest, frame and path
+// seeds are the same bytes on every run; the raw-* and flip-* handshake seeds are not (the
+// handshake draws fresh identity keys and ephemeral values), so after a rewrite keep the
+// committed handshake seeds unless the handshake messages changed
+// (`git checkout -- Fuzz/corpus/handshake`).
 //
 // Usage: gen_corpus <corpus root directory>
 import Glibc
