@@ -18,6 +18,9 @@
 //   - the grammar's counters never exceed the offer: files/directories/symlinks ≤ declared,
 //     declaredBytes ≤ totalBytes, receivedBytes ≤ declaredBytes; an accepted END matches the offer;
 //   - nothing but an error after the grammar reports itself finished;
+//   - a decoded HOLDING has at most ResumeRecord.maxPerMessage records of the right shape
+//     (16-byte keys; partial: 1...2^62 held bytes and a 32-byte hash); a RESUME offset is
+//     1...2^62, also while pending; resumed bytes never exceed the received bytes;
 //   - a BATCH record is taken apart as the receiver does (StreamBatch.Reader), its items
 //     checked like messages of their own and fed to the same grammar; DATA items are
 //     never empty.
@@ -78,6 +81,20 @@ func checkEntry(_ entry: Entry) {
     }
 }
 
+func checkHolding(_ records: [ResumeRecord]) {
+    check(records.count <= ResumeRecord.maxPerMessage, "more HOLDING records than the cap")
+    for record in records {
+        check(record.key.count == ResumeRecord.keyBytes, "HOLDING key length")
+        switch record.state {
+        case .complete:
+            check(record.heldBytes == 0 && record.prefixHash.isEmpty, "complete HOLDING record with partial fields")
+        case .partial:
+            check(record.heldBytes > 0 && record.heldBytes <= WireLimits.maxTotalBytes
+                && record.prefixHash.count == ResumeRecord.prefixHashBytes, "partial HOLDING record shape")
+        }
+    }
+}
+
 func checkAccounting(_ accounting: EntryAccounting) {
     guard let summary = accounting.summary else {
         check(accounting.files == 0 && accounting.directories == 0 && accounting.symlinks == 0
@@ -89,6 +106,10 @@ func checkAccounting(_ accounting: EntryAccounting) {
     check(accounting.symlinks <= summary.symlinkCount, "more symlinks than offered")
     check(accounting.declaredBytes <= summary.totalBytes, "declared bytes over the offer")
     check(accounting.receivedBytes <= accounting.declaredBytes, "received bytes over the declared sizes")
+    check(accounting.resumedBytes <= accounting.receivedBytes, "resumed bytes over the received bytes")
+    if let offset = accounting.pendingResume {
+        check(offset > 0 && offset <= WireLimits.maxTotalBytes, "pending RESUME offset")
+    }
 }
 
 /// Feeds a BATCH record's items to the grammar; true when the receiver would stop here.
@@ -151,6 +172,8 @@ public func fuzzManifest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         case .entry(let entry): checkEntry(entry)
         case .data(let bytes): check(!bytes.isEmpty && bytes.count <= WireLimits.maxChunk, "data size")
         case .hole(let length): check(length > 0 && length <= WireLimits.maxTotalBytes, "hole size")
+        case .resume(let offset): check(offset > 0 && offset <= WireLimits.maxTotalBytes, "resume offset")
+        case .holding(_, let held): checkHolding(held)
         default: break
         }
 

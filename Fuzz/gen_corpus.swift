@@ -1,6 +1,10 @@
 // Writes the seed corpora under Fuzz/corpus/<target>/ (run by `Fuzz/build.sh seeds`).
 // Every message is made by the product's own codec and handshake, so the seeds are valid
-// encodings; a few deliberately invalid inputs sit next to them.
+// encodings; a few deliberately invalid inputs sit next to them. The manifest, frame and path
+// seeds are the same bytes on every run; the raw-* and flip-* handshake seeds are not (the
+// handshake draws fresh identity keys and ephemeral values), so after a rewrite keep the
+// committed handshake seeds unless the handshake messages changed
+// (`git checkout -- Fuzz/corpus/handshake`).
 //
 // Usage: gen_corpus <corpus root directory>
 import Glibc
@@ -82,6 +86,48 @@ struct GenCorpus {
         write(root, "manifest", "stream-batched",
               [2] + record(stream[0].encode()) + record(batch(stream[1..<6])) + record(batch(stream[6..<10]))
                   + record(stream[10].encode()))
+        // A resumed file: RESUME directly before its ENTRY, then only the bytes past the offset
+        // (the sender's order, SenderSession), alone and with the ENTRY and DATA in a BATCH.
+        let resumedSummary = OfferSummary(senderName: "resumer", fileCount: 2, directoryCount: 1, symlinkCount: 0,
+                                          totalBytes: 9, topLevelNames: ["top", "big.bin"])
+        let resumed: [StreamMessage] = [
+            .offer(resumedSummary),
+            .entry(Entry(kind: .directory, path: path("top"), mode: 0o755, mtimeSeconds: 0)),
+            .resume(offset: 3),
+            .entry(Entry(kind: .file, path: path("top/part.bin"), size: 5, mode: 0o644, mtimeSeconds: 7)),
+            .data([4, 5]),
+            .resume(offset: 4),
+            .entry(Entry(kind: .file, path: path("big.bin"), size: 4, mode: 0o600, mtimeSeconds: 8)),
+            .end(files: 2, bytes: 9),
+        ]
+        var resumedAccounting = EntryAccounting()
+        for message in resumed {
+            do { _ = try resumedAccounting.accept(message) } catch { fatalError("resumed seed rejected at \(message): \(error)") }
+        }
+        guard resumedAccounting.isFinished, resumedAccounting.resumedBytes == 7 else {
+            fatalError("resumed seed stream did not reach END with 7 resumed bytes")
+        }
+        write(root, "manifest", "stream-resumed", [2] + resumed.flatMap { record($0.encode()) })
+        write(root, "manifest", "stream-resumed-batched",
+              [2] + record(resumed[0].encode()) + record(batch(resumed[1..<2])) + record(resumed[2].encode())
+                  + record(batch(resumed[3..<5])) + record(resumed[5].encode()) + record(batch(resumed[6..<7]))
+                  + record(resumed[7].encode()))
+        // RESUME misplaced: twice in a row, before a directory, inside a file, offset past the size.
+        write(root, "manifest", "stream-resume-bad",
+              [0] + record(resumed[0].encode()) + record(resumed[2].encode()) + record(resumed[2].encode())
+                  + record(resumed[1].encode()) + record(StreamMessage.resume(offset: 9).encode())
+                  + record(resumed[3].encode()) + record(resumed[2].encode()) + record(resumed[4].encode()))
+        // Batches the reader must refuse: a zero-length item, an item running past the batch,
+        // an END, a RESUME and an empty DATA inside a batch, an empty batch.
+        let entryBytes = stream[1].encode()
+        write(root, "manifest", "batch-bad-items",
+              [0] + record(stream[0].encode())
+                  + record([StreamMessage.batchType, 0, 0, 0, 0])
+                  + record([StreamMessage.batchType, 0, 0, 1, 0] + entryBytes)
+                  + record(batch([StreamMessage.end(files: 0, bytes: 0)][...]))
+                  + record(batch([StreamMessage.resume(offset: 1)][...]))
+                  + record([StreamMessage.batchType, 0, 0, 0, 1, StreamMessage.dataType])
+                  + record([StreamMessage.batchType]))
         write(root, "manifest", "stream-from-summary",
               [1] + record(summary.encode()) + stream.dropFirst().flatMap { record($0.encode()) })
         // Grammar violations: data outside a file, a duplicate, a missing parent, END too early.
@@ -108,6 +154,13 @@ struct GenCorpus {
             ("end", .end(files: UInt64.max, bytes: 0)),
             ("done", .done(files: 3, bytes: 300)),
             ("failure", .failure(.protocolViolation, "bad frame")),
+            ("holding", .holding(last: true, records: [
+                .complete(key: [UInt8](repeating: 0x11, count: ResumeRecord.keyBytes)),
+                .partial(key: [UInt8](repeating: 0x22, count: ResumeRecord.keyBytes), heldBytes: 1 << 62,
+                         prefixHash: [UInt8](repeating: 0x33, count: ResumeRecord.prefixHashBytes)),
+            ])),
+            ("holding-empty", .holding(last: false, records: [])),
+            ("resume", .resume(offset: 1 << 62)),
         ]
         for (name, message) in singles {
             write(root, "manifest", "msg-" + name, [0] + record(message.encode()))

@@ -53,6 +53,29 @@ import Testing
         }
     }
 
+    /// A directory that takes several `readdir` buffers (3,000 names of 6 to 45 bytes, about
+    /// 140 KiB of records): every name comes back whole and once, in byte order. Under
+    /// AddressSanitizer (`make sanitize`) this also checks that a listing reads no byte past
+    /// glibc's buffer, which copying the last `struct dirent` of a buffer did.
+    @Test func planOfDirectorySpanningManyReaddirBuffers() throws {
+        try withScratchDirectory { root in
+            let src = root + "/big"
+            #expect(mkdir(src, 0o755) == 0)
+            let names = (0..<3000).map { "f\($0)-" + String(repeating: "n", count: $0 % 40) }
+            for name in names {
+                let fd = open(src + "/" + name, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+                #expect(fd >= 0)
+                if fd >= 0 { close(fd) }
+            }
+            let plan = try TreeReader.plan(paths: [src])
+
+            let expected = ["big"] + names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.map { "big/" + $0 }
+            #expect(plan.entries.map(\.path.string) == expected)
+            #expect(plan.fileCount == 3000)
+            #expect(plan.warnings.isEmpty)
+        }
+    }
+
     /// The top-level directory's subtrees are planned on two threads and spliced back: the
     /// plan must still be exactly the depth-first, byte-sorted walk, warnings in that order.
     @Test func planOfManySubdirectoriesKeepsTreeOrder() throws {

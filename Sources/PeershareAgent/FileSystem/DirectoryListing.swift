@@ -30,9 +30,7 @@ struct DirectoryListing: ~Copyable {
                 }
                 break
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
+            let name = Self.name(of: entry)
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             names.append(name)
         }
@@ -40,6 +38,19 @@ struct DirectoryListing: ~Copyable {
         self.stream = stream
         self.descriptor = dirfd(stream)
         self.names = names
+    }
+
+    /// The name of a `readdir` entry, read where it lies. Never copy the `struct dirent`
+    /// (`entry.pointee`): glibc packs records of `d_reclen` bytes into its 32 KiB buffer, so
+    /// the last one often ends before the 256 bytes of `d_name` would, and a copy reads past
+    /// the buffer (AddressSanitizer: heap-buffer-overflow, on any directory of more than about
+    /// a thousand entries). The name ends at its NUL, inside the record.
+    private static func name(of entry: UnsafeMutablePointer<dirent>) -> [UInt8] {
+        withUnsafeMutablePointer(to: &entry.pointee.d_name) { field in
+            let start = UnsafeRawPointer(field)
+            let length = strlen(start.assumingMemoryBound(to: CChar.self))
+            return Array(UnsafeRawBufferPointer(start: start, count: length))
+        }
     }
 
     deinit {

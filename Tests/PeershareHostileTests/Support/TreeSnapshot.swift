@@ -124,8 +124,11 @@ struct TreeSnapshot: Equatable {
         rewinddir(handle)
         var names: [[UInt8]] = []
         while let entry = readdir(handle) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
+            // Read in place: copying the `struct dirent` (`entry.pointee`) reads past glibc's
+            // buffer when the last record of a buffer is shorter than the struct.
+            let name: [UInt8] = withUnsafeMutablePointer(to: &entry.pointee.d_name) { field in
+                let start = UnsafeRawPointer(field)
+                return Array(UnsafeRawBufferPointer(start: start, count: strlen(start.assumingMemoryBound(to: CChar.self))))
             }
             if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
             names.append(name)
