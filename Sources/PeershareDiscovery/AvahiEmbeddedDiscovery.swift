@@ -7,7 +7,6 @@ internal import CAvahiClient
 internal import CAvahiCoreLoader
 import Foundation
 import Logging
-import Synchronization
 
 /// Publishes and browses with an embedded `AvahiServer`: no daemon to install or start.
 /// It binds only to the allowed interfaces (all when the filter is empty).
@@ -78,7 +77,7 @@ public final class AvahiEmbeddedDiscovery: DiscoveryBackend {
 /// (`pscore_set_log_function`, process-wide, without userdata): its lines go to our
 /// logger instead, errors and warnings at info level, the rest at debug.
 enum AvahiCoreLog {
-    private static let logger = Mutex<Logger?>(nil)
+    private static let logger = LockedValue<Logger?>(nil)
 
     static func route(to logger: Logger) {
         let first = self.logger.withLock { slot -> Bool in

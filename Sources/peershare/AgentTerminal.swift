@@ -2,7 +2,6 @@ import Foundation
 import PeershareAgent
 import PeershareCore
 import ServiceLifecycle
-import Synchronization
 
 /// What the agent's own terminal shows: its identity, offers (asking for the code or y/N),
 /// transfers and their progress. Typed lines answer the oldest waiting offer: six digits
@@ -18,7 +17,7 @@ final class AgentTerminal: Sendable {
         var bytes: UInt64 = 0
         var lastLine = Date()
     }
-    private let started = Mutex<[String: Running]>([:])
+    private let started = Locked<[String: Running]>([:])
 
     init(agent: Agent, quiet: Bool) {
         self.agent = agent

@@ -1,7 +1,6 @@
 import Foundation
 import PeershareAgent
 import PeershareCore
-import Synchronization
 
 /// Shows a send's events: JSON lines with `--json`; otherwise text, with a redrawn progress
 /// line on a terminal and a plain line every few seconds when output is not a terminal.
@@ -15,7 +14,7 @@ final class SendPrinter: Sendable {
         var finished = false
         var statusShown = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(json: Bool, quiet: Bool) {
         self.json = json

@@ -34,6 +34,7 @@ private final class FakeBackend: DiscoveryBackend {
     }
 
     var advert: ServiceAdvert? { state.withLock { $0.advert } }
+    var started: Bool { state.withLock { $0.started } }
     var stopped: Bool { state.withLock { $0.stopped } }
 }
 
@@ -92,11 +93,13 @@ private final class Registry: Sendable {
 
     func all(_ role: String) -> [FakeBackend] { made.withLock { $0.filter { $0.role == role } } }
 
-    /// Waits (up to 5 s) until `count` back ends of `role` exist; returns the last.
+    /// Waits (up to 5 s) until `count` back ends of `role` exist and the last one was
+    /// started; returns it. (The switch creates a back end, then starts it: a test that only
+    /// waited for it to exist could read its advert before `start` set it.)
     func waitFor(_ role: String, count: Int = 1) async throws -> FakeBackend {
         for _ in 0..<500 {
             let list = all(role)
-            if list.count >= count, let last = list.last { return last }
+            if list.count >= count, let last = list.last, last.started { return last }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw CancellationError()

@@ -23,8 +23,8 @@ public final class Agent: Sendable {
     let offers: OfferBoard
     let logger: Logger
     let group: any EventLoopGroup
-    private let limiter = Mutex(FailureLimiter())
-    private let handshaking = Mutex(HandshakeSlots())
+    private let limiter = Locked(FailureLimiter())
+    private let handshaking = Locked(HandshakeSlots())
     private let port = Atomic<Int>(0)
 
     public init(paths: StatePaths, options: AgentOptions, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(AgentError) {

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Fans events out to every subscriber (the agent's terminal, `peershare watch`-style control
 /// clients) and keeps the table of transfers in progress that `status` shows.
@@ -7,8 +6,8 @@ import Synchronization
 /// `publish` is synchronous and ordered per caller, so a session's events reach every
 /// subscriber in the order it emitted them.
 public final class EventHub: Sendable {
-    private let subscribers = Mutex<[UUID: AsyncStream<TransferEvent>.Continuation]>([:])
-    private let table = Mutex<[String: TransferStatus]>([:])
+    private let subscribers = Locked<[UUID: AsyncStream<TransferEvent>.Continuation]>([:])
+    private let table = Locked<[String: TransferStatus]>([:])
 
     public init() {}
 

@@ -3,20 +3,19 @@ import Logging
 import PeershareCore
 import PeershareDiscovery
 import SodiumKit
-import Synchronization
 
 /// The agent's live table of peers found over mDNS, and the discovery back end that feeds it.
 ///
 /// Discovery is only a hint: a peer here is a name, addresses and the identity key it
 /// advertises. A send to it checks in the handshake that whoever answers holds that key.
 public final class PeerDirectory: Sendable {
-    private let table: Mutex<PeerTable>
-    private let mode = Mutex<String>("off")
+    private let table: Locked<PeerTable>
+    private let mode = Locked<String>("off")
     /// The stack in use (``DiscoveryStack`` raw value), from the back end's `.using` events.
-    private let stackName = Mutex<String>("")
+    private let stackName = Locked<String>("")
 
     public init(ownKey: [UInt8]) {
-        table = Mutex(PeerTable(ownKey: Hex.encode(ownKey)))
+        table = Locked(PeerTable(ownKey: Hex.encode(ownKey)))
     }
 
     /// The peers seen now, sorted by name.
@@ -126,7 +125,7 @@ public final class PeerDirectory: Sendable {
                 : AvahiEmbeddedDiscovery(interfaces: filter, logger: logger)
         }
         let events = backend.start(advert: nil)
-        let problem = Mutex<String?>(nil)
+        let problem = Locked<String?>(nil)
         let collector = Task {
             for await event in events {
                 if case .daemonUnavailable(let why) = event { problem.withLock { $0 = why } }

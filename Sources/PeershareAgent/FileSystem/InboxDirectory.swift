@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 internal import SystemPackage
 import PeershareCore
 
@@ -16,7 +15,7 @@ public final class InboxDirectory: Sendable {
     let descriptor: Int32
     /// Transfers using the partial area right now (`PartialArea`); creating and removing
     /// the area, and changing a claims journal, happen under this lock.
-    let partialUsers = Mutex<Int>(0)
+    let partialUsers = Locked<Int>(0)
 
     /// Opens the inbox with `open(O_DIRECTORY|O_RDONLY|O_CLOEXEC)`. With `createIfMissing`,
     /// missing directories along `path` are first made with `mkdir(0700)` (`mkdir -p`).

@@ -2,7 +2,6 @@ import Dispatch
 import Glibc
 internal import SystemPackage
 import PeershareCore
-import Synchronization
 
 /// Accumulates the entries of a plan while walking.
 struct PlanBuilder {
@@ -135,7 +134,7 @@ struct PlanBuilder {
         }
         guard jobs.count >= 2 else { return [:] }
         let work = jobs
-        let results = Mutex<[Int: Result<PlanBuilder, SendError>]>([:])
+        let results = Locked<[Int: Result<PlanBuilder, SendError>]>([:])
         DispatchQueue.concurrentPerform(iterations: work.count) { job in
             let (index, name, path) = work[job]
             var fragment = PlanBuilder()

@@ -1,6 +1,5 @@
 import Dispatch
 import PeershareCore
-import Synchronization
 
 /// Runs an `OfferWriter` on its own thread, so that writing files overlaps with receiving,
 /// decrypting and checking the next frame.
@@ -49,7 +48,7 @@ final class WritePipeline: @unchecked Sendable {
 
     private let writer: OfferWriter
     private let queue = DispatchQueue(label: "peershare.receive.writer")
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let allBuffers: [Buffer]
 
     init(writer: OfferWriter) {
@@ -58,7 +57,7 @@ final class WritePipeline: @unchecked Sendable {
             Buffer(bytes: .allocate(byteCount: WireLimits.maxStreamMessage, alignment: 16))
         }
         allBuffers = buffers
-        state = Mutex(State(free: buffers, failure: nil, waiter: nil))
+        state = Locked(State(free: buffers, failure: nil, waiter: nil))
     }
 
     deinit {
