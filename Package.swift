@@ -87,6 +87,7 @@ let package = Package(
             dependencies: [
                 "PeershareAgent",
                 "PeershareCore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

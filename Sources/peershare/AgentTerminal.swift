@@ -2,6 +2,7 @@ import Foundation
 import PeershareAgent
 import PeershareCore
 import ServiceLifecycle
+import NIOConcurrencyHelpers
 
 /// What the agent's own terminal shows: its identity, offers (asking for the code or y/N),
 /// transfers and their progress. Typed lines answer the oldest waiting offer: six digits
@@ -17,7 +18,7 @@ final class AgentTerminal: Sendable {
         var bytes: UInt64 = 0
         var lastLine = Date()
     }
-    private let started = Locked<[String: Running]>([:])
+    private let started = NIOLockedValueBox<[String: Running]>([:])
 
     init(agent: Agent, quiet: Bool) {
         self.agent = agent
@@ -64,7 +65,7 @@ final class AgentTerminal: Sendable {
         case "pairing-failed":
             Console.out("Pairing with \(event.address ?? "?") failed: wrong code (or a tampered connection). The sender has to send again.")
         case "receiving":
-            started.withLock { $0[event.transfer ?? ""] = Running(total: event.totalBytes ?? 0) }
+            started.withLockedValue { $0[event.transfer ?? ""] = Running(total: event.totalBytes ?? 0) }
             guard !quiet else { return }
             let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
             Console.out("Receiving \(contents) from \"\(peer)\"\(event.paired == true ? " (paired, \(String((event.fingerprint ?? "").prefix(19))))" : ""): \(Describe.names(event.names ?? []))")
@@ -72,7 +73,7 @@ final class AgentTerminal: Sendable {
         case "progress":
             guard !quiet, let id = event.transfer else { return }
             let now = Date()
-            let (running, plainLineDue) = started.withLock { table -> ([(String, Running)], Bool) in
+            let (running, plainLineDue) = started.withLockedValue { table -> ([(String, Running)], Bool) in
                 guard var entry = table[id] else { return ([], false) }
                 entry.bytes = event.bytes ?? entry.bytes
                 let due = now.timeIntervalSince(entry.lastLine) >= 5
@@ -88,13 +89,13 @@ final class AgentTerminal: Sendable {
             }
         case "received":
             if Console.errorIsTerminal { Console.endStatus() }
-            started.withLock { _ = $0.removeValue(forKey: event.transfer ?? "") }
+            started.withLockedValue { _ = $0.removeValue(forKey: event.transfer ?? "") }
             guard !quiet else { return }
             Console.out("Received \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) from \"\(peer)\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(event.names ?? []))")
         case "error":
             if Console.errorIsTerminal { Console.endStatus() }
             guard event.direction == "receive" else { return }
-            let wasReceiving = event.transfer.map { id in started.withLock { $0.removeValue(forKey: id) != nil } } ?? false
+            let wasReceiving = event.transfer.map { id in started.withLockedValue { $0.removeValue(forKey: id) != nil } } ?? false
             if wasReceiving {
                 Console.err("Transfer from \"\(peer)\" failed: \(event.message ?? "unknown error")")
             } else if event.kind == AgentError.Kind.security.rawValue {

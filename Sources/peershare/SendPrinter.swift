@@ -1,6 +1,7 @@
 import Foundation
 import PeershareAgent
 import PeershareCore
+import NIOConcurrencyHelpers
 
 /// Shows a send's events: JSON lines with `--json`; otherwise text, with a redrawn progress
 /// line on a terminal and a plain line every few seconds when output is not a terminal.
@@ -14,7 +15,7 @@ final class SendPrinter: Sendable {
         var finished = false
         var statusShown = false
     }
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
 
     init(json: Bool, quiet: Bool) {
         self.json = json
@@ -22,17 +23,17 @@ final class SendPrinter: Sendable {
     }
 
     /// True once a `done` or `error` event was shown.
-    var finished: Bool { state.withLock { $0.finished } }
+    var finished: Bool { state.withLockedValue { $0.finished } }
 
     func show(_ event: TransferEvent) {
-        if event.event == "done" || event.event == "error" { state.withLock { $0.finished = true } }
+        if event.event == "done" || event.event == "error" { state.withLockedValue { $0.finished = true } }
         if json {
             Console.out(ControlJSON.line(event))
             return
         }
         switch event.event {
         case "sending":
-            state.withLock {
+            state.withLockedValue {
                 $0.start = Date()
                 $0.total = event.totalBytes ?? 0
             }
@@ -54,18 +55,18 @@ final class SendPrinter: Sendable {
         case "waiting":
             if !quiet { Console.out("Waiting for the receiver to accept…") }
         case "accepted":
-            state.withLock { $0.start = Date() }
+            state.withLockedValue { $0.start = Date() }
             if !quiet { Console.out("Accepted. Sending…") }
         case "progress":
             guard !quiet else { return }
-            let (start, total, lastPlain) = state.withLock { ($0.start, $0.total, $0.lastPlainLine) }
+            let (start, total, lastPlain) = state.withLockedValue { ($0.start, $0.total, $0.lastPlainLine) }
             let file = DisplayEscape.escape(event.file ?? "")
             let line = "\(Describe.progress(bytes: event.bytes ?? 0, total: total, since: start)) \(file)"
             if Console.errorIsTerminal {
                 Console.status(String(line.prefix(160)))
-                state.withLock { $0.statusShown = true }
+                state.withLockedValue { $0.statusShown = true }
             } else if Date().timeIntervalSince(lastPlain) >= 5 {
-                state.withLock { $0.lastPlainLine = Date() }
+                state.withLockedValue { $0.lastPlainLine = Date() }
                 Console.err(line)
             }
         case "done":
@@ -88,6 +89,6 @@ final class SendPrinter: Sendable {
     }
 
     private func clearStatus() {
-        if state.withLock({ $0.statusShown }) { Console.endStatus() }
+        if state.withLockedValue({ $0.statusShown }) { Console.endStatus() }
     }
 }

@@ -5,6 +5,7 @@ import NIOPosix
 import PeershareCore
 import SodiumKit
 import Synchronization
+import NIOConcurrencyHelpers
 
 /// The peershare agent: one identity, one trust store, one inbox, a listener that serves any
 /// number of incoming sessions at once, and outgoing sends, all concurrently.
@@ -23,8 +24,8 @@ public final class Agent: Sendable {
     let offers: OfferBoard
     let logger: Logger
     let group: any EventLoopGroup
-    private let limiter = Locked(FailureLimiter())
-    private let handshaking = Locked(HandshakeSlots())
+    private let limiter = NIOLockedValueBox(FailureLimiter())
+    private let handshaking = NIOLockedValueBox(HandshakeSlots())
     private let port = Atomic<Int>(0)
 
     public init(paths: StatePaths, options: AgentOptions, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(AgentError) {
@@ -133,11 +134,11 @@ public final class Agent: Sendable {
 
     /// Seconds until pairing from these sources is allowed again, or nil.
     func pairingBlocked(sources: [String]) -> TimeInterval? {
-        limiter.withLock { $0.blockedFor(sources: sources) }
+        limiter.withLockedValue { $0.blockedFor(sources: sources) }
     }
 
     func recordPairingFailure(sources: [String]) {
-        limiter.withLock { $0.recordFailure(sources: sources) }
+        limiter.withLockedValue { $0.recordFailure(sources: sources) }
     }
 
     /// Takes one of the unauthenticated-connection slots for `channel`. When all are taken,
@@ -147,15 +148,15 @@ public final class Agent: Sendable {
     /// cannot lock honest peers out, and offers waiting for a person are capped on their own.
     /// Nil when every slot belongs to such a peer.
     func enterHandshake(_ channel: any Channel) -> UInt64? {
-        let (slot, evicted) = handshaking.withLock { $0.enter(channel, capacity: options.maxUnauthenticated) }
+        let (slot, evicted) = handshaking.withLockedValue { $0.enter(channel, capacity: options.maxUnauthenticated) }
         evicted?.close(promise: nil)
         return slot
     }
 
     /// The connection in `slot` showed it is a real peer: it can no longer be evicted.
-    func handshakeStarted(_ slot: UInt64) { handshaking.withLock { $0.started(slot) } }
+    func handshakeStarted(_ slot: UInt64) { handshaking.withLockedValue { $0.started(slot) } }
 
-    func leaveHandshake(_ slot: UInt64) { handshaking.withLock { $0.leave(slot) } }
+    func leaveHandshake(_ slot: UInt64) { handshaking.withLockedValue { $0.leave(slot) } }
 
     // MARK: Serving
 

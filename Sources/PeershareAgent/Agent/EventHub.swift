@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Fans events out to every subscriber (the agent's terminal, `peershare watch`-style control
 /// clients) and keeps the table of transfers in progress that `status` shows.
@@ -6,14 +7,14 @@ import Foundation
 /// `publish` is synchronous and ordered per caller, so a session's events reach every
 /// subscriber in the order it emitted them.
 public final class EventHub: Sendable {
-    private let subscribers = Locked<[UUID: AsyncStream<TransferEvent>.Continuation]>([:])
-    private let table = Locked<[String: TransferStatus]>([:])
+    private let subscribers = NIOLockedValueBox<[UUID: AsyncStream<TransferEvent>.Continuation]>([:])
+    private let table = NIOLockedValueBox<[String: TransferStatus]>([:])
 
     public init() {}
 
     public func publish(_ event: TransferEvent) {
         track(event)
-        let targets = subscribers.withLock { Array($0.values) }
+        let targets = subscribers.withLockedValue { Array($0.values) }
         for target in targets { target.yield(event) }
     }
 
@@ -22,20 +23,20 @@ public final class EventHub: Sendable {
         let id = UUID()
         let (stream, continuation) = AsyncStream<TransferEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         continuation.onTermination = { [weak self] _ in
-            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+            _ = self?.subscribers.withLockedValue { $0.removeValue(forKey: id) }
         }
-        subscribers.withLock { $0[id] = continuation }
+        subscribers.withLockedValue { $0[id] = continuation }
         return stream
     }
 
     /// Transfers in progress, oldest first.
     public var transfers: [TransferStatus] {
-        table.withLock { Array($0.values) }.sorted { $0.started < $1.started }
+        table.withLockedValue { Array($0.values) }.sorted { $0.started < $1.started }
     }
 
     private func track(_ event: TransferEvent) {
         guard let id = event.transfer else { return }
-        table.withLock { table in
+        table.withLockedValue { table in
             switch event.event {
             case "sending", "receiving":
                 table[id] = TransferStatus(

@@ -3,32 +3,33 @@ import Logging
 import PeershareCore
 import PeershareDiscovery
 import SodiumKit
+import NIOConcurrencyHelpers
 
 /// The agent's live table of peers found over mDNS, and the discovery back end that feeds it.
 ///
 /// Discovery is only a hint: a peer here is a name, addresses and the identity key it
 /// advertises. A send to it checks in the handshake that whoever answers holds that key.
 public final class PeerDirectory: Sendable {
-    private let table: Locked<PeerTable>
-    private let mode = Locked<String>("off")
+    private let table: NIOLockedValueBox<PeerTable>
+    private let mode = NIOLockedValueBox<String>("off")
     /// The stack in use (``DiscoveryStack`` raw value), from the back end's `.using` events.
-    private let stackName = Locked<String>("")
+    private let stackName = NIOLockedValueBox<String>("")
 
     public init(ownKey: [UInt8]) {
-        table = Locked(PeerTable(ownKey: Hex.encode(ownKey)))
+        table = NIOLockedValueBox(PeerTable(ownKey: Hex.encode(ownKey)))
     }
 
     /// The peers seen now, sorted by name.
-    public var peers: [DiscoveredPeer] { table.withLock { $0.peers } }
+    public var peers: [DiscoveredPeer] { table.withLockedValue { $0.peers } }
 
     /// What `status` shows: "off", "starting", "avahi-daemon", "embedded", or
     /// "unavailable: …".
-    public var state: String { mode.withLock { $0 } }
+    public var state: String { mode.withLockedValue { $0 } }
 
     /// Publishes `advert` and browses until cancelled, keeping the table current and
     /// reporting peers appearing and leaving (and discovery failing) as events.
     public func run(backend: any DiscoveryBackend, advert: ServiceAdvert, hub: EventHub, logger: Logger) async {
-        mode.withLock { $0 = "starting" }
+        mode.withLockedValue { $0 = "starting" }
         let events = backend.start(advert: advert)
         await withTaskCancellationHandler {
             for await event in events {
@@ -44,7 +45,7 @@ public final class PeerDirectory: Sendable {
     func apply(_ event: DiscoveryEvent, hub: EventHub?, logger: Logger) {
         switch event {
         case .using(let stack):
-            let changed = stack.rawValue != stackName.withLock { name in
+            let changed = stack.rawValue != stackName.withLockedValue { name in
                 defer { name = stack.rawValue }
                 return name
             }
@@ -57,14 +58,14 @@ public final class PeerDirectory: Sendable {
                 hub?.publish(note)
             }
         case .daemonUnavailable(let why):
-            mode.withLock { $0 = "unavailable: \(why)" }
+            mode.withLockedValue { $0 = "unavailable: \(why)" }
             var note = TransferEvent("discovery")
             note.message = "Discovery is not working (\(why)). Peers can still be reached as HOST:PORT."
             hub?.publish(note)
         case .daemonAvailable:
             // Said only after an outage; the first start needs no news.
-            let stack = stackName.withLock { $0 }
-            let wasDown = mode.withLock { state in
+            let stack = stackName.withLockedValue { $0 }
+            let wasDown = mode.withLockedValue { state in
                 defer { state = stack }
                 return state.hasPrefix("unavailable")
             }
@@ -74,8 +75,8 @@ public final class PeerDirectory: Sendable {
                 hub?.publish(note)
             }
         case .published(let name):
-            let stack = stackName.withLock { $0 }
-            mode.withLock { $0 = stack }
+            let stack = stackName.withLockedValue { $0 }
+            mode.withLockedValue { $0 = stack }
             logger.info("published", metadata: ["mdns.instance": "\(name)", "mdns.stack": "\(stack)"])
         case .nameCollision(let newName):
             var note = TransferEvent("discovery")
@@ -84,7 +85,7 @@ public final class PeerDirectory: Sendable {
         case .resolved, .removed:
             break
         }
-        let changes = table.withLock { $0.apply(event) }
+        let changes = table.withLockedValue { $0.apply(event) }
         guard let hub else { return }
         for change in changes {
             switch change {
@@ -125,17 +126,17 @@ public final class PeerDirectory: Sendable {
                 : AvahiEmbeddedDiscovery(interfaces: filter, logger: logger)
         }
         let events = backend.start(advert: nil)
-        let problem = Locked<String?>(nil)
+        let problem = NIOLockedValueBox<String?>(nil)
         let collector = Task {
             for await event in events {
-                if case .daemonUnavailable(let why) = event { problem.withLock { $0 = why } }
+                if case .daemonUnavailable(let why) = event { problem.withLockedValue { $0 = why } }
                 directory.apply(event, hub: nil, logger: logger)
             }
         }
         try? await Task.sleep(for: .seconds(seconds))
         await backend.stop()
         collector.cancel()
-        return (directory.peers, problem.withLock { $0 })
+        return (directory.peers, problem.withLockedValue { $0 })
     }
 }
 

@@ -1,6 +1,7 @@
 import Glibc
 internal import SystemPackage
 import PeershareCore
+import NIOConcurrencyHelpers
 
 /// The inbox directory, opened once; every later path is resolved relative to this descriptor.
 ///
@@ -15,7 +16,7 @@ public final class InboxDirectory: Sendable {
     let descriptor: Int32
     /// Transfers using the partial area right now (`PartialArea`); creating and removing
     /// the area, and changing a claims journal, happen under this lock.
-    let partialUsers = Locked<Int>(0)
+    let partialUsers = NIOLockedValueBox<Int>(0)
 
     /// Opens the inbox with `open(O_DIRECTORY|O_RDONLY|O_CLOEXEC)`. With `createIfMissing`,
     /// missing directories along `path` are first made with `mkdir(0700)` (`mkdir -p`).

@@ -58,7 +58,7 @@ final class PartialArea {
         self.inbox = inbox
         self.sender = sender
         self.senderTag = ResumeKeys.senderTag(sender)
-        let opened: Result<Int32, InboxError> = inbox.partialUsers.withLock { users in
+        let opened: Result<Int32, InboxError> = inbox.partialUsers.withLockedValue { users in
             do throws(Errno) {
                 try SystemCall.makeDirectory(inbox.descriptor, Self.directoryName, mode: 0o700)
             } catch where error == .fileExists {
@@ -92,7 +92,7 @@ final class PartialArea {
         closed = true
         SystemCall.close(descriptor)
         let inbox = self.inbox
-        inbox.partialUsers.withLock { users in
+        inbox.partialUsers.withLockedValue { users in
             users -= 1
             if users == 0 { try? SystemCall.unlink(inbox.descriptor, Self.directoryName, flags: AT_REMOVEDIR) }
         }
@@ -194,7 +194,7 @@ final class PartialArea {
         guard let info = try? SystemCall.statusNoFollow(inbox.descriptor, placed) else { return }
         let line = Array("\(original)\t\(placed)\t\(UInt64(info.st_ino))\n".utf8)
         let name = claimsName
-        inbox.partialUsers.withLock { _ in
+        inbox.partialUsers.withLockedValue { _ in
             guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o600) else { return }
             defer { SystemCall.close(fd) }
             _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -206,7 +206,7 @@ final class PartialArea {
     func removeClaims(_ originals: Set<String>) {
         let remaining = claims().filter { !originals.contains($0.key) }
         let name = claimsName
-        inbox.partialUsers.withLock { _ in
+        inbox.partialUsers.withLockedValue { _ in
             if remaining.isEmpty {
                 try? SystemCall.unlink(descriptor, name)
                 return

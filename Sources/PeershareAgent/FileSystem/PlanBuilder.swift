@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 internal import SystemPackage
 import PeershareCore
+import NIOConcurrencyHelpers
 
 /// Accumulates the entries of a plan while walking.
 struct PlanBuilder {
@@ -134,7 +135,7 @@ struct PlanBuilder {
         }
         guard jobs.count >= 2 else { return [:] }
         let work = jobs
-        let results = Locked<[Int: Result<PlanBuilder, SendError>]>([:])
+        let results = NIOLockedValueBox<[Int: Result<PlanBuilder, SendError>]>([:])
         DispatchQueue.concurrentPerform(iterations: work.count) { job in
             let (index, name, path) = work[job]
             var fragment = PlanBuilder()
@@ -145,9 +146,9 @@ struct PlanBuilder {
             } catch {
                 result = .failure(error)
             }
-            results.withLock { $0[index] = result }
+            results.withLockedValue { $0[index] = result }
         }
-        return results.withLock { $0 }
+        return results.withLockedValue { $0 }
     }
 
     /// A subdirectory and its tree: `fstatat` (its mode and time), `openat`, then the walk.

@@ -1,5 +1,6 @@
 import Dispatch
 import PeershareCore
+import NIOConcurrencyHelpers
 
 /// Runs an `OfferWriter` on its own thread, so that writing files overlaps with receiving,
 /// decrypting and checking the next frame.
@@ -48,7 +49,7 @@ final class WritePipeline: @unchecked Sendable {
 
     private let writer: OfferWriter
     private let queue = DispatchQueue(label: "peershare.receive.writer")
-    private let state: Locked<State>
+    private let state: NIOLockedValueBox<State>
     private let allBuffers: [Buffer]
 
     init(writer: OfferWriter) {
@@ -57,7 +58,7 @@ final class WritePipeline: @unchecked Sendable {
             Buffer(bytes: .allocate(byteCount: WireLimits.maxStreamMessage, alignment: 16))
         }
         allBuffers = buffers
-        state = Locked(State(free: buffers, failure: nil, waiter: nil))
+        state = NIOLockedValueBox(State(free: buffers, failure: nil, waiter: nil))
     }
 
     deinit {
@@ -71,14 +72,14 @@ final class WritePipeline: @unchecked Sendable {
     /// failure, if there was one, instead.
     func acquire() async throws(InboxError) -> Buffer {
         while true {
-            let taken: Result<Buffer, InboxError>? = state.withLock { state in
+            let taken: Result<Buffer, InboxError>? = state.withLockedValue { state in
                 if let failure = state.failure { return .failure(failure) }
                 if let buffer = state.free.popLast() { return .success(buffer) }
                 return nil
             }
             if let taken { return try taken.get() }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state in
+                let ready = state.withLockedValue { state in
                     if !state.free.isEmpty || state.failure != nil { return true }
                     state.waiter = continuation
                     return false
@@ -90,7 +91,7 @@ final class WritePipeline: @unchecked Sendable {
 
     /// Gives `buffer` back unused (the frame read into it failed).
     func release(_ buffer: Buffer) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.free.append(buffer)
             let waiter = state.waiter
             state.waiter = nil
@@ -102,11 +103,11 @@ final class WritePipeline: @unchecked Sendable {
     /// Runs `operations` on the queue, then frees `buffer`, which they may point into.
     func submit(_ buffer: Buffer, _ operations: [Operation]) {
         queue.async { [self] in
-            if state.withLock({ $0.failure == nil }) {
+            if state.withLockedValue({ $0.failure == nil }) {
                 do throws(InboxError) {
                     for operation in operations { try perform(operation) }
                 } catch {
-                    state.withLock { $0.failure = error }
+                    state.withLockedValue { $0.failure = error }
                 }
             }
             release(buffer)
@@ -133,7 +134,7 @@ final class WritePipeline: @unchecked Sendable {
     }
 
     /// The writer's failure, if any (call after `drain` for a final answer).
-    var failure: InboxError? { state.withLock { $0.failure } }
+    var failure: InboxError? { state.withLockedValue { $0.failure } }
 
     /// Waits for what was submitted, then aborts the writer (see `OfferWriter.abort`),
     /// keeping the unfinished file for a resend if `keepPartial`.
