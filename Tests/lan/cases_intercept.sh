@@ -48,12 +48,7 @@ intercept_run() {
     local MITM_LISTEN=$relay_at
 
     local tag name marker folder capture=$LAB_DIR/h3/capture started
-    tag=$(mitm_random)
-    name="mitm-secret-$tag.txt"
-    marker="MITM-CONTENT-$tag"
-    folder="$LAB_DIR/src/reports"
-    mkdir -p "$folder"
-    printf '%s\n' "$marker" >"$folder/$name"
+    mitm_secret_folder
 
     started=$SECONDS
     mitm_relay impersonate --capture "$capture" --wait-for-person 30 --retry-wait 5 || return 1

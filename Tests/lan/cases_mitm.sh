@@ -122,6 +122,17 @@ mitm_absent() {
 
 mitm_random() { od -An -N6 -tx1 /dev/urandom | tr -d ' \n'; }
 
+# A folder holding one small file whose name and content the relay must never learn. Sets
+# the caller's (local) tag, name, marker and folder.
+mitm_secret_folder() {
+    tag=$(mitm_random)
+    name="mitm-secret-$tag.txt"
+    marker="MITM-CONTENT-$tag"
+    folder="$LAB_DIR/src/reports"
+    mkdir -p "$folder"
+    printf '%s\n' "$marker" >"$folder/$name"
+}
+
 # A forwarding relay on R passes the session unchanged: the honest pair pairs with the
 # code the person types and the file arrives intact, while every byte R carried shows the
 # handshake's magic but neither the file's name, its content nor the pairing code.
@@ -237,12 +248,7 @@ case_mitm_tamper() {
 case_mitm_impersonate() {
     mitm_setup || return 1
     local tag name marker folder capture=$LAB_DIR/h3/capture
-    tag=$(mitm_random)
-    name="mitm-secret-$tag.txt"
-    marker="MITM-CONTENT-$tag"
-    folder="$LAB_DIR/src/reports"
-    mkdir -p "$folder"
-    printf '%s\n' "$marker" >"$folder/$name"
+    mitm_secret_folder
 
     mitm_relay impersonate --capture "$capture" --wait-for-person 30 --retry-wait 6 || return 1
     mitm_send_start "$folder"

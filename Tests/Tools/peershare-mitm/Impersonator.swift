@@ -29,15 +29,7 @@ struct Impersonator {
     private let identity = SigningKeyPair.generate()
 
     func run() throws(RelayError) {
-        var line = RelayEvent("identity")
-        line.fingerprint = Fingerprint.full(of: identity.publicKey)
-        line.emit()
-
-        let sender = try listener.accept(seconds: acceptSeconds)
-        line = RelayEvent("sender-connected")
-        line.peer = sender.peer
-        line.emit()
-        let receiver = try target.resolve(for: sender)
+        let (sender, receiver) = try acceptSender(listener, target: target, identity: identity, seconds: acceptSeconds)
 
         // Toward the sender: the receiver's part (M1 → M2, then M3 with the summary).
         var asReceiver = ReceiverHandshake(identity: identity) { _ in false }
@@ -45,7 +37,7 @@ struct Impersonator {
         let summaryBytes: [UInt8]
         do {
             let (m2, _, senderKey) = try asReceiver.handleM1(m1)
-            line = RelayEvent("sender-identity")
+            var line = RelayEvent("sender-identity")
             line.fingerprint = Fingerprint.full(of: senderKey)
             line.emit()
             try sender.writeFrame(m2)
@@ -63,9 +55,8 @@ struct Impersonator {
         // Toward the receiver: the sender's part, with the copied summary and a guessed code.
         guard var first = try offer(summaryBytes, to: receiver, event: "offered-to-receiver") else { return }
         do {
-            let m4 = try first.connection.readFrame(cap: cap, what: "the receiver's M4", seconds: waitForPerson)
-            fromReceiver.recordFrame(m4)
-            if let abort = Self.abortText(m4) {
+            let m4 = try first.connection.readRecorded(cap: cap, what: "the receiver's M4", seconds: waitForPerson, into: fromReceiver)
+            if let abort = AbortNotice.text(m4) {
                 RelayEvent.emit("receiver-refused", message: abort)
             } else {
                 do {
@@ -85,12 +76,11 @@ struct Impersonator {
         do {
             let m4 = try asReceiver.makeM4(code: guessForSender)
             try sender.writeFrame(m4)
-            line = RelayEvent("guessed-to-sender")
+            var line = RelayEvent("guessed-to-sender")
             line.guess = guessForSender.digits
             line.emit()
-            let reply = try sender.readFrame(cap: cap, what: "the sender's M5", seconds: step)
-            fromSender.recordFrame(reply)
-            if let abort = Self.abortText(reply) {
+            let reply = try sender.readRecorded(cap: cap, what: "the sender's M5", seconds: step, into: fromSender)
+            if let abort = AbortNotice.text(reply) {
                 RelayEvent.emit("sender-refused", message: abort)
             } else {
                 _ = try asReceiver.handleM5(reply)
@@ -106,9 +96,8 @@ struct Impersonator {
         // Second attempt, right away: a new connection and a new guess.
         guard var second = try offer(summaryBytes, to: receiver, event: "retry-offered") else { return }
         do {
-            let answer = try second.connection.readFrame(cap: cap, what: "the receiver's M4", seconds: retryWait)
-            fromReceiver.recordFrame(answer)
-            if let abort = Self.abortText(answer) {
+            let answer = try second.connection.readRecorded(cap: cap, what: "the receiver's M4", seconds: retryWait, into: fromReceiver)
+            if let abort = AbortNotice.text(answer) {
                 RelayEvent.emit("retry-refused", message: abort)
             } else {
                 do {
@@ -140,7 +129,7 @@ struct Impersonator {
         do {
             try connection.writeFrame(try handshake.makeM1())
             let m2 = try read(connection, "the receiver's M2", capture: fromReceiver)
-            if let abort = Self.abortText(m2) {
+            if let abort = AbortNotice.text(m2) {
                 RelayEvent.emit("receiver-refused", message: abort)
                 return nil
             }
@@ -163,9 +152,7 @@ struct Impersonator {
     }
 
     private func read(_ connection: TCPConnection, _ what: String, capture: Capture) throws(RelayError) -> [UInt8] {
-        let frame = try connection.readFrame(cap: cap, what: what, seconds: step)
-        capture.recordFrame(frame)
-        return frame
+        try connection.readRecorded(cap: cap, what: what, seconds: step, into: capture)
     }
 
     /// What the relay learned from the sender's M3: the summary it shows the receiving
@@ -183,11 +170,5 @@ struct Impersonator {
             line.message = "the summary did not decode"
         }
         line.emit()
-    }
-
-    /// The text of an abort frame (`7F`, reason, 2-byte length, text); nil for anything else.
-    static func abortText(_ frame: [UInt8]) -> String? {
-        guard frame.count >= 4, frame[0] == 0x7F else { return nil }
-        return "reason \(frame[1]): " + String(decoding: frame[4...], as: UTF8.self)
     }
 }

@@ -35,18 +35,11 @@ struct PairedStandIn {
     private let identity = SigningKeyPair.generate()
 
     func run() throws(RelayError) {
-        var line = RelayEvent("identity")
-        line.fingerprint = Fingerprint.full(of: identity.publicKey)
-        line.emit()
-        let sender = try listener.accept(seconds: acceptSeconds)
-        line = RelayEvent("sender-connected")
-        line.peer = sender.peer
-        line.emit()
-        let receiverAddress = try target.resolve(for: sender)
+        let (sender, receiverAddress) = try acceptSender(listener, target: target, identity: identity, seconds: acceptSeconds)
 
         let m1Bytes = try read(sender, "the sender's M1", capture: fromSender)
         let m1 = try parse("the sender's M1") { () throws(HandshakeError) in try HandshakeM1(parsing: m1Bytes) }
-        line = RelayEvent("sender-hello")
+        var line = RelayEvent("sender-hello")
         line.mode = m1.mode == .known ? "KNOWN" : "PAIR"
         line.fingerprint = Fingerprint.full(of: m1.identityKey)
         line.emit()
@@ -101,7 +94,7 @@ struct PairedStandIn {
     private func reportAnswer(_ connection: TCPConnection, side: String, accepted: String) {
         do {
             let frame = try connection.readFrame(cap: cap, what: "the \(side)'s answer", seconds: step)
-            if let abort = Impersonator.abortText(frame) {
+            if let abort = AbortNotice.text(frame) {
                 RelayEvent.emit("refused-by-\(side)", message: abort)
             } else {
                 RelayEvent.emit("accepted-by-\(side)", message: accepted)
@@ -114,9 +107,8 @@ struct PairedStandIn {
     }
 
     private func read(_ connection: TCPConnection, _ what: String, capture: Capture) throws(RelayError) -> [UInt8] {
-        let frame = try connection.readFrame(cap: cap, what: what, seconds: step)
-        capture.recordFrame(frame)
-        if let abort = Impersonator.abortText(frame) { throw .usage("\(what) was an abort notice: \(abort)") }
+        let frame = try connection.readRecorded(cap: cap, what: what, seconds: step, into: capture)
+        if let abort = AbortNotice.text(frame) { throw .usage("\(what) was an abort notice: \(abort)") }
         return frame
     }
 }
@@ -137,9 +129,8 @@ private struct ReceiverSide {
         let m1 = HandshakeM1(mode: .known, nonce: Random.bytes(HandshakeWire.nonceBytes),
                              ephemeralKey: exchange.publicKey, identityKey: claimedSender).encoded
         try connection.writeFrame(m1)
-        let m2Bytes = try connection.readFrame(cap: cap, what: "the receiver's M2", seconds: step)
-        capture.recordFrame(m2Bytes)
-        if let abort = Impersonator.abortText(m2Bytes) { throw .usage("the receiver refused M1: \(abort)") }
+        let m2Bytes = try connection.readRecorded(cap: cap, what: "the receiver's M2", seconds: step, into: capture)
+        if let abort = AbortNotice.text(m2Bytes) { throw .usage("the receiver refused M1: \(abort)") }
         let m2 = try parse("the receiver's M2") { () throws(HandshakeError) in try HandshakeM2(parsing: m2Bytes) }
         var line = RelayEvent("receiver-hello")
         line.mode = m2.mode == .known ? "KNOWN" : "PAIR"
@@ -162,9 +153,8 @@ private struct ReceiverSide {
                                           kxSenderToReceiver: kx.transmit, kxReceiverToSender: kx.receive)
         }
         // In KNOWN mode the receiver sends M4 at once.
-        let m4Bytes = try connection.readFrame(cap: cap, what: "the receiver's M4", seconds: step)
-        capture.recordFrame(m4Bytes)
-        if let abort = Impersonator.abortText(m4Bytes) { throw .usage("the receiver refused before M4: \(abort)") }
+        let m4Bytes = try connection.readRecorded(cap: cap, what: "the receiver's M4", seconds: step, into: capture)
+        if let abort = AbortNotice.text(m4Bytes) { throw .usage("the receiver refused before M4: \(abort)") }
         let m4 = try parse("the receiver's M4") { () throws(HandshakeError) in try HandshakeM4(parsing: m4Bytes, mode: .known) }
         receiverSignature = m4.signature
         // The relay's own check that it follows the key schedule: the receiver's tag verifies
