@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "PeershareAgentTests",
             dependencies: [
-                "PeershareAgent", "PeershareCore", "PeershareDiscovery", "SodiumKit",
+                "PeershareAgent", "PeershareCore", "PeershareDiscovery", "SodiumKit", "CPeershareSys",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

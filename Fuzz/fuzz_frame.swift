@@ -1,7 +1,7 @@
-// libFuzzer target 2, "the frame layer": the product's own FrameDecoder
-// (Sources/PeershareAgent/Net/FrameDecoder.swift, compiled into this binary unchanged by
-// Fuzz/build.sh) inside NIO's ByteToMessageHandler on an EmbeddedChannel, fed the fuzz bytes
-// in chunks, and compared with an independent reference splitter.
+// libFuzzer target 2, "the frame layer": the product's own FrameAssembler
+// (Sources/PeershareAgent/Net/FrameAssembler.swift, compiled into this binary unchanged by
+// Fuzz/build.sh) on an EmbeddedChannel, fed the fuzz bytes in chunks, and compared with an
+// independent reference splitter.
 //
 // Input layout: two control bytes, then the TCP byte stream.
 //   byte 0, bits 0-1   the frame cap: handshake (65,536), stream (262,162), 16 or 300 bytes
@@ -91,7 +91,7 @@ public func fuzzFrame(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let channel = EmbeddedChannel()
     let limit = FrameLimit(cap)
     do {
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+        try channel.pipeline.syncOperations.addHandler(FrameAssembler(limit: limit))
         if let raiseAfter { try channel.pipeline.syncOperations.addHandler(RaiseCap(limit: limit, after: raiseAfter)) }
     } catch {
         fatalError("pipeline setup failed: \(error)")

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,7 +25,11 @@ const int PSYS_SEEK_HOLE = SEEK_HOLE;
 const int PSYS_O_PATH = O_PATH;
 const int PSYS_O_TMPFILE = O_TMPFILE;
 
-int psys_link_unnamed(int fd, int dirfd, const char *name) {
+/* 1 until linkat(AT_EMPTY_PATH) was refused once: kernels before 6.10 allow it only
+ * with CAP_DAC_READ_SEARCH and answer ENOENT; from then on only /proc is tried. */
+static atomic_int empty_path_allowed = 1;
+
+static int link_through_proc(int fd, int dirfd, const char *name) {
     char path[64];
     int n = snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     if (n < 0 || (size_t)n >= sizeof path) {
@@ -36,6 +41,25 @@ int psys_link_unnamed(int fd, int dirfd, const char *name) {
         r = linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW);
     } while (r < 0 && errno == EINTR);
     return r;
+}
+
+int psys_link_unnamed(int fd, int dirfd, const char *name) {
+    if (atomic_load_explicit(&empty_path_allowed, memory_order_relaxed)) {
+        int r;
+        do {
+            r = linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
+        } while (r < 0 && errno == EINTR);
+        if (r == 0 || errno != ENOENT) return r;
+        /* ENOENT: refused for lack of the capability (or the target directory is gone,
+         * which the /proc path reports the same way). */
+        atomic_store_explicit(&empty_path_allowed, 0, memory_order_relaxed);
+    }
+    return link_through_proc(fd, dirfd, name);
+}
+
+/* For tests: 1 while linkat(AT_EMPTY_PATH) is still used. */
+int psys_link_unnamed_uses_empty_path(void) {
+    return atomic_load_explicit(&empty_path_allowed, memory_order_relaxed);
 }
 
 int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {

@@ -119,6 +119,38 @@ import Testing
         }
     }
 
+    /// The receiver takes canonically equal names for one name, so the sender keeps the
+    /// first of them (in byte order) and warns about the rest. A directory of ASCII names
+    /// skips the comparison; one non-ASCII name turns it on for all of them, because some
+    /// non-ASCII names equal ASCII ones (U+212A KELVIN SIGN is "K").
+    @Test func planSkipsCanonicallyEqualNames() throws {
+        try withScratchDirectory { root in
+            let src = root + "/src"
+            for directory in ["ascii", "forms", "kelvin"] {
+                try FileManager.default.createDirectory(atPath: src + "/" + directory, withIntermediateDirectories: true)
+            }
+            for name in ["K", "k", "a", "A", "b.txt", "b.TXT"] { makeFile(src + "/ascii/" + name, [1]) }
+            makeFile(src + "/forms/caf\u{E9}", [1])
+            makeFile(src + "/forms/cafe\u{301}", [2])
+            makeFile(src + "/kelvin/K", [1])
+            makeFile(src + "/kelvin/\u{212A}", [2])
+            let plan = try TreeReader.plan(paths: [src])
+            // Compared as bytes: String equality would take either spelling for the other.
+            let paths = Set(plan.entries.map { Array($0.path.string.utf8) })
+            func has(_ path: String) -> Bool { paths.contains(Array(path.utf8)) }
+            #expect(["A", "K", "a", "k", "b.TXT", "b.txt"].allSatisfy { has("src/ascii/" + $0) })
+            #expect(has("src/forms/cafe\u{301}"))  // NFD sorts first: "e" < "\u{E9}"
+            #expect(!has("src/forms/caf\u{E9}"))
+            #expect(has("src/kelvin/K"))
+            #expect(!has("src/kelvin/\u{212A}"))
+            #expect(plan.fileCount == 8)
+            #expect(plan.warnings.count == 2)
+            #expect(plan.warnings.allSatisfy { $0.contains("Unicode normalization") })
+            #expect(plan.warnings.contains { $0.unicodeScalars.contains("\u{212A}") })
+            #expect(plan.warnings.contains { $0.unicodeScalars.contains("\u{E9}") })
+        }
+    }
+
     @Test func argumentsNamesAndDuplicates() throws {
         try withScratchDirectory { root in
             let src = try makeSampleTree(root)

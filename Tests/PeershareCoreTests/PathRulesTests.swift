@@ -154,6 +154,32 @@ struct PathRulesTests {
         #expect(!nfc.string.utf8.elementsEqual(nfd.string.utf8))
     }
 
+    /// Plain ASCII skips the scalar loop (`PathRules.isPlainASCII`); these are its edges.
+    @Test("every ASCII character: controls, DEL and backslash are refused, the rest pass, with or without other text")
+    func everyASCIICharacter() throws {
+        for value in UInt8(0)...UInt8(0x7F) where value != UInt8(ascii: "/") && value != UInt8(ascii: ".") {
+            let character = String(UnicodeScalar(value))
+            for text in ["dir/a\(character)b", "\(character)x", "d\u{E9}j\u{E0}/a\(character)b"] {
+                let expected: PathError? = switch value {
+                case 0: .nul(text)
+                case 0x01...0x1F, 0x7F: .controlCharacter(text)
+                case UInt8(ascii: "\\"): .backslash(text)
+                default: nil
+                }
+                if let expected {
+                    #expect(throws: expected) { try PathRules.validatedComponents(of: text) }
+                    #expect(!PathRules.isPlainASCII(text, backslash: true))
+                } else {
+                    #expect(try PathRules.validatedComponents(of: text).joined(separator: "/") == text)
+                }
+            }
+        }
+        #expect(PathRules.isPlainASCII("a\\b", backslash: false))
+        #expect(!PathRules.isPlainASCII("a\\b", backslash: true))
+        #expect(!PathRules.isPlainASCII("caf\u{E9}", backslash: true))
+        #expect(PathRules.isPlainASCII(" ~", backslash: true))
+    }
+
     @Test("error messages never carry raw control characters")
     func messagesAreEscaped() {
         let error = PathError.controlCharacter("\u{1B}[2J\u{202E}x")

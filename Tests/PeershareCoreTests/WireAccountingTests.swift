@@ -140,6 +140,32 @@ struct WireAccountingTests {
         #expect(throws: WireError.parentNotDirectory("top/x")) { try b.beginEntry(S.file("top/x", size: 0)) }
     }
 
+    /// The accounting remembers the parent it confirmed last and compares bytes; these
+    /// are the cases where that shortcut must not answer for another directory.
+    @Test("a parent confirmed for the previous entry vouches only for the same bytes")
+    func confirmedParentIsExact() throws {
+        var a = try Self.started(S.summary(files: 20, directories: 10))
+        _ = try a.beginEntry(S.directory("top/b"))
+        _ = try a.beginEntry(S.file("top/b/x", size: 0))
+        // A longer or shorter name sharing the confirmed parent's bytes.
+        #expect(throws: WireError.parentNotDirectory("top/bc/x")) { try a.beginEntry(S.file("top/bc/x", size: 0)) }
+        _ = try a.beginEntry(S.file("top/c", size: 0))
+        _ = try a.beginEntry(S.file("top/b/y", size: 0))
+        #expect(throws: WireError.parentNotDirectory("top/c/x")) { try a.beginEntry(S.file("top/c/x", size: 0)) }
+        // Back to an earlier parent after another one, and a duplicate under the confirmed one.
+        _ = try a.beginEntry(S.directory("top/d"))
+        _ = try a.beginEntry(S.file("top/d/x", size: 0))
+        #expect(try a.beginEntry(S.file("top/b/z", size: 0)))
+        #expect(throws: WireError.duplicatePath("top/b/z")) { try a.beginEntry(S.file("top/b/z", size: 0)) }
+        // The other normalization form of the confirmed parent is still another directory.
+        _ = try a.beginEntry(S.directory("top/caf\u{E9}"))
+        _ = try a.beginEntry(S.file("top/caf\u{E9}/x", size: 0))
+        #expect(throws: WireError.parentSpellingMismatch("top/cafe\u{301}/y")) {
+            try a.beginEntry(S.file("top/cafe\u{301}/y", size: 0))
+        }
+        #expect(try a.beginEntry(S.file("top/caf\u{E9}/y", size: 0)))
+    }
+
     @Test("18/19. counts and bytes never exceed the offer")
     func totals() throws {
         var files = try Self.started(S.summary(files: 1))

@@ -26,10 +26,15 @@ extern const int PSYS_SEEK_HOLE;
 extern const int PSYS_O_PATH;
 /// O_TMPFILE (a macro of GNU-only bits): a file with no name in a directory, named later with linkat.
 extern const int PSYS_O_TMPFILE;
-/// Gives the nameless (O_TMPFILE) file `fd` the name `name` in `dirfd`:
-/// linkat(AT_FDCWD, "/proc/self/fd/<fd>", dirfd, name, AT_SYMLINK_FOLLOW), which never
-/// replaces an existing name (EEXIST). Returns 0, or -1 with errno set.
+/// Gives the nameless (O_TMPFILE) file `fd` the name `name` in `dirfd`, never replacing
+/// an existing name (EEXIST): linkat(fd, "", dirfd, name, AT_EMPTY_PATH), which Linux 6.10
+/// and later allow to the file's opener; where the kernel refuses it (ENOENT, older
+/// kernels without CAP_DAC_READ_SEARCH), linkat(AT_FDCWD, "/proc/self/fd/<fd>", dirfd,
+/// name, AT_SYMLINK_FOLLOW) from then on. The /proc path costs a path walk per file.
+/// Returns 0, or -1 with errno set.
 int psys_link_unnamed(int fd, int dirfd, const char *name);
+/// 1 while psys_link_unnamed still uses AT_EMPTY_PATH, 0 once it fell back to /proc.
+int psys_link_unnamed_uses_empty_path(void);
 /// mallopt(M_ARENA_MAX, count): bounds glibc malloc arenas. Returns 1 on success.
 int psys_set_malloc_arena_max(int count);
 #endif

@@ -58,6 +58,10 @@ struct PlanBuilder {
         // Names already used in this directory, compared as Swift strings (canonical
         // equivalence): the receiver treats NFC and NFD spellings of one name as the same
         // name, so sending both would fail after the person accepted. The first one wins.
+        // Distinct ASCII names are never canonically equal, so a directory of ASCII names
+        // (nearly every source tree) needs no set, which saves hashing every name. One
+        // non-ASCII name is enough to compare all of them: U+212A KELVIN SIGN equals "K".
+        let comparesNames = !listing.names.allSatisfy { name in name.allSatisfy { $0 < 0x80 } }
         var usedNames = Set<String>()
         for (index, nameBytes) in listing.names.enumerated() {
             guard let name = String(validating: nameBytes, as: UTF8.self) else {
@@ -67,7 +71,7 @@ struct PlanBuilder {
             // Built only for a warning or an error: escaping every name eagerly was a
             // quarter of the planning time for a tree of small files.
             var shown: String { DisplayEscape.escape(relative.string + "/" + name) }
-            guard usedNames.insert(name).inserted else {
+            guard !comparesNames || usedNames.insert(name).inserted else {
                 warnings.append("skipped '\(shown)': another name in the same folder differs only in Unicode normalization (NFC/NFD)")
                 continue
             }

@@ -100,8 +100,9 @@ enum SystemCall {
     /// `O_TMPFILE`, for `openAt(dir, ".", flags: unnamedFileFlag | O_WRONLY, mode:)`.
     static let unnamedFileFlag = PSYS_O_TMPFILE
 
-    /// `linkat` of a nameless `O_TMPFILE` file to `name` in `dirfd` (through
-    /// `/proc/self/fd`); never replaces an existing name (EEXIST).
+    /// `linkat` of a nameless `O_TMPFILE` file to `name` in `dirfd` (`AT_EMPTY_PATH`, or
+    /// through `/proc/self/fd` where the kernel refuses that); never replaces an existing
+    /// name (EEXIST).
     static func linkUnnamed(_ fd: Int32, to dirfd: Int32, _ name: String) throws(Errno) {
         _ = try retrying { psys_link_unnamed(fd, dirfd, name) }
     }

@@ -17,7 +17,7 @@ enum Connections {
     static func makeFramed(_ channel: any Channel) -> EventLoopFuture<(FramedChannel, FrameLimit)> {
         channel.eventLoop.makeCompletedFuture {
             let limit = FrameLimit(WireLimits.maxHandshakeMessage)
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+            try channel.pipeline.syncOperations.addHandler(FrameAssembler(limit: limit))
             let framed = try FramedChannel(
                 wrappingChannelSynchronously: channel,
                 configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 6)))

@@ -42,6 +42,7 @@ public enum PathRules {
         if bytes.count > maxPathBytes { throw .pathTooLong(bytes: bytes.count) }
         try checkCharacters(text, backslash: true)
         if bytes.first == slash { throw .absolute(text) }
+        if let components = componentsIfValid(text) { return components }
 
         let slices = bytes.split(separator: slash, maxSplits: maxDepth, omittingEmptySubsequences: false)
         if slices.count > maxDepth {
@@ -57,6 +58,37 @@ public enum PathRules {
         }
         if hasDrivePrefix(slices[0]) { throw .driveLetter(text) }
         return components
+    }
+
+    /// The components of `text` (characters already checked, not absolute) when every
+    /// remaining rule passes, found in one pass over its bytes; nil when any rule fails, so
+    /// that `validatedComponents(of:)` finds and throws the same first error as always.
+    /// Splitting into an array of slices first cost more than the checks (perf, receiving
+    /// a tree of small files validates every path).
+    private static func componentsIfValid(_ text: String) -> [String]? {
+        let result = text.utf8.withContiguousStorageIfAvailable { bytes -> [String]? in
+            var components: [String] = []
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == slash {
+                let component = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                guard components.count < maxDepth, isValidComponent(component) else { return nil }
+                if components.isEmpty, component.count >= 2, component[1] == colon,
+                   (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(component[0] & 0xDF) {
+                    return nil  // a drive prefix
+                }
+                components.append(String(decoding: component, as: UTF8.self))
+                start = index + 1
+            }
+            return components
+        }
+        return result ?? nil
+    }
+
+    /// `checkComponent` as a test: not empty, not `.` or `..`, no trailing dot or space,
+    /// at most `maxComponentBytes`.
+    private static func isValidComponent(_ c: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let last = c.last, c.count <= maxComponentBytes, last != dot, last != space else { return false }
+        return true  // "." and ".." end in a dot
     }
 
     /// Validates raw bytes from the wire: invalid UTF-8 is rejected first, then the
@@ -185,6 +217,7 @@ public enum PathRules {
 
     /// Throws for NUL, controls, bidi controls and (when asked) backslash.
     static func checkCharacters(_ text: String, backslash: Bool) throws(PathError) {
+        if isPlainASCII(text, backslash: backslash) { return }
         for scalar in text.unicodeScalars {
             if scalar.value == 0 { throw .nul(text) }
             if isControl(scalar) { throw .controlCharacter(text) }
@@ -193,10 +226,27 @@ public enum PathRules {
         }
     }
 
+    /// True when every byte of `text` is printable ASCII (0x20–0x7E), and not a backslash
+    /// when `backslash` is set: such a text has none of the characters `checkCharacters`
+    /// refuses, because every control, C1 control and bidi control is either below 0x20,
+    /// 0x7F, or outside ASCII. Anything else goes through the scalar loop, so the error
+    /// is the same as before. Decoding scalars was the larger part of checking the paths
+    /// of a tree of small files, on both sides.
+    static func isPlainASCII(_ text: String, backslash: Bool) -> Bool {
+        let backslashByte: UInt8 = backslash ? UInt8(ascii: "\\") : 0
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where byte &- 0x20 >= 0x5F || byte == backslashByte {
+                return false
+            }
+            return true
+        }
+        return plain ?? false
+    }
+
     /// Component rules that do not depend on characters (already checked on the whole text).
     private static func checkComponent(_ c: Substring.UTF8View, in text: String) throws(PathError) {
         if c.isEmpty { throw .emptyComponent(text) }
-        if c.elementsEqual(".".utf8) || c.elementsEqual("..".utf8) { throw .dotComponent(text) }
+        if c.count <= 2, c.allSatisfy({ $0 == dot }) { throw .dotComponent(text) }
         if let last = c.last, last == dot || last == space { throw .trailingDotOrSpace(text) }
         if c.count > maxComponentBytes { throw .componentTooLong(bytes: c.count) }
     }

@@ -58,6 +58,12 @@ public struct EntryAccounting: Sendable {
     private var seen: [String: EntryKind] = [:]
     private var pathBytes = 0
     private var topLevelCount: UInt64 = 0
+    /// The parent directory confirmed last (empty: none yet). Entries of a tree come
+    /// directory by directory, so most share the parent of the entry before them; then
+    /// comparing bytes replaces building the parent's text and looking it up. Sound because
+    /// `seen` only grows and a path's kind never changes: a parent confirmed once stays a
+    /// directory of this offer with exactly these bytes.
+    private var confirmedParent = ""
 
     public private(set) var files: UInt64 = 0
     public private(set) var directories: UInt64 = 0
@@ -80,7 +86,20 @@ public struct EntryAccounting: Sendable {
     public init(summary: OfferSummary) {
         self.summary = summary
         state = .betweenEntries
+        reservePaths(for: summary)
     }
+
+    /// Sizes the set of paths for the offer's entries, up to `maxReservedPaths`: growing it
+    /// one doubling at a time rehashed every path seen so far again and again. The cap keeps
+    /// an offer that announces many entries and sends none from costing memory up front.
+    private mutating func reservePaths(for summary: OfferSummary) {
+        let declared = summary.fileCount.addingReportingOverflow(summary.directoryCount).partialValue
+            .addingReportingOverflow(summary.symlinkCount).partialValue
+        seen.reserveCapacity(Int(min(declared, UInt64(Self.maxReservedPaths))))
+    }
+
+    /// 32,768 paths take a table of 65,536 slots, about 1.1 MiB; a larger offer grows from there.
+    static let maxReservedPaths = 1 << 15
 
     /// True once END was accepted or FAILURE received.
     public var isFinished: Bool {
@@ -94,6 +113,7 @@ public struct EntryAccounting: Sendable {
         case .offer(let summary):
             guard case .awaitingOffer = state else { throw unexpected(message) }
             self.summary = summary
+            reservePaths(for: summary)
             state = .betweenEntries
             return .offer(summary)
         case .entry(let entry):
@@ -144,14 +164,19 @@ public struct EntryAccounting: Sendable {
 
         // Nothing is stored until every check passed: a rejected entry changes no count.
         var newTopLevelCount = topLevelCount
-        if let parent = entry.path.parent {
-            let parentText = parent.string
-            guard let index = seen.index(forKey: parentText), seen[index].value == .directory else {
-                throw .parentNotDirectory(path)
+        var newConfirmedParent = confirmedParent
+        if entry.path.depth > 1 {
+            let parentCount = path.utf8.count - entry.path.name.utf8.count - 1
+            if !Self.isPrefix(confirmedParent, of: path, count: parentCount) {
+                let parentText = String(Substring(path.utf8.prefix(parentCount)))
+                guard let index = seen.index(forKey: parentText), seen[index].value == .directory else {
+                    throw .parentNotDirectory(path)
+                }
+                // Canonically equal but different bytes (NFC against NFD): on Linux that is
+                // another, missing directory. Refuse rather than guess.
+                if !seen[index].key.utf8.elementsEqual(parentText.utf8) { throw .parentSpellingMismatch(path) }
+                newConfirmedParent = parentText
             }
-            // Canonically equal but different bytes (NFC against NFD): on Linux that is
-            // another, missing directory. Refuse rather than guess.
-            if !seen[index].key.utf8.elementsEqual(parentText.utf8) { throw .parentSpellingMismatch(path) }
         } else {
             newTopLevelCount += 1
             if newTopLevelCount > UInt64(summary.topLevelNames.count) + summary.moreTopLevelNames {
@@ -182,6 +207,7 @@ public struct EntryAccounting: Sendable {
         seen[path] = entry.kind
         pathBytes = newPathBytes
         topLevelCount = newTopLevelCount
+        confirmedParent = newConfirmedParent
         let resumed = pendingResume ?? 0
         pendingResume = nil
         receivedBytes += resumed // ≤ entry.size, and declaredBytes ≤ totalBytes ≤ 2^62
@@ -191,6 +217,17 @@ public struct EntryAccounting: Sendable {
             return false
         }
         return true
+    }
+
+    /// True when `prefix` is exactly the first `count` bytes of `text`. Compares contiguous
+    /// bytes: the generic `elementsEqual` on two UTF-8 views cost more than the lookup it
+    /// saves.
+    private static func isPrefix(_ prefix: String, of text: String, count: Int) -> Bool {
+        guard prefix.utf8.count == count else { return false }
+        let same = prefix.utf8.withContiguousStorageIfAvailable { a in
+            text.utf8.withContiguousStorageIfAvailable { b in a.elementsEqual(b.prefix(count)) }
+        }
+        return (same ?? nil) ?? prefix.utf8.elementsEqual(text.utf8.prefix(count))
     }
 
     /// Accounts a RESUME: allowed only between entries, once, with an offset of at least

@@ -1,0 +1,62 @@
+import CPeershareSys
+import Foundation
+import Glibc
+import Testing
+
+/// `psys_link_unnamed`, which names every small received file: the name appears only
+/// with the whole content, an existing name is never replaced, and on kernels that allow
+/// `linkat(AT_EMPTY_PATH)` to an unprivileged opener (Linux 6.10 and later) the cheaper
+/// call stays in use instead of the walk through `/proc/self/fd`.
+@Suite("Naming a nameless file")
+struct UnnamedFileLinkTests {
+    /// Opens a nameless file in `directory` holding `text`.
+    private func unnamedFile(in directory: String, holding text: String) throws -> Int32 {
+        let fd = open(directory, PSYS_O_TMPFILE | O_WRONLY | O_CLOEXEC, 0o644)
+        try #require(fd >= 0, "O_TMPFILE: \(String(cString: strerror(errno)))")
+        let written = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, text.utf8.count) }
+        #expect(written == text.utf8.count)
+        return fd
+    }
+
+    @Test("the name appears with the content; a taken name is refused with EEXIST and kept")
+    func linksAndNeverReplaces() throws {
+        try withScratchDirectory { root in
+            let dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            try #require(dir >= 0)
+            defer { close(dir) }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty)
+
+            let first = try unnamedFile(in: root, holding: "first")
+            defer { close(first) }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty)
+            #expect(psys_link_unnamed(first, dir, "name") == 0)
+            #expect(try String(contentsOfFile: root + "/name", encoding: .utf8) == "first")
+
+            let second = try unnamedFile(in: root, holding: "second")
+            defer { close(second) }
+            #expect(psys_link_unnamed(second, dir, "name") == -1)
+            #expect(errno == EEXIST)
+            #expect(try String(contentsOfFile: root + "/name", encoding: .utf8) == "first")
+            #expect(psys_link_unnamed(second, dir, "other") == 0)
+            #expect(try String(contentsOfFile: root + "/other", encoding: .utf8) == "second")
+        }
+    }
+
+    @Test("on Linux 6.10 and later the link uses AT_EMPTY_PATH, not /proc")
+    func usesEmptyPathWhereAllowed() throws {
+        var names = utsname()
+        uname(&names)
+        let release = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let numbers = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        try withScratchDirectory { root in
+            let dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            try #require(dir >= 0)
+            defer { close(dir) }
+            let fd = try unnamedFile(in: root, holding: "x")
+            defer { close(fd) }
+            #expect(psys_link_unnamed(fd, dir, "x") == 0)
+        }
+        guard numbers.count == 2, (numbers[0], numbers[1]) >= (6, 10) else { return }
+        #expect(psys_link_unnamed_uses_empty_path() == 1, "kernel \(release)")
+    }
+}
