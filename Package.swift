@@ -115,6 +115,8 @@ let package = Package(
             dependencies: [
                 "PeershareAgent", "PeershareCore", "PeershareDiscovery", "SodiumKit", "CPeershareSys",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -50,16 +50,22 @@ int psys_link_unnamed(int fd, int dirfd, const char *name) {
             r = linkat(fd, "", dirfd, name, AT_EMPTY_PATH);
         } while (r < 0 && errno == EINTR);
         if (r == 0 || errno != ENOENT) return r;
-        /* ENOENT: refused for lack of the capability (or the target directory is gone,
-         * which the /proc path reports the same way). */
-        atomic_store_explicit(&empty_path_allowed, 0, memory_order_relaxed);
+        /* ENOENT: refused for lack of the capability, or the target directory is gone
+         * (which /proc reports the same way). Only when /proc then works was it the
+         * capability: use /proc from then on. */
+        r = link_through_proc(fd, dirfd, name);
+        if (r == 0) atomic_store_explicit(&empty_path_allowed, 0, memory_order_relaxed);
+        return r;
     }
     return link_through_proc(fd, dirfd, name);
 }
 
-/* For tests: 1 while linkat(AT_EMPTY_PATH) is still used. */
 int psys_link_unnamed_uses_empty_path(void) {
     return atomic_load_explicit(&empty_path_allowed, memory_order_relaxed);
+}
+
+int psys_link_unnamed_through_proc(int fd, int dirfd, const char *name) {
+    return link_through_proc(fd, dirfd, name);
 }
 
 int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve) {

@@ -33,8 +33,12 @@ extern const int PSYS_O_TMPFILE;
 /// name, AT_SYMLINK_FOLLOW) from then on. The /proc path costs a path walk per file.
 /// Returns 0, or -1 with errno set.
 int psys_link_unnamed(int fd, int dirfd, const char *name);
-/// 1 while psys_link_unnamed still uses AT_EMPTY_PATH, 0 once it fell back to /proc.
+/// 1 while psys_link_unnamed still uses AT_EMPTY_PATH, 0 once it fell back to /proc
+/// (for tests).
 int psys_link_unnamed_uses_empty_path(void);
+/// The fallback of psys_link_unnamed alone, through /proc/self/fd (for tests: where
+/// AT_EMPTY_PATH works, the agent never takes this path).
+int psys_link_unnamed_through_proc(int fd, int dirfd, const char *name);
 /// mallopt(M_ARENA_MAX, count): bounds glibc malloc arenas. Returns 1 on success.
 int psys_set_malloc_arena_max(int count);
 #endif

@@ -38,8 +38,8 @@ struct FrameTooLarge: Error, CustomStringConvertible {
 /// then often moved again; that move (`discardReadBytes`) was about a fifth of the receiving
 /// event loop's samples (perf, tree of small files). Here a frame that lies whole in one
 /// read goes on as a slice of it (no copy), and one spread over several reads is copied
-/// once into a buffer of exactly its size.
-final class FrameAssembler: ChannelInboundHandler, RemovableChannelHandler {
+/// once into a buffer reserved for it.
+final class FrameAssembler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -54,13 +54,31 @@ final class FrameAssembler: ChannelInboundHandler, RemovableChannelHandler {
 
     let limit: FrameLimit
     private var state = State.header(value: 0, count: 0)
+    /// Reads that arrived while an earlier one was still being split (a handler further on
+    /// reacting to a frame by feeding the pipeline again): they wait, so bytes stay in order.
+    private var pending: [ByteBuffer] = []
+    private var splitting = false
 
     init(limit: FrameLimit) {
         self.limit = limit
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var input = unwrapInboundIn(data)
+        let input = unwrapInboundIn(data)
+        if splitting {
+            pending.append(input)
+            return
+        }
+        splitting = true
+        defer { splitting = false }
+        split(input, context: context)
+        while !pending.isEmpty {
+            split(pending.removeFirst(), context: context)
+        }
+    }
+
+    private func split(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        var input = bytes
         while input.readableBytes > 0 {
             switch state {
             case .failed:
@@ -77,6 +95,7 @@ final class FrameAssembler: ChannelInboundHandler, RemovableChannelHandler {
                 let cap = limit.current
                 guard value > 0, Int(value) <= cap else {
                     state = .failed
+                    pending.removeAll()
                     context.fireErrorCaught(FrameTooLarge(length: value, limit: cap))
                     return
                 }
@@ -85,7 +104,13 @@ final class FrameAssembler: ChannelInboundHandler, RemovableChannelHandler {
                     state = .header(value: 0, count: 0)
                     context.fireChannelRead(wrapInboundOut(whole))
                 } else {
-                    state = .payload(frame: context.channel.allocator.buffer(capacity: length), remaining: length)
+                    // Before authentication (the cap is still the handshake's) only what has
+                    // arrived is held, so four bytes cannot make a stranger's connection cost a
+                    // whole frame; the buffer grows as bytes come. After it the whole frame is
+                    // reserved at once, so it is never copied again while it grows.
+                    let authenticated = cap > WireLimits.maxHandshakeMessage
+                    let reserved = authenticated ? length : input.readableBytes
+                    state = .payload(frame: context.channel.allocator.buffer(capacity: reserved), remaining: length)
                 }
             case .payload(var frame, let remaining):
                 let count = min(remaining, input.readableBytes)
