@@ -71,24 +71,14 @@ public enum PathRules {
             var start = 0
             for index in 0...bytes.count where index == bytes.count || bytes[index] == slash {
                 let component = UnsafeBufferPointer(rebasing: bytes[start..<index])
-                guard components.count < maxDepth, isValidComponent(component) else { return nil }
-                if components.isEmpty, component.count >= 2, component[1] == colon,
-                   (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(component[0] & 0xDF) {
-                    return nil  // a drive prefix
-                }
+                guard components.count < maxDepth, (try? checkComponent(component, in: text)) != nil,
+                      !(components.isEmpty && hasDrivePrefix(component)) else { return nil }
                 components.append(String(decoding: component, as: UTF8.self))
                 start = index + 1
             }
             return components
         }
         return result ?? nil
-    }
-
-    /// `checkComponent` as a test: not empty, not `.` or `..`, no trailing dot or space,
-    /// at most `maxComponentBytes`.
-    private static func isValidComponent(_ c: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let last = c.last, c.count <= maxComponentBytes, last != dot, last != space else { return false }
-        return true  // "." and ".." end in a dot
     }
 
     /// Validates raw bytes from the wire: invalid UTF-8 is rejected first, then the
@@ -244,7 +234,7 @@ public enum PathRules {
     }
 
     /// Component rules that do not depend on characters (already checked on the whole text).
-    private static func checkComponent(_ c: Substring.UTF8View, in text: String) throws(PathError) {
+    private static func checkComponent(_ c: some BidirectionalCollection<UInt8>, in text: String) throws(PathError) {
         if c.isEmpty { throw .emptyComponent(text) }
         if c.count <= 2, c.allSatisfy({ $0 == dot }) { throw .dotComponent(text) }
         if let last = c.last, last == dot || last == space { throw .trailingDotOrSpace(text) }
@@ -252,7 +242,7 @@ public enum PathRules {
     }
 
     /// `^[A-Za-z]:`: a Windows drive prefix, which some tools treat as absolute.
-    private static func hasDrivePrefix(_ c: Substring.UTF8View) -> Bool {
+    private static func hasDrivePrefix(_ c: some Collection<UInt8>) -> Bool {
         var it = c.makeIterator()
         guard let first = it.next(), let second = it.next() else { return false }
         let isLetter = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first)
