@@ -63,12 +63,11 @@ public final class FileSource {
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             SystemCall.close(fd)
-            throw SendError(.changedWhileSending, "'\(DisplayEscape.escape(path))' changed while sending: it is no longer a regular file")
+            throw Self.changed(path, "it is no longer a regular file")
         }
-        guard UInt64(max(0, info.st_size)) == expectedSize else {
+        if let resized = Self.sizeChange(info, path: path, expectedSize: expectedSize) {
             SystemCall.close(fd)
-            throw SendError(.changedWhileSending,
-                            "'\(DisplayEscape.escape(path))' changed while sending: \(expectedSize) bytes were planned, it now has \(info.st_size)")
+            throw resized
         }
         if expectedSize < Self.smallFile {
             // A small file cannot hold a hole worth reporting next to its data, and its
@@ -132,8 +131,7 @@ public final class FileSource {
             }
         }
         if count == 0 {
-            throw SendError(.changedWhileSending,
-                            "'\(DisplayEscape.escape(path))' changed while sending: it ended after \(offset) of \(expectedSize) bytes")
+            throw Self.changed(path, "it ended after \(offset) of \(expectedSize) bytes")
         }
         offset += UInt64(count)
         return .data(count)
@@ -161,8 +159,7 @@ public final class FileSource {
         case .failure(let error):
             throw SendError.system(error, "cannot read", path)
         case .success(let count) where count > target.count:
-            throw SendError(.changedWhileSending,
-                            "'\(DisplayEscape.escape(path))' changed while sending: it grew beyond the \(expectedSize) bytes that were planned")
+            throw Self.changed(path, "it grew beyond the \(expectedSize) bytes that were planned")
         case .success(let count):
             endConfirmed = count == target.count
             return count
@@ -231,10 +228,18 @@ public final class FileSource {
         } catch {
             throw SendError.system(error, "cannot read", path)
         }
-        if UInt64(max(0, info.st_size)) != expectedSize {
-            throw SendError(.changedWhileSending,
-                            "'\(DisplayEscape.escape(path))' changed while sending: \(expectedSize) bytes were planned, it now has \(info.st_size)")
-        }
+        if let resized = Self.sizeChange(info, path: path, expectedSize: expectedSize) { throw resized }
+    }
+
+    /// `.changedWhileSending` for `path`, saying how (`detail`).
+    private static func changed(_ path: String, _ detail: String) -> SendError {
+        SendError(.changedWhileSending, "'\(DisplayEscape.escape(path))' changed while sending: \(detail)")
+    }
+
+    /// The error for a file whose `fstat` size is no longer the planned one, or nil.
+    private static func sizeChange(_ info: stat, path: String, expectedSize: UInt64) -> SendError? {
+        guard UInt64(max(0, info.st_size)) != expectedSize else { return nil }
+        return changed(path, "\(expectedSize) bytes were planned, it now has \(info.st_size)")
     }
 }
 
