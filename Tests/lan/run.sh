@@ -8,8 +8,8 @@
 #   LAB_SCALE_N=30                      hosts in the scale cases
 #   LAB_SCALE_LIMIT=10                  seconds for every agent to list all others
 #   LAB_SCALE_BARE=1                    agent_scale with no daemons (embedded stacks)
-#   LAB_SCALE_IPV6=yes                  agent_scale with dual-stack daemons (default: IPv4 only)
-#   LAB_HARNESS_SCALE_LIMIT=30          the same for avahi-browse in lab_scale
+#   LAB_SCALE_IPV6=yes                  the scale cases with dual-stack daemons (default: IPv4 only)
+#   LAB_HARNESS_SCALE_LIMIT=60          the same for avahi-browse in lab_scale
 #   LAB_AVAHI_IPV6=no                   mDNS over IPv4 only (about half the daemon CPU)
 #   LAB_KEEP=1                          keep the run's files (logs) in /tmp/lab-*
 #

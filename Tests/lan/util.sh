@@ -45,6 +45,15 @@ browse_count() {
     browse_state "$1" | awk -v p="$2" '$2 == p' | wc -l
 }
 
+# browse_missing HOST PROTO N: which of agent-h1..agent-hN are not resolved over PROTO.
+browse_missing() {
+    local i out=""
+    for i in $(seq 1 "$3"); do
+        browse_has_instance "$1" "agent-h$i" "$2" || out+=" agent-h$i"
+    done
+    echo "${out# }"
+}
+
 # Predicates for wait_until.
 browse_has() { [ "$(browse_count "$1" "$2")" -ge "$3" ]; }            # HOST PROTO COUNT
 browse_has_instance() { browse_state "$1" | grep -qx "$2 $3"; }        # HOST NAME PROTO
@@ -60,10 +69,14 @@ browse_first_time() {
 }
 
 # publish_start HOST NAME PORT PK: avahi-publish of one _peershare._tcp instance.
+# Its lines are stamped like the browse log's; the pid printed is avahi-publish's own
+# (bash execs it), so stopping that pid withdraws the instance.
 publish_start() {
     local h=$1 name=$2 port=$3 pk=$4
-    lab_spawn "$h" "$LAB_DIR/h${h#h}/publish-$port.log" \
-        avahi-publish -s "$name" _peershare._tcp "$port" "v=1" "name=$name" "pk=$pk"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    lab_spawn "$h" "$LAB_DIR/h${h#h}/publish-$port.log" bash -c \
+        'exec stdbuf -oL avahi-publish -s "$@" > >(while IFS= read -r l; do printf "%s;%s\n" "$EPOCHREALTIME" "$l"; done) 2>&1' \
+        publish "$name" _peershare._tcp "$port" "v=1" "name=$name" "pk=$pk"
 }
 
 # A deterministic fake 32-byte identity key in hex for a label.
