@@ -65,7 +65,7 @@ case_lab_avahi_restart() {
 # machine's, a figure to print; the agent's own target is agent_scale's 10 s.
 # Like agent_scale, the daemons speak mDNS over IPv4 only unless LAB_SCALE_IPV6=yes:
 # thirty dual-stack daemons on two cores took 25-26 s here and over 30 s on CI, and
-# IPv4-only ones 9.9-20.1 s (README.md, "The scale case").
+# IPv4-only ones 8.9-20.1 s (README.md, "The scale case").
 case_lab_scale() {
     local n=${LAB_SCALE_N:-30} limit=${LAB_HARNESS_SCALE_LIMIT:-60} h t0 worst=0 t
     local ipv6=${LAB_SCALE_IPV6:-no}
