@@ -162,6 +162,11 @@ public final class Agent: Sendable {
 
     /// Binds the listener and serves incoming sessions until the task is cancelled.
     /// `onBound` is called once with the bound port.
+    ///
+    /// Sessions run in a task group outside the listener, so a listener that fails (NIO ends
+    /// the accept stream when setting up one accepted connection fails) is bound again on the
+    /// same port while every session in progress goes on: one bad connection never stops the
+    /// agent. Only a failure to bind again ends `serve`.
     public func serve(onBound: @Sendable (Int) -> Void) async throws(AgentError) {
         let inbox: InboxDirectory
         do {
@@ -169,38 +174,67 @@ public final class Agent: Sendable {
         } catch {
             throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.inbox)): \(error)", underlying: error)
         }
-        let server: NIOAsyncChannel<(FramedChannel, FrameLimit), Never>
-        do {
-            server = try await ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelOption(.backlog, value: 128)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.writeBufferWaterMark, value: Connections.writeWaterMark)
-                .bind(host: options.bindHost, port: options.port) { channel in Connections.makeFramed(channel) }
-        } catch {
-            throw AgentError(.general, "Cannot listen on port \(options.port): \(Connections.describe(error)). Another program may use it; pick one with --port (0 picks a free port).", underlying: error)
-        }
+        var server = try await bindListener(port: options.port)
         let bound = server.channel.localAddress?.port ?? options.port
         port.store(bound, ordering: .relaxed)
         onBound(bound)
         logger.info("listening", metadata: ["net.port": "\(bound)"])
         do {
+            try await withThrowingDiscardingTaskGroup { sessions in
+                while !Task.isCancelled {
+                    let failure = await accept(from: server, inbox: inbox, into: &sessions)
+                    guard let failure, !Task.isCancelled else { return }
+                    logger.warning("the listener failed; binding port \(bound) again",
+                                   metadata: ["error": "\(Connections.describe(failure))"])
+                    server = try await bindListener(port: bound)
+                }
+            }
+        } catch let error as AgentError {
+            if Task.isCancelled { return }
+            throw error
+        } catch {
+            if Task.isCancelled { return }
+            throw AgentError(.general, "The listener failed: \(Connections.describe(error))", underlying: error)
+        }
+    }
+
+    private typealias Listener = NIOAsyncChannel<(FramedChannel, FrameLimit), Never>
+
+    /// Binds the peer port. TCP_NODELAY is set at the TCP level (`tcpOption`): NIO's
+    /// `socketOption(.tcp_nodelay)` would set option 1 at SOL_SOCKET, which is SO_DEBUG and
+    /// needs CAP_NET_ADMIN.
+    private func bindListener(port: Int) async throws(AgentError) -> Listener {
+        do {
+            return try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.backlog, value: 128)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.writeBufferWaterMark, value: Connections.writeWaterMark)
+                .bind(host: options.bindHost, port: port) { channel in Connections.makeFramed(channel) }
+        } catch {
+            throw AgentError(.general, "Cannot listen on port \(port): \(Connections.describe(error)). Another program may use it; pick one with --port (0 picks a free port).", underlying: error)
+        }
+    }
+
+    /// Hands every accepted connection to a new session in `sessions` until the listener is
+    /// cancelled (nil) or its accept stream fails (the error). The listener is closed either way.
+    private func accept(from server: Listener, inbox: InboxDirectory,
+                        into sessions: inout ThrowingDiscardingTaskGroup<any Error>) async -> (any Error)? {
+        do {
             try await withTaskCancellationHandler {
                 try await server.executeThenClose { inbound in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        for try await (connection, limit) in inbound {
-                            group.addTask {
-                                await ReceiverSession(agent: self, inbox: inbox, channel: connection, limit: limit).run()
-                            }
+                    for try await (connection, limit) in inbound {
+                        sessions.addTask {
+                            await ReceiverSession(agent: self, inbox: inbox, channel: connection, limit: limit).run()
                         }
                     }
                 }
             } onCancel: {
                 server.channel.close(promise: nil)
             }
+            return nil
         } catch {
-            if Task.isCancelled { return }
-            throw AgentError(.general, "The listener failed: \(error)", underlying: error)
+            return error
         }
     }
 

@@ -36,7 +36,7 @@ enum Connections {
         do {
             return try await ClientBootstrap(group: group)
                 .connectTimeout(.seconds(timeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelOption(.writeBufferWaterMark, value: writeWaterMark)
                 .connect(host: address.host, port: address.port) { channel in makeFramed(channel) }
         } catch {
