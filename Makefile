@@ -45,17 +45,18 @@ release: deps
 run: release
 	$(BIN_RELEASE) run $(ARGS)
 
-## test: every test: unit, integration and hostile-peer tests (swift test), the LAN lab
-## (root only; skipped with a message otherwise), then the packaging tests.
+## test: every test: unit, integration and hostile-peer tests (Swift Testing, run as an
+## ordinary user by scripts/test-as-user.sh), the LAN lab (root for the namespaces and daemons;
+## its agents and CLI run as an ordinary user), then the packaging tests.
 test: deps
 	$(SWIFT) build --build-tests
-	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash scripts/test-as-user.sh
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/lan/run.sh
 	$(MAKE) --no-print-directory package-test
 
 unit-test: build
 	$(SWIFT) build --build-tests
-	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash scripts/test-as-user.sh
 
 lan-test: build
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/lan/run.sh

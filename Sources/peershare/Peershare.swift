@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import PeershareAgent
 
 /// The `peershare` command: the agent (default subcommand) and the commands that talk to it.
 @main
@@ -19,4 +21,27 @@ struct Peershare: AsyncParsableCommand {
             InboxCommand.self, StatusCommand.self, IdCommand.self, TrustedCommand.self, ForgetCommand.self, ConfigCommand.self,
         ],
         defaultSubcommand: RunCommand.self)
+
+    /// Parses and runs like ArgumentParser's own `main`, with two differences the man page
+    /// promises: a usage error exits 2 (ArgumentParser uses 64, EX_USAGE), and a first word
+    /// that is no subcommand is named as such instead of being read as an argument of `run`.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let word = UnknownSubcommand.first(in: arguments, known: configuration.subcommands) {
+            FileHandle.standardError.write(Data("peershare: \(word.message)\n".utf8))
+            Foundation.exit(AgentError.Kind.usage.exitCode)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(AgentError.Kind.usage.exitCode)
+        }
+    }
 }

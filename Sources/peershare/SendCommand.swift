@@ -23,9 +23,12 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Files and folders to send.", valueName: "PATH"), completion: .file())
     var paths: [String]
 
-    @Option(help: ArgumentHelp("The receiving peer: a name from `peershare peers`, a fingerprint prefix, or HOST:PORT.", valueName: "PEER"),
+    @Option(name: .customLong("to"), help: ArgumentHelp("The receiving peer: a name from `peershare peers`, a fingerprint prefix, or HOST:PORT.", valueName: "PEER"),
             completion: .shellCommand("peershare peers --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
-    var to: String
+    var recipients: [String] = []
+
+    /// The one receiving peer (`validate` made sure there is exactly one).
+    var to: String { recipients.last ?? "" }
 
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
@@ -35,6 +38,12 @@ struct SendCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !paths.isEmpty else { throw ValidationError("Give at least one file or folder to send.") }
+        if paths.contains("-") {
+            throw ValidationError("Sending standard input ('-') is not supported yet. For a file named '-', write ./-")
+        }
+        guard recipients.count <= 1 else {
+            throw ValidationError("Sending to several peers at once is not supported yet: give one --to (got \(recipients.count)).")
+        }
         guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
         }

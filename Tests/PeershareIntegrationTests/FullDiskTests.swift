@@ -2,19 +2,17 @@ import Foundation
 import Glibc
 import Testing
 
-/// A full disk (issue 5): an offer that cannot fit in the receiver's inbox, here a 16 MiB
+/// A full disk: an offer that cannot fit in the receiver's inbox, here a 16 MiB
 /// tmpfs, is refused before any byte is written, and the sender is told why (exit 7).
 extension EndToEnd {
     @Test("An offer larger than the inbox's free space is refused up front: exit 7, the reason, nothing written",
-          .enabled(if: getuid() == 0, "mounting a tmpfs needs root"))
+          .enabled(if: TestEnvironment.smallFileSystems != nil || TestEnvironment.inCI,
+                   "needs PEERSHARE_TEST_SMALLFS: the tmpfs mounts that scripts/test-as-user.sh makes as root"))
     func fullDiskRefusedBeforeAnyByte() async throws {
         let scratch = try Self.scratch("fulldisk")
         defer { scratch.remove() }
-        let inbox = scratch.path("small-inbox")
-        try FileManager.default.createDirectory(atPath: inbox, withIntermediateDirectories: true)
-        let mounted = try SystemCommand.run(["/bin/mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", inbox])
-        #expect(mounted == 0, "mount -t tmpfs failed")
-        defer { _ = try? SystemCommand.run(["/bin/umount", "-l", inbox]) }
+        // A 16 MiB tmpfs owned by the test user, mounted by the runner before it dropped root.
+        let inbox = try #require(TestEnvironment.smallFileSystems, "PEERSHARE_TEST_SMALLFS is not set") + "/16m"
 
         let source = try scratch.directory("src") + "/video.bin"
         let bytes = [UInt8](repeating: 0x5A, count: 24 << 20)
@@ -33,17 +31,5 @@ extension EndToEnd {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: inbox)) ?? ["<unreadable>"]
         #expect(left.isEmpty, "nothing may be written for a refused offer, not even a temp file: \(left)")
         #expect(receiver.isRunning)
-    }
-}
-
-/// Runs a system command to completion (mount, umount) and returns its status.
-enum SystemCommand {
-    static func run(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
     }
 }

@@ -30,6 +30,14 @@ enum TestEnvironment {
         return environment
     }()
 
+    /// Where `scripts/test-as-user.sh` mounted the small tmpfs file systems (1m, 4m, 16m) of
+    /// the full-disk tests, owned by the test user: mounting needs root, the tests do not run
+    /// as root.
+    static let smallFileSystems = ProcessInfo.processInfo.environment["PEERSHARE_TEST_SMALLFS"]
+
+    /// Under CI a test that cannot run here fails instead of being skipped.
+    static let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+
     /// Writing to an agent's stdin after it died must fail with EPIPE, not kill the test
     /// runner: SIGPIPE is ignored once, before the first child is started.
     static let ignoreBrokenPipes: Void = {

@@ -40,7 +40,7 @@ enum Connections {
                 .channelOption(.writeBufferWaterMark, value: writeWaterMark)
                 .connect(host: address.host, port: address.port) { channel in makeFramed(channel) }
         } catch {
-            throw AgentError(.unreachable, "Cannot reach \(address): \(Self.describe(error)). Is peershare running there, and is the port right?", underlying: error)
+            throw unreachable(address, error)
         }
     }
 
@@ -63,14 +63,30 @@ enum Connections {
         throw lastError
     }
 
-    /// A short, human description of a connect error ("connection refused", "timed out").
+    /// A short, human description of a connect error ("connection refused", "timed out"),
+    /// never a library's dump: NIO wraps the errno of each attempt in `NIOConnectionError`.
     static func describe(_ error: any Error) -> String {
-        if let io = error as? IOError {
+        switch error {
+        case let failure as NIOConnectionError:
+            if let attempt = failure.connectionErrors.last { return describe(attempt.error) }
+            if failure.dnsAError != nil || failure.dnsAAAAError != nil { return "the name did not resolve" }
+            return "no address to try"
+        case let io as IOError:
             return String(cString: strerror(io.errnoCode)).lowercased()
+        case is ChannelError:
+            return "timed out"
+        default:
+            return "\(error)"
         }
-        if error is ChannelError { return "timed out" }
-        let text = String(describing: error)
-        if text.contains("connectTimeout") { return "timed out" }
-        return text
+    }
+
+    /// What a failed dial tells a person: "nothing is listening on 127.0.0.1:1 (connection
+    /// refused)" rather than "cannot reach" for the case a person can act on at once.
+    static func unreachable(_ address: PeerAddress, _ error: any Error) -> AgentError {
+        let cause = describe(error)
+        if cause == String(cString: strerror(ECONNREFUSED)).lowercased() {
+            return AgentError(.unreachable, "Nothing is listening on \(address) (\(cause)). Is peershare running there, and is the port right?", underlying: error)
+        }
+        return AgentError(.unreachable, "Cannot reach \(address): \(cause). Is peershare running there, and is the port right?", underlying: error)
     }
 }

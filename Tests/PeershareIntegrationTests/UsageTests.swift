@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// What a person types wrong, through the real binary: usage errors exit 2 (as the man page
+/// says, not ArgumentParser's 64) with a message that names the mistake, and a refused
+/// connection is said in words, not as a library's error dump.
+extension EndToEnd {
+    @Test("Usage errors exit 2 and say what is wrong", arguments: [
+        (["send", "file.txt"], "--to"),
+        (["--verbos"], "--verbose"),
+        (["send", "file.txt", "--to", "bob", "--to", "carol"], "one --to"),
+        (["send", "-", "--to", "bob"], "standard input"),
+        (["status", "--bogus"], "--bogus"),
+    ])
+    func usageErrorsExitTwo(arguments: [String], mentions: String) async throws {
+        let scratch = try Self.scratch("usage")
+        defer { scratch.remove() }
+        let result = try await CLI.run(arguments + ["--home", scratch.path("home")])
+        #expect(result.exited(2), "\(result)")
+        #expect(result.stderr.contains(mentions), "the error must mention \(mentions): \(result)")
+    }
+
+    @Test("A mistyped subcommand is named, with the command that was probably meant (exit 2)")
+    func unknownSubcommandIsNamed() async throws {
+        let result = try await CLI.run(["sned", "x"])
+        #expect(result.exited(2), "\(result)")
+        #expect(result.stderr.contains("'sned' is not a command"), "\(result)")
+        #expect(result.stderr.contains("Did you mean 'send'?"), "\(result)")
+        #expect(!result.stderr.contains("peershare run"), "must not answer with run's usage: \(result)")
+    }
+
+    @Test("Nothing listening: the sender says so in words and exits 3")
+    func refusedConnectionIsSaidInWords() async throws {
+        let scratch = try Self.scratch("refused")
+        defer { scratch.remove() }
+        let file = scratch.path("note.txt")
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("hi".utf8)))
+        // Port 1 on loopback: nothing listens there, so the kernel refuses at once.
+        let result = try await CLI.run(["send", file, "--to", "127.0.0.1:1", "--home", scratch.path("home")])
+        #expect(result.exited(3), "\(result)")
+        #expect(result.stderr.contains("Nothing is listening on 127.0.0.1:1 (connection refused)"), "\(result)")
+        #expect(!result.stderr.contains("SingleConnectionFailure"), "no library dump: \(result)")
+    }
+}
