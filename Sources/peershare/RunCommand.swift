@@ -22,6 +22,8 @@ struct RunCommand: AsyncParsableCommand {
         let paths = common.paths
         try await reportingErrors {
             let options = try Settings.resolve(paths: paths, overrides: settings.overrides, hostName: StatePathsHelper.hostName).options
+            let lock = try AgentLock.acquire(paths: paths)
+            defer { withExtendedLifetime(lock) {} }
             let agent = try Agent(paths: paths, options: options, logger: logger)
             let terminal = AgentTerminal(agent: agent, quiet: common.quiet)
             let events = agent.hub.subscribe()

@@ -290,14 +290,14 @@ struct ConnectionLimitTests {
     func unauthenticatedFlood() async throws {
         let lab = try #require(Lab.current)
         let probe = lab.begin("KDE Connect CVE-2020-26164 flood of 100 silent connections")
-        let baseFDs = lab.agent.openDescriptors() ?? 0
-        let baseRSS = lab.agent.residentKiB() ?? 0
+        let baseFDs = try #require(lab.agent.openDescriptors(), "cannot count the agent's descriptors in /proc")
+        let baseRSS = try #require(lab.agent.residentKiB(), "cannot read the agent's resident size from /proc")
         var sockets: [PeerSocket] = []
         defer { sockets.forEach { $0.close() } }
         for _ in 0..<100 { sockets.append(try await PeerSocket.connect(port: lab.port)) }
         try await Task.sleep(for: .milliseconds(500))
-        let floodFDs = lab.agent.openDescriptors() ?? 0
-        let floodRSS = lab.agent.residentKiB() ?? 0
+        let floodFDs = try #require(lab.agent.openDescriptors(), "cannot count the agent's descriptors in /proc")
+        let floodRSS = try #require(lab.agent.residentKiB(), "cannot read the agent's resident size from /proc")
         var closedByAgent = 0
         for socket in sockets where (await socket.readFrame(timeout: .milliseconds(5))).isClosed { closedByAgent += 1 }
         print("[hostile:limits] flood: fds \(baseFDs) → \(floodFDs), RSS \(baseRSS) → \(floodRSS) KiB, \(closedByAgent) of 100 closed at once by the agent")
@@ -309,10 +309,10 @@ struct ConnectionLimitTests {
         sockets.forEach { $0.close() }
         sockets.removeAll()
         let deadline = ContinuousClock.now + .seconds(10)
-        var after = lab.agent.openDescriptors() ?? 0
+        var after = try #require(lab.agent.openDescriptors(), "cannot count the agent's descriptors in /proc")
         while after > baseFDs + 4 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
-            after = lab.agent.openDescriptors() ?? 0
+            after = try #require(lab.agent.openDescriptors(), "cannot count the agent's descriptors in /proc")
         }
         #expect(after <= baseFDs + 4, "descriptors did not return to \(baseFDs) after the flood: \(after)")
         await lab.finish(probe, outcome: nil)
@@ -322,7 +322,7 @@ struct ConnectionLimitTests {
     func unauthenticatedMemory() async throws {
         let lab = try #require(Lab.current)
         let probe = lab.begin("KDE Connect CVE-2020-26164 memory: 32 almost-complete 64 KiB frames, 100 frames of 4 GiB")
-        let baseRSS = lab.agent.residentKiB() ?? 0
+        let baseRSS = try #require(lab.agent.residentKiB(), "cannot read the agent's resident size from /proc")
         var sockets: [PeerSocket] = []
         defer { sockets.forEach { $0.close() } }
         for _ in 0..<32 {
@@ -338,7 +338,7 @@ struct ConnectionLimitTests {
             socket.close()
         }
         try await Task.sleep(for: .milliseconds(300))
-        let floodRSS = lab.agent.residentKiB() ?? 0
+        let floodRSS = try #require(lab.agent.residentKiB(), "cannot read the agent's resident size from /proc")
         print("[hostile:limits] memory flood: RSS \(baseRSS) → \(floodRSS) KiB; \(refusedHuge) of 100 4-GiB frames refused")
         #expect(refusedHuge == 100, "only \(refusedHuge) of 100 connections announcing a 4 GiB frame were closed")
         #expect(floodRSS <= baseRSS + 32 * 1024, "RSS grew from \(baseRSS) to \(floodRSS) KiB")

@@ -42,3 +42,22 @@ extension EndToEnd {
         #expect(!result.stderr.contains("SingleConnectionFailure"), "no library dump: \(result)")
     }
 }
+
+extension EndToEnd {
+    @Test("A second agent on the same home is refused before it prints its banner, naming the first one's pid (exit 11)")
+    func secondAgentOnOneHomeIsRefused() async throws {
+        let scratch = try Self.scratch("twohome")
+        defer { scratch.remove() }
+        let first = try await AgentProcess.start(name: "first", in: scratch.root)
+        defer { first.stop() }
+        let second = try await CLI.run(["run", "--home", first.home, "--port", "0", "--listen", "127.0.0.1",
+                                        "--no-discovery", "--name", "second", "--inbox", scratch.path("second.inbox")],
+                                       timeout: .seconds(15))
+        #expect(second.exited(11), "\(second)")
+        #expect(second.stderr.contains("already running") && second.stderr.contains("pid \(first.pid)"), "\(second)")
+        #expect(!second.stdout.contains("listening"), "no banner before the refusal: \(second)")
+        #expect(first.isRunning, "the first agent must keep running:\n\(first.transcript)")
+        let status = try await CLI.run(["status", "--home", first.home, "--json"])
+        #expect(status.exited(0) && status.stdout.contains("\"first\""), "the first agent still answers: \(status)")
+    }
+}
