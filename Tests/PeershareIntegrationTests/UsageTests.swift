@@ -61,3 +61,21 @@ extension EndToEnd {
         #expect(status.exited(0) && status.stdout.contains("\"first\""), "the first agent still answers: \(status)")
     }
 }
+
+extension EndToEnd {
+    @Test("A missing file is named with exit 2, whether the send goes through a running agent or runs its own")
+    func missingFileSameErrorBothWays() async throws {
+        let scratch = try Self.scratch("nofile")
+        defer { scratch.remove() }
+        let agent = try await AgentProcess.start(name: "local", in: scratch.root)
+        defer { agent.stop() }
+        let missing = scratch.path("nope.txt")
+        let through = try await CLI.run(["send", missing, "--to", "127.0.0.1:1", "--home", agent.home])
+        let alone = try await CLI.run(["send", missing, "--to", "127.0.0.1:1", "--home", scratch.path("alone.home")])
+        for result in [through, alone] {
+            #expect(result.exited(2), "\(result)")
+            #expect(result.stderr.contains("cannot find") && result.stderr.contains("nope.txt"), "\(result)")
+            #expect(!result.stderr.contains("without a result"), "\(result)")
+        }
+    }
+}

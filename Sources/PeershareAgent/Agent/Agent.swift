@@ -49,23 +49,26 @@ public final class Agent: Sendable {
     /// Sends `paths` to `target`; its `expectedKey` (from discovery) must be the key that answers.
     public func send(paths sources: [String], to target: SendTarget, events: @escaping EventSink) async throws(AgentError) -> SendResult {
         let transferID = Self.makeID()
-        let plan: SendPlan
-        do {
-            plan = try TreeReader.plan(paths: sources)
-        } catch {
-            // What the person asked for is wrong (usage), or the disk failed (I/O).
-            let kind: AgentError.Kind = switch error.code {
-            case .notFound, .duplicateName, .invalidName, .unsupportedType: .usage
-            case .unreadable, .changedWhileSending, .io: .io
-            }
-            throw AgentError(kind, error.message, underlying: error)
-        }
         let hub = self.hub
         let sink: EventSink = { event in
             var event = event
             event.direction = "send"
             events(event)
             hub.publish(event)
+        }
+        let plan: SendPlan
+        do {
+            plan = try TreeReader.plan(paths: sources)
+        } catch {
+            // What the person asked for is wrong (usage), or the disk failed (I/O). Said as an
+            // event too, so that a `send` that went through a running agent hears why.
+            let kind: AgentError.Kind = switch error.code {
+            case .notFound, .duplicateName, .invalidName, .unsupportedType: .usage
+            case .unreadable, .changedWhileSending, .io: .io
+            }
+            let failure = AgentError(kind, error.message, underlying: error)
+            sink(.failure(failure, transfer: transferID))
+            throw failure
         }
         for warning in plan.warnings {
             var event = TransferEvent("warning")
