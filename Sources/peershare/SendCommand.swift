@@ -33,6 +33,9 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
 
+    @Flag(help: "Send what can be sent and exit 0 even if some entries cannot be sent (names with a backslash, a control character or invalid UTF-8; FIFOs, sockets and devices). Without it such a send exits 12.")
+    var skipUnsendable = false
+
     @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))
     var name: String?
 
@@ -112,6 +115,18 @@ struct SendCommand: AsyncParsableCommand {
             }
         }
         if let failure { throw ExitCode(failure.kind.exitCode) }
+        try checkLeftOut(printer)
+    }
+
+    /// A send that left entries out is not a success unless the person said so: every other
+    /// file arrived, but what was asked for did not all arrive.
+    private func checkLeftOut(_ printer: SendPrinter) throws {
+        let leftOut = printer.leftOut
+        guard leftOut > 0, !skipUnsendable else { return }
+        if !json {
+            Console.err("peershare: \(leftOut) \(leftOut == 1 ? "entry was" : "entries were") left out because \(leftOut == 1 ? "it" : "they") cannot be sent (see the warnings). Everything else arrived. Rename them, or pass --skip-unsendable to accept this.")
+        }
+        throw ExitCode(AgentError.Kind.partial.exitCode)
     }
 }
 

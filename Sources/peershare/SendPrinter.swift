@@ -14,6 +14,7 @@ final class SendPrinter: Sendable {
         var lastPlainLine = Date.distantPast
         var finished = false
         var statusShown = false
+        var leftOut: UInt64 = 0
     }
     private let state = NIOLockedValueBox(State())
 
@@ -25,8 +26,16 @@ final class SendPrinter: Sendable {
     /// True once a `done` or `error` event was shown.
     var finished: Bool { state.withLockedValue { $0.finished } }
 
+    /// Entries the finished send left out (its `done` event's `leftOut`).
+    var leftOut: UInt64 { state.withLockedValue { $0.leftOut } }
+
     func show(_ event: TransferEvent) {
-        if event.event == "done" || event.event == "error" { state.withLockedValue { $0.finished = true } }
+        if event.event == "done" || event.event == "error" {
+            state.withLockedValue {
+                $0.finished = true
+                $0.leftOut = event.leftOut ?? 0
+            }
+        }
         if json {
             Console.out(ControlJSON.line(event))
             return
@@ -41,6 +50,7 @@ final class SendPrinter: Sendable {
             let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
             Console.out("Sending \(contents) to \(event.address ?? "?"): \(Describe.names(event.names ?? []))")
         case "warning":
+            guard !quiet else { return }
             Console.err("warning: \(event.message ?? "")")
         case "connected":
             guard !quiet else { return }
@@ -79,6 +89,9 @@ final class SendPrinter: Sendable {
             if let resumed = event.resumedBytes, resumed > 0 {
                 // Resume: say what did not travel again, so a person sees the resend was cheap.
                 Console.out("Resumed: \(ByteCount.format(sent)) sent, \(ByteCount.format(resumed)) were already at the receiver (\(event.skippedFiles ?? 0) complete file(s) skipped, \(event.resumedFiles ?? 0) continued).")
+            }
+            if let leftOut = event.leftOut, leftOut > 0 {
+                Console.out("Left out: \(leftOut) \(leftOut == 1 ? "entry" : "entries") that cannot be sent (see the warnings above).")
             }
         case "error":
             clearStatus()

@@ -190,9 +190,10 @@ struct SenderHome {
         try startSend(paths, to: agent.address)
     }
 
-    /// Same, to any `HOST:PORT`.
-    func startSend(_ paths: [String], to address: String) throws -> RunningCommand {
-        try RunningCommand(["send"] + paths + ["--to", address, "--home", home, "--name", name, "--json"])
+    /// Same, to any `HOST:PORT`, with `options` (such as `--skip-unsendable`) and `--json`
+    /// unless `json` is false.
+    func startSend(_ paths: [String], to address: String, options: [String] = [], json: Bool = true) throws -> RunningCommand {
+        try RunningCommand(["send"] + paths + ["--to", address, "--home", home, "--name", name] + options + (json ? ["--json"] : []))
     }
 
     /// This sender's fingerprint (`peershare id --json`; creates the identity if needed).

@@ -20,19 +20,14 @@ extension EndToEnd {
         defer { receiver.stop() }
         let sender = try SenderHome(name: "nina", in: scratch.root)
         let send = try sender.startSend([source], to: receiver)
-        // Either the sender refuses before pairing, or it sends (skipping one twin with a warning).
-        let shownCode = try await send.waitForEvent("code", timeout: .seconds(10))
-        let result: CommandResult
-        if let code = shownCode?.code {
-            _ = try await waitForOffer(on: receiver, needsCode: true)
-            #expect(try await receiver.accept(code: code).exited(0))
-            result = try await send.wait(timeout: .seconds(20))
-            #expect(result.exited(0), "an offered tree must arrive; the receiver refused it after acceptance: \(result)")
-            #expect(!result.events("warning").isEmpty, "the skipped twin must be announced: \(result.stdout)")
-        } else {
-            result = try await send.wait(timeout: .seconds(20))
-            #expect(!result.timedOut && !result.exited(0), "refused before pairing, with a message: \(result)")
-        }
+        // The sender keeps the first twin, announces the other as left out before offering,
+        // and the offered tree arrives whole: exit 12 (an entry was left out), never a
+        // protocol error after acceptance.
+        let result = try await finishWithCode(send, on: receiver)
+        #expect(result.exited(12), "one twin left out must end the send with 12: \(result)")
+        #expect(result.events("warning").count == 1, "the skipped twin must be announced: \(result.stdout)")
+        #expect(result.events("done").last?.leftOut == 1, "\(result.stdout)")
+        #expect(directoryNames(receiver.inbox + "/twins").sorted().count == 2, "\(directoryNames(receiver.inbox + "/twins"))")
         #expect(result.events("error").allSatisfy { $0.kind != "protocol" }, "\(result.stdout)")
     }
 }

@@ -91,6 +91,7 @@ public final class Agent: Sendable {
             done.skippedFiles = result.skippedFiles
             done.resumedFiles = result.resumedFiles
             done.seconds = result.seconds
+            done.leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)
             sink(done)
             return result
         } catch {

@@ -28,6 +28,9 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     /// Resume: files already complete at the receiver, and files continued from an offset.
     public var skippedFiles: UInt64?
     public var resumedFiles: UInt64?
+    /// done: entries under the sent paths that could not be sent (each was a `warning`
+    /// event); absent when none was left out.
+    public var leftOut: UInt64?
     public var names: [String]?
     public var file: String?
     public var seconds: Double?

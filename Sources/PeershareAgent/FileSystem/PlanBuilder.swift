@@ -89,7 +89,7 @@ struct PlanBuilder {
             do {
                 path = try relative.appending(name)
             } catch {
-                warnings.append("skipped '\(shown)': \(error)")
+                warnings.append("skipped '\(shown)': \(error.reason)")
                 continue
             }
             let kind = info.st_mode & S_IFMT

@@ -19,6 +19,9 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         case cancelled
         case protocolError = "protocol"
         case busy
+        /// The send finished, but some entries could not be sent (names or types that cannot
+        /// cross the wire) and the person did not ask to skip them.
+        case partial
 
         /// The process exit status for this class of failure.
         public var exitCode: Int32 {
@@ -34,6 +37,7 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
             case .security, .protocolError: 9
             case .noAgent: 10
             case .busy: 11
+            case .partial: 12
             case .cancelled: 130
             }
         }

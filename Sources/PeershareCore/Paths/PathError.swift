@@ -87,4 +87,30 @@ public enum PathError: Error, Sendable, Equatable, CustomStringConvertible {
             return "top-level symlink '\(e(p))' is not accepted"
         }
     }
+
+    /// Why the path was refused, without the path: for a message that shows the path once
+    /// already ("skipped 'a\\b': the name has a backslash").
+    public var reason: String {
+        switch self {
+        case .empty: "the path is empty"
+        case .absolute: "the path is absolute"
+        case .emptyComponent: "the path has an empty component"
+        case .dotComponent: "the path has a '.' or '..' component"
+        case .nul: "the name has a NUL character"
+        case .controlCharacter: "the name has a control character (tab, newline, escape…)"
+        case .bidiControl: "the name has a bidirectional or invisible direction control"
+        case .backslash: "the name has a backslash"
+        case .driveLetter: "the name starts with a drive prefix"
+        case .trailingDotOrSpace: "the name ends in '.' or a space"
+        case .separatorInComponent: "the name contains '/'"
+        case .componentTooLong(let bytes): "the name is \(bytes) bytes long (limit \(PathRules.maxComponentBytes))"
+        case .pathTooLong(let bytes): "the path is \(bytes) bytes long (limit \(PathRules.maxPathBytes))"
+        case .tooDeep(let components): "the path is \(components) folders deep (limit \(PathRules.maxDepth))"
+        case .invalidUTF8: "the name is not valid UTF-8"
+        case .symlinkAbsolute: "the symlink's target is absolute"
+        case .symlinkEscapes: "the symlink points outside the sent tree"
+        case .symlinkMalformed: "the symlink's target is not of the form [../]*name[/name]*"
+        case .symlinkTopLevel: "a symlink is not sent as a top-level entry"
+        }
+    }
 }
