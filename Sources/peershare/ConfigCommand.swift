@@ -10,8 +10,8 @@ struct ConfigCommand: AsyncParsableCommand {
         abstract: "Show the effective settings and where each came from (default, config file line, command line).",
         discussion: """
             The config file is $XDG_CONFIG_HOME/peershare/config.toml (DIR/config/config.toml with --home). \
-            Keys: name, port, inbox, listen, discovery, ask_paired, offer_timeout, and in [limits]: \
-            max_pending_offers, max_unauthenticated. Options of `peershare run` given here override it.
+            Keys: \(ConfigFile.topLevelKeys.filter { $0 != "limits" }.joined(separator: ", ")), and in [limits]: \
+            \(ConfigFile.limitKeys.joined(separator: ", ")). Options of `peershare run` given here override it.
             """)
 
     @OptionGroup var common: CommonOptions

@@ -129,7 +129,8 @@ struct ForgetCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: ArgumentHelp("The peer's name, or a prefix of its fingerprint (at least 4 hex digits).", valueName: "PEER"))
+    @Argument(help: ArgumentHelp("The peer's name, or a prefix of its fingerprint (at least 4 hex digits).", valueName: "PEER"),
+              completion: .shellCommand("peershare trusted --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
     var peer: String
 
     func run() async throws {

@@ -40,8 +40,10 @@ public struct ConfigFile: Sendable, Equatable {
     public var maxPendingOffers: Entry<Int>?
     public var maxUnauthenticated: Entry<Int>?
 
-    static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout", "limits"]
-    static let limitKeys = ["max_pending_offers", "max_unauthenticated"]
+    /// Every key the file may hold (`peershare config --help` lists these, so help and parser
+    /// cannot disagree).
+    public static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout", "limits"]
+    public static let limitKeys = ["max_pending_offers", "max_unauthenticated"]
 
     /// Reads and checks the file; nil when there is none. Any problem is an error that
     /// names the file and the line.
