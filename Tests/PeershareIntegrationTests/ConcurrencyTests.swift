@@ -3,7 +3,11 @@ import Testing
 
 /// Several transfers at once through one agent.
 extension EndToEnd {
-    @Test("Two senders to one agent while that agent sends to a third: all complete intact")
+    /// Overlap is proven, not hoped for: alice's sender is stopped (SIGSTOP) right after its
+    /// offer was accepted, so her session stays open on the receiver mid-transfer; bob's send
+    /// and the receiver's own send must then finish while hers is held. A receiver that served
+    /// one session at a time would never finish bob's.
+    @Test("Two senders to one agent while that agent sends to a third: bob's and the agent's own finish while alice's is held open mid-transfer, then all are intact")
     func severalAtOnce() async throws {
         let scratch = try Self.scratch("many")
         defer { scratch.remove() }
@@ -35,9 +39,14 @@ extension EndToEnd {
         let offerB = try await waitForOffer(on: receiver, from: "bob", needsCode: true)
         _ = try await waitForOffer(on: third, from: "recv", needsCode: true)
 
-        // Accept all three at the same moment, so that the transfers overlap.
+        let acceptA = try await RunningCommand(["accept", codeA, "--offer", offerA.id, "--home", receiver.home]).wait()
+        #expect(acceptA.exited(0), "\(acceptA)")
+        let accepted = try await fromA.waitForEvent("accepted")
+        try #require(accepted != nil, "alice's send was not accepted: \(fromA.currentStdout)")
+        fromA.send(signal: SIGSTOP)
+        defer { fromA.send(signal: SIGCONT) }
+
         let accepts = try [
-            RunningCommand(["accept", codeA, "--offer", offerA.id, "--home", receiver.home]),
             RunningCommand(["accept", codeB, "--offer", offerB.id, "--home", receiver.home]),
             RunningCommand(["accept", codeR, "--home", third.home]),
         ]
@@ -45,6 +54,14 @@ extension EndToEnd {
             let result = try await accept.wait()
             #expect(result.exited(0), "\(result)")
         }
+        for (send, label) in [(fromB, "bob"), (fromR, "recv")] {
+            let result = try await send.wait(timeout: .seconds(60))
+            #expect(result.exited(0), "send from \(label) while alice's was held: \(result)\n\(receiver.transcript)")
+        }
+        #expect(fromA.process.isRunning, "alice's send must still be held open")
+        let aliceDone = receiver.output.split(separator: "\n").contains { $0.hasPrefix("Received") && $0.contains("\"alice\"") }
+        #expect(!aliceDone, "alice's transfer finished too early: \(receiver.output)")
+        fromA.send(signal: SIGCONT)
         for (send, label) in [(fromA, "alice"), (fromB, "bob"), (fromR, "recv")] {
             let result = try await send.wait(timeout: .seconds(60))
             #expect(result.exited(0), "send from \(label): \(result)\n\(receiver.transcript)\n\(third.transcript)")
