@@ -41,8 +41,10 @@ final class RunningCommand {
     let started = ContinuousClock.now
     private var finished: CommandResult?
 
-    /// Starts `peershare ARGUMENTS...`. `input`, if given, becomes the child's stdin.
-    init(_ arguments: [String], input: Pipe? = nil, directory: String? = nil) throws {
+    /// Starts `peershare ARGUMENTS...`. `input`, if given, becomes the child's stdin;
+    /// `environment` is laid over the children's usual environment (nil removes a variable).
+    init(_ arguments: [String], input: Pipe? = nil, directory: String? = nil,
+         environment overlay: [String: String?] = [:]) throws {
         TestEnvironment.ignoreBrokenPipes
         self.arguments = arguments
         let logs = FileManager.default.temporaryDirectory
@@ -62,7 +64,9 @@ final class RunningCommand {
         process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.binary)
         process.arguments = arguments
-        process.environment = TestEnvironment.childEnvironment
+        var environment = TestEnvironment.childEnvironment
+        for (key, value) in overlay { environment[key] = value }
+        process.environment = environment
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardInput = input ?? FileHandle.nullDevice
         process.standardOutput = out
@@ -147,8 +151,9 @@ final class RunningCommand {
 enum CLI {
     /// Runs `peershare ARGUMENTS...` with stdin from /dev/null and waits for it (killing it
     /// after `timeout`).
-    static func run(_ arguments: [String], timeout: Duration = .seconds(20), directory: String? = nil) async throws -> CommandResult {
-        let command = try RunningCommand(arguments, directory: directory)
+    static func run(_ arguments: [String], timeout: Duration = .seconds(20), directory: String? = nil,
+                    environment: [String: String?] = [:]) async throws -> CommandResult {
+        let command = try RunningCommand(arguments, directory: directory, environment: environment)
         return try await command.wait(timeout: timeout)
     }
 
