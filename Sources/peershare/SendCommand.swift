@@ -33,7 +33,7 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
 
-    @Flag(help: "Send what can be sent and exit 0 even if some entries cannot be sent (names with a backslash, a control character or invalid UTF-8; FIFOs, sockets and devices). Without it such a send exits 12.")
+    @Flag(help: "Send what can be sent and exit 0 even if some entries cannot be sent (names with a backslash, a control character or invalid UTF-8; FIFOs, sockets and devices; entries you may not read). Without it such a send exits 12.")
     var skipUnsendable = false
 
     @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))

@@ -55,3 +55,37 @@ extension EndToEnd {
         #expect(quiet.stderr.contains("5 entries were left out"), "but says what went wrong: \(quiet)")
     }
 }
+
+extension EndToEnd {
+    /// Root reads everything, so this runs only as an ordinary user, as CI runs it
+    /// (scripts/test-as-user.sh); a developer's root run says why it skipped.
+    @Test("An unreadable file and an unreadable folder are left out with a warning each, like a FIFO; the rest arrives; exit 12",
+          .enabled(if: getuid() != 0 || TestEnvironment.inCI, "root reads every file: run through scripts/test-as-user.sh"))
+    func unreadableEntriesAreLeftOut() async throws {
+        let scratch = try Self.scratch("unreadable")
+        defer { scratch.remove() }
+        let source = try scratch.directory("src") + "/share"
+        let tree = try TreeBuilder(source)
+        try tree.file("readable.txt", text: "fine\n")
+        try tree.file("secret.txt", text: "locked\n", mode: 0o000)
+        try tree.directory("locked", mode: 0o000)
+        try tree.directory("open")
+        try tree.file("open/inner.txt", text: "inner\n")
+        try tree.finish()
+        #expect(mkfifo(source + "/pipe", 0o644) == 0)
+
+        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
+        defer { receiver.stop() }
+        let sender = try SenderHome(name: "ulla", in: scratch.root)
+        let result = try await finishWithCode(try sender.startSend([source], to: receiver), on: receiver)
+        #expect(result.exited(12), "\(result)")
+        let warnings = result.events("warning").compactMap(\.message)
+        #expect(warnings.count == 3, "\(warnings)")
+        #expect(warnings.contains { $0.contains("secret.txt") && $0.contains("permission denied") }, "\(warnings)")
+        #expect(warnings.contains { $0.contains("locked/") && $0.contains("permission denied") }, "\(warnings)")
+        #expect(warnings.contains { $0.contains("pipe") && $0.contains("FIFO") }, "\(warnings)")
+        #expect(result.events("done").last?.leftOut == 3, "\(result.stdout)")
+        #expect(Set(directoryNames(receiver.inbox + "/share")) == ["readable.txt", "open"])
+        #expect(directoryNames(receiver.inbox + "/share/open") == ["inner.txt"])
+    }
+}

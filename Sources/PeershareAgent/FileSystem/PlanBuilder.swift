@@ -95,19 +95,18 @@ struct PlanBuilder {
             let kind = info.st_mode & S_IFMT
             switch kind {
             case S_IFREG:
-                try Self.checkReadable(listing.descriptor, name, shown: childSource)
+                if let denied = try Self.permissionDenied(listing.descriptor, name, shown: childSource) {
+                    warnings.append("skipped '\(shown)': \(denied)")
+                    continue
+                }
                 try addFile(path, info, source: childSource)
             case S_IFDIR:
                 if let subtree = subtrees[index] {
                     try splice(subtree.get())
                     continue
                 }
-                let childFD: Int32
-                do {
-                    childFD = try SystemCall.openAt(listing.descriptor, name,
-                                                    flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                } catch {
-                    throw SendError.system(error, "cannot read directory", childSource)
+                guard let childFD = try openSubdirectory(listing.descriptor, name, source: childSource, shown: shown) else {
+                    continue
                 }
                 add(Entry(kind: .directory, path: path, mode: Self.permissions(info),
                           mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(info)),
@@ -163,12 +162,8 @@ struct PlanBuilder {
         } catch {
             throw SendError.system(error, "cannot read", source)
         }
-        let childFD: Int32
-        do {
-            childFD = try SystemCall.openAt(directory, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        } catch {
-            throw SendError.system(error, "cannot read directory", source)
-        }
+        let shown = DisplayEscape.escape(String(path.string))
+        guard let childFD = try openSubdirectory(directory, name, source: source, shown: shown) else { return }
         add(Entry(kind: .directory, path: path, mode: Self.permissions(info),
                   mtimeSeconds: Int64(info.st_mtim.tv_sec), mtimeNanoseconds: Self.nanoseconds(info)),
             source: source)
@@ -231,18 +226,41 @@ struct PlanBuilder {
         sources.append(source)
     }
 
-    /// Fails now if a file cannot be opened for reading: `openat(O_RDONLY|O_NOFOLLOW|O_NONBLOCK)`, `close`.
-    /// `faccessat(directory, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW)`: one call per
-    /// file (an open and a close cost two), so an unreadable file is still an error before
-    /// anything is sent.
-    private static func checkReadable(_ directory: Int32, _ name: String, shown: String) throws(SendError) {
+    /// Opens a subdirectory met inside the tree. One the user may not read is left out with a
+    /// warning, like a FIFO (nil), so that one locked folder does not stop the whole send; any
+    /// other failure is an error.
+    private mutating func openSubdirectory(_ directory: Int32, _ name: String, source: String, shown: String) throws(SendError) -> Int32? {
+        do {
+            return try SystemCall.openAt(directory, name, flags: O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        } catch where error == .permissionDenied || error == .notPermitted {
+            warnings.append("skipped folder '\(shown)/': \(String(describing: error).lowercased()) (it cannot be listed)")
+            return nil
+        } catch {
+            throw SendError.system(error, "cannot read directory", source)
+        }
+    }
+
+    /// Why the file cannot be read, when the reason is permission (it is then left out with a
+    /// warning), or nil when it can. `faccessat(R_OK, AT_EACCESS)` costs one call per file
+    /// where an open and a close cost two; the file is opened again when it is sent, and
+    /// any other failure is an error before anything is sent.
+    private static func permissionDenied(_ directory: Int32, _ name: String, shown: String) throws(SendError) -> String? {
+        try checkReadable(directory, name, shown: shown, leavingOut: [EACCES, EPERM])
+    }
+
+    /// `faccessat(directory, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW)`: an errno in
+    /// `leavingOut` is returned as text, any other failure thrown.
+    @discardableResult
+    private static func checkReadable(_ directory: Int32, _ name: String, shown: String,
+                                      leavingOut: Set<Int32> = []) throws(SendError) -> String? {
         var result: Int32
         repeat {
             result = faccessat(directory, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW)
         } while result != 0 && errno == EINTR
-        if result != 0 {
-            throw SendError.system(Errno(rawValue: errno), "cannot read", shown)
-        }
+        guard result != 0 else { return nil }
+        let code = errno
+        if leavingOut.contains(code) { return String(cString: strerror(code)).lowercased() }
+        throw SendError.system(Errno(rawValue: code), "cannot read", shown)
     }
 
     private static func permissions(_ info: stat) -> UInt32 { UInt32(info.st_mode) & 0o7777 }
