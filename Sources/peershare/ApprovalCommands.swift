@@ -77,7 +77,7 @@ struct InboxCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = common.bootstrapLogging()
-        try await reportingErrors {
+        try await reportingErrors(json: json) {
             let reply = try await ControlClient.request(ControlRequest(command: "inbox"), paths: common.paths)
             let offers = reply.offers ?? []
             if json {

@@ -35,12 +35,16 @@ func fail(_ error: AgentError) -> ExitCode {
     return ExitCode(error.kind.exitCode)
 }
 
-/// Runs `body`, turning an `AgentError` into its message and exit status.
-func reportingErrors(_ body: () async throws -> Void) async throws {
+/// Runs `body`, turning an `AgentError` into its message and exit status. With `json`, the
+/// message is the same `error` event that `send --json` prints, on standard output, so that a
+/// script reads every command's failure the same way.
+func reportingErrors(json: Bool = false, _ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as AgentError {
-        throw fail(error)
+        guard json else { throw fail(error) }
+        printJSON(TransferEvent.failure(error))
+        throw ExitCode(error.kind.exitCode)
     }
 }
 

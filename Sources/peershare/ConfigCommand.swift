@@ -29,7 +29,7 @@ struct ConfigCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = common.bootstrapLogging()
-        try await reportingErrors {
+        try await reportingErrors(json: json) {
             let settings = try Settings.resolve(paths: common.paths, overrides: settings.overrides, hostName: StatePathsHelper.hostName)
             if json {
                 printJSON(Output(configFile: settings.configPath, configFileFound: settings.configFound, settings: settings.items))

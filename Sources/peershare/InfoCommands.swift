@@ -17,7 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = common.bootstrapLogging()
-        try await reportingErrors {
+        try await reportingErrors(json: json) {
             let reply = try await ControlClient.request(ControlRequest(command: "status"), paths: common.paths)
             guard let status = reply.status else { throw AgentError(.general, "The agent sent no status.") }
             if json {
@@ -64,7 +64,7 @@ struct IdCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = common.bootstrapLogging()
-        try await reportingErrors {
+        try await reportingErrors(json: json) {
             let paths = common.paths
             let identity = try IdentityStore.loadOrCreate(paths: paths)
             var name = try Settings.resolve(paths: paths, overrides: .init(), hostName: StatePathsHelper.hostName).options.name
@@ -103,7 +103,7 @@ struct TrustedCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = common.bootstrapLogging()
-        try await reportingErrors {
+        try await reportingErrors(json: json) {
             let peers = try TrustStore(paths: common.paths).all()
             if json {
                 printJSON(peers.map { Row(name: $0.name, fingerprint: $0.fingerprint, publicKey: $0.publicKey, firstSeen: $0.firstSeen, lastSeen: $0.lastSeen, addresses: $0.addresses) })

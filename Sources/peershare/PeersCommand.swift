@@ -22,7 +22,7 @@ struct PeersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging()
-        try await reportingErrors {
+        try await reportingErrors(json: json) {
             let paths = common.paths
             var peers: [PeerInfo]
             var note: String?

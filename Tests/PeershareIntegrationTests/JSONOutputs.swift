@@ -23,6 +23,7 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var expiresIn: Double?
     var seconds: Double?
     var leftOut: UInt64?
+    var time: String?
 
     /// Every line of `text` that decodes as an event, in order (other lines are ignored).
     static func parse(_ text: String) -> [SendEvent] {

@@ -79,3 +79,24 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd {
+    @Test("--json failures are the same error event on stdout for every command, and every event carries its UTC time", arguments: [
+        ["status", "--json"], ["inbox", "--json"], ["trusted", "--json"],
+    ])
+    func jsonErrorsAreEvents(arguments: [String]) async throws {
+        let scratch = try Self.scratch("jsonerr")
+        defer { scratch.remove() }
+        let args = arguments
+        // A trust store that is not JSON makes `trusted` fail; no agent makes status and inbox fail.
+        try FileManager.default.createDirectory(atPath: scratch.path("home/state"), withIntermediateDirectories: true)
+        try Fixture.file(scratch.path("home/state/trusted.json"), text: "not json")
+        let result = try await CLI.run(args + ["--home", scratch.path("home")])
+        #expect(!result.exited(0), "\(result)")
+        let event = try #require(SendEvent.parse(result.stdout).last, "no JSON on stdout: \(result)")
+        #expect(event.event == "error" && event.kind != nil && !(event.message ?? "").isEmpty, "\(result)")
+        #expect(result.stderr.isEmpty, "nothing in plain text on stderr: \(result)")
+        let time = try #require(event.time)
+        #expect(time.count == 24 && time.hasSuffix("Z") && time.contains("T"), "\(time)")
+    }
+}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One event about offers and transfers: what the agent's terminal prints, what
 /// `send --json` prints one per line, and what the control socket streams.
 ///
@@ -8,6 +10,8 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     /// warning, done, error. Receivers see: offer, offer-closed, receiving, progress,
     /// received, error, pairing-failed.
     public var event: String
+    /// When the event happened: UTC, ISO 8601 with milliseconds ("2026-12-07T21:04:53.123Z").
+    public var time: String?
     public var transfer: String?
     public var direction: String?
     public var offer: String?
@@ -38,7 +42,22 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     public var message: String?
     public var kind: String?
 
-    public init(_ event: String) { self.event = event }
+    public init(_ event: String) {
+        self.event = event
+        self.time = Self.timestamp()
+    }
+
+    /// `now` as UTC ISO 8601 with milliseconds; `gmtime_r`, so no formatter is shared
+    /// between the threads that make events.
+    static func timestamp(_ now: Date = Date()) -> String {
+        let since1970 = now.timeIntervalSince1970
+        var seconds = time_t(since1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = min(999, max(0, Int((since1970 - Double(seconds)) * 1000)))
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+    }
 
     /// An `error` event for `error`.
     public static func failure(_ error: AgentError, transfer: String? = nil) -> TransferEvent {
