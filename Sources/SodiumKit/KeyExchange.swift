@@ -23,6 +23,21 @@ public struct KXKeyPair: Sendable, CustomStringConvertible, CustomDebugStringCon
         return KXKeyPair(secret: secret, publicKey: publicKey)
     }
 
+    /// The key pair of a given 32-byte X25519 secret key (public key = `crypto_scalarmult_base`).
+    /// For known-answer tests (docs/vectors), where the ephemeral key must be fixed; sessions
+    /// use `generate()`.
+    package init(secretKey: [UInt8]) throws(SodiumError) {
+        Sodium.ensureInitialized()
+        guard secretKey.count == 32 else { throw .invalidInputLength(expected: 32, actual: secretKey.count) }
+        let secret = SecretBytes(copying: secretKey)
+        var publicKey = [UInt8](repeating: 0, count: Self.publicKeyBytes)
+        let result = publicKey.withMutableBytePointer { pk in
+            secret.withUnsafePointer { sk in crypto_scalarmult_base(pk, sk) }
+        }
+        guard result == 0 else { throw .keyExchangeFailed }
+        self.init(secret: secret, publicKey: publicKey)
+    }
+
     private init(secret: SecretBytes, publicKey: [UInt8]) {
         self.secret = secret
         self.publicKey = publicKey

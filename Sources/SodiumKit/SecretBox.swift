@@ -12,11 +12,17 @@ package enum SecretBox {
 
     /// Encrypts `plaintext` under `key` with a fresh random nonce; returns nonce || box.
     package static func seal(_ plaintext: [UInt8], key: SecretKey) throws(SodiumError) -> [UInt8] {
+        try seal(plaintext, key: key, nonce: Random.bytes(nonceBytes))
+    }
+
+    /// Encrypts `plaintext` under `key` with the given 24-byte `nonce`; returns nonce || box.
+    /// Only for known-answer tests (docs/vectors): a nonce must never be used twice with a key.
+    package static func seal(_ plaintext: [UInt8], key: SecretKey, nonce: [UInt8]) throws(SodiumError) -> [UInt8] {
         Sodium.ensureInitialized()
         guard plaintext.count <= Int(clamping: UInt(bitPattern: crypto_secretbox_messagebytes_max())) else {
             throw .messageTooLong(plaintext.count)
         }
-        let nonce = Random.bytes(nonceBytes)
+        guard nonce.count == nonceBytes else { throw .invalidInputLength(expected: nonceBytes, actual: nonce.count) }
         var output = [UInt8](repeating: 0, count: overheadBytes + plaintext.count)
         let result = output.withMutableBytePointer { out in
             plaintext.withBytePointer { m in

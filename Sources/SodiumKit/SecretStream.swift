@@ -65,6 +65,31 @@ public struct SecretStreamPusher: ~Copyable, @unchecked Sendable {
         self.header = header
     }
 
+    /// Starts a stream under `key` with a given 24-byte `header`, for known-answer tests
+    /// (docs/vectors) only: a header must never repeat under one key. `init_pull` sets exactly
+    /// the state `init_push` sets after drawing its random header (HChaCha20 subkey, counter 1,
+    /// the header's last 8 bytes as nonce), so the pushes that follow are those of a stream
+    /// whose random header happened to be `header`.
+    package init(key: SecretKey, header: [UInt8]) throws(SodiumError) {
+        Sodium.ensureInitialized()
+        guard header.count == SecretStreamState.headerBytes else {
+            throw .invalidHeaderLength(expected: SecretStreamState.headerBytes, actual: header.count)
+        }
+        let state = SecretStreamState.allocate()
+        let result = header.withBytePointer { h in
+            key.withUnsafePointer { k in
+                crypto_secretstream_xchacha20poly1305_init_pull(
+                    state.assumingMemoryBound(to: SecretStreamState.CState.self), h, k)
+            }
+        }
+        guard result == 0 else {
+            SecretStreamState.free(state)
+            throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_init_pull", code: result)
+        }
+        self.state = state
+        self.header = header
+    }
+
     deinit {
         SecretStreamState.free(state)
     }

@@ -32,6 +32,21 @@ public struct SigningKeyPair: Sendable, CustomStringConvertible, CustomDebugStri
         return SigningKeyPair(secret: secret, publicKey: publicKey)
     }
 
+    /// The key pair of a 32-byte Ed25519 seed (`crypto_sign_seed_keypair`). For known-answer
+    /// tests (docs/vectors), where the identity must be fixed; agents use `generate()`.
+    package init(seed: [UInt8]) throws(SodiumError) {
+        Sodium.ensureInitialized()
+        guard seed.count == 32 else { throw .invalidSigningKey }
+        var publicKey = [UInt8](repeating: 0, count: Self.publicKeyBytes)
+        let secret = publicKey.withMutableBytePointer { pk in
+            seed.withBytePointer { s in
+                SecretBytes(count: Self.secretKeyBytes) { sk in crypto_sign_seed_keypair(pk, sk, s) }
+            }
+        }
+        guard secret.fillResult == 0 else { throw .invalidSigningKey }
+        self.init(secret: secret, publicKey: publicKey)
+    }
+
     /// Restores a key pair from libsodium's 64-byte secret key (as written to the identity file).
     /// The public key is taken from the secret key (`crypto_sign_ed25519_sk_to_pk`) and checked
     /// against the one derived again from its seed (`crypto_sign_seed_keypair`), so a damaged file

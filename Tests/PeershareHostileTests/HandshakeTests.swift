@@ -21,8 +21,10 @@ struct PreAuthCase: Sendable, CustomTestStringConvertible {
 
     static let all: [PreAuthCase] = [
         PreAuthCase(item: 23, label: "bad magic", bytes: Frame.encode(m1(magic: Array("XSHR".utf8))), mentioning: "magic"),
-        PreAuthCase(item: 23, label: "protocol version 2", bytes: Frame.encode(m1(version: 2)), mentioning: "version 2"),
-        PreAuthCase(item: 23, label: "protocol version 0 (downgrade)", bytes: Frame.encode(m1(version: 0)), mentioning: "version 0"),
+        PreAuthCase(item: 23, label: "protocol version 2", bytes: Frame.encode(m1(version: 2)),
+                    mentioning: HandshakeWire.unsupportedVersionText(2)),
+        PreAuthCase(item: 23, label: "protocol version 0 (downgrade)", bytes: Frame.encode(m1(version: 0)),
+                    mentioning: HandshakeWire.unsupportedVersionText(0)),
         PreAuthCase(item: 23, label: "protocol version 255", bytes: Frame.encode(m1(version: 255)), mentioning: "version"),
         PreAuthCase(item: 23, label: "M1 with message type 2", bytes: Frame.encode(m1(type: 2)), mentioning: nil),
         PreAuthCase(item: 23, label: "M1 with message type 9", bytes: Frame.encode(m1(type: 9)), mentioning: "type"),

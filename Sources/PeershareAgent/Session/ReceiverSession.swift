@@ -65,7 +65,11 @@ struct ReceiverSession {
         do {
             (m2, mode, senderKey) = try handshake.handleM1(m1)
         } catch {
-            await io.sendAbort(.protocolError, "\(error)")
+            if case .unsupportedVersion(let offered) = error {
+                await io.sendAbort(.protocolError, HandshakeWire.unsupportedVersionText(offered))
+            } else {
+                await io.sendAbort(.protocolError, "\(error)")
+            }
             throw .handshake(error)
         }
         let fingerprint = Fingerprint.full(of: senderKey)

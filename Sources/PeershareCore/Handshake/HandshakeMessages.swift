@@ -1,4 +1,5 @@
-// Byte layout of the session handshake (protocol version 1). Copy into docs/PROTOCOL.md.
+// Byte layout of the session handshake (protocol version 1.0, docs/PROTOCOL.md §3; known answers
+// in docs/vectors/handshake-*.json).
 //
 // Every handshake message is one payload; the transport frames it with a 4-byte length. A payload
 // over 65,536 bytes, or with missing or trailing bytes, is rejected (HandshakeError.malformed).
@@ -9,7 +10,7 @@
 // M1  S -> R   103 bytes
 //   off len  field
 //     0   4  magic "PSHR" (50 53 48 52)
-//     4   1  version = 1            (any other value: unsupportedVersion)
+//     4   1  version = 1            (any other value: unsupportedVersion, answered by Abort 5)
 //     5   1  type = 1
 //     6   1  requested mode         (KNOWN only if S has R's identity key pinned)
 //     7  32  nS                     (random)
@@ -66,8 +67,18 @@ public enum HandshakeWire {
     public static let maximumMessageBytes = 65_536
     /// "PSHR", the first four bytes of M1.
     public static let magic: [UInt8] = Array("PSHR".utf8)
-    /// The protocol version this agent speaks.
+    /// The protocol version this agent speaks (and puts in M1): 1 is protocol 1.0.
     public static let version: UInt8 = 1
+    /// Every version this agent accepts in M1, lowest first.
+    public static let supportedVersions: [UInt8] = [version]
+
+    /// The text of the Abort (reason 5) that answers an M1 of a version this agent does not
+    /// speak. It names the versions it does speak, so that a newer sender can offer one of
+    /// them on a new connection (docs/PROTOCOL.md, Versions).
+    public static func unsupportedVersionText(_ offered: UInt8) -> String {
+        "unsupported protocol version \(offered); supported versions: "
+            + supportedVersions.map { String($0) }.joined(separator: ",")
+    }
     /// Length of the random nonces nS and nR.
     public static let nonceBytes = 32
     /// Length of X25519 and Ed25519 public keys and ristretto255 elements.

@@ -7,7 +7,7 @@ import SodiumKit
 public struct ReceiverHandshake: ~Copyable, Sendable {
     private let identity: SigningKeyPair
     private let isPinned: @Sendable ([UInt8]) -> Bool
-    private let fixedScalar: SecretKey?
+    private let draws: HandshakeDraws
     private var state: State = .start
 
     private enum State: Sendable {
@@ -48,9 +48,14 @@ public struct ReceiverHandshake: ~Copyable, Sendable {
 
     /// For tests: uses `cpaceScalar` as yb instead of a random one.
     package init(identity: SigningKeyPair, isPinned: @escaping @Sendable ([UInt8]) -> Bool, cpaceScalar: SecretKey?) {
+        self.init(identity: identity, isPinned: isPinned, draws: HandshakeDraws(cpaceScalar: cpaceScalar))
+    }
+
+    /// For known-answer tests: takes the values in `draws` instead of random ones.
+    package init(identity: SigningKeyPair, isPinned: @escaping @Sendable ([UInt8]) -> Bool, draws: HandshakeDraws) {
         self.identity = identity
         self.isPinned = isPinned
-        self.fixedScalar = cpaceScalar
+        self.draws = draws
     }
 
     /// Reads M1 and answers M2. The mode is KNOWN only if M1 asked KNOWN and the sender's key is
@@ -60,14 +65,14 @@ public struct ReceiverHandshake: ~Copyable, Sendable {
         state = .failed
         let message = try HandshakeM1(parsing: m1)
         let mode: HandshakeMode = message.mode == .known && isPinned(message.identityKey) ? .known : .pair
-        let ephemeral = KXKeyPair.generate()
+        let ephemeral = try draws.ephemeralKeyPair()
         let kx: (receive: SecretKey, transmit: SecretKey)
         do {
             kx = try ephemeral.serverSessionKeys(clientPublicKey: message.ephemeralKey)
         } catch {
             throw .keyExchangeFailed
         }
-        let m2 = HandshakeM2(mode: mode, nonce: Random.bytes(HandshakeWire.nonceBytes),
+        let m2 = HandshakeM2(mode: mode, nonce: draws.handshakeNonce(),
                              ephemeralKey: ephemeral.publicKey, identityKey: identity.publicKey).encoded
         let session = Session(transcriptHash: try HandshakeKeySchedule.transcriptHash(m1: m1, m2: m2),
                               senderIdentity: message.identityKey,
@@ -125,7 +130,7 @@ public struct ReceiverHandshake: ~Copyable, Sendable {
             let generator = try HandshakeKeySchedule.generator(code: code, senderIdentity: session.senderIdentity,
                                                                receiverIdentity: identity.publicKey,
                                                                transcriptHash: session.transcriptHash)
-            let scalar = fixedScalar ?? CPace.randomScalar()
+            let scalar = draws.scalar()
             receiverShare = try CPace.share(scalar: scalar, generator: generator)
             var sharedSecret = try CPace.sharedSecret(scalar: scalar, ownShare: receiverShare, peerShare: senderShare)
             defer { Memory.wipe(&sharedSecret) }

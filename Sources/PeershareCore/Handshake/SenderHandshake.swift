@@ -8,7 +8,7 @@ public struct SenderHandshake: ~Copyable, Sendable {
     private let identity: SigningKeyPair
     private let pinnedReceiver: [UInt8]?
     private let summary: [UInt8]
-    private let fixedScalar: SecretKey?
+    private let draws: HandshakeDraws
     private var state: State = .start
 
     /// True when this side asked KNOWN and the receiver answered PAIR (it no longer knows this
@@ -50,10 +50,16 @@ public struct SenderHandshake: ~Copyable, Sendable {
 
     /// For tests: uses `cpaceScalar` as ya instead of a random one.
     package init(identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8], cpaceScalar: SecretKey?) {
+        self.init(identity: identity, pinnedReceiver: pinnedReceiver, summary: summary,
+                  draws: HandshakeDraws(cpaceScalar: cpaceScalar))
+    }
+
+    /// For known-answer tests: takes the values in `draws` instead of random ones.
+    package init(identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8], draws: HandshakeDraws) {
         self.identity = identity
         self.pinnedReceiver = pinnedReceiver
         self.summary = summary
-        self.fixedScalar = cpaceScalar
+        self.draws = draws
     }
 
     /// M1: magic, version, requested mode (KNOWN if the receiver is pinned), nS, eS_pk, IDs_pk.
@@ -67,8 +73,8 @@ public struct SenderHandshake: ~Copyable, Sendable {
             throw .invalidPinnedKey
         }
         let requested: HandshakeMode = pinnedReceiver == nil ? .pair : .known
-        let ephemeral = KXKeyPair.generate()
-        let m1 = HandshakeM1(mode: requested, nonce: Random.bytes(HandshakeWire.nonceBytes),
+        let ephemeral = try draws.ephemeralKeyPair()
+        let m1 = HandshakeM1(mode: requested, nonce: draws.handshakeNonce(),
                              ephemeralKey: ephemeral.publicKey, identityKey: identity.publicKey).encoded
         state = .sentM1(m1: m1, requested: requested, ephemeral: ephemeral)
         return m1
@@ -110,15 +116,13 @@ public struct SenderHandshake: ~Copyable, Sendable {
             return .known
         }
 
-        let code = PairingCode.random()
+        let code = draws.pairingCode ?? PairingCode.random()
         let generator = try HandshakeKeySchedule.generator(code: code, senderIdentity: identity.publicKey,
                                                            receiverIdentity: message.identityKey, transcriptHash: th)
-        let scalar = fixedScalar ?? CPace.randomScalar()
+        let scalar = draws.scalar()
         let share = try CPace.share(scalar: scalar, generator: generator)
         let summaryKey = try HandshakeKeySchedule.summaryKey(transcriptHash: th, kxSenderToReceiver: kx.transmit)
-        let sealed = try HandshakeKeySchedule.crypto("summary encryption") { () throws(SodiumError) in
-            try SecretBox.seal(summary, key: summaryKey)
-        }
+        let sealed = try draws.sealSummary(summary, key: summaryKey)
         let m3 = HandshakeM3(share: share, sealedSummary: sealed).encoded
         state = .awaitingM4(AwaitingM4(mode: .pair, transcriptHash: th, receiverIdentity: message.identityKey,
                                        kxSenderToReceiver: kx.transmit, kxReceiverToSender: kx.receive,

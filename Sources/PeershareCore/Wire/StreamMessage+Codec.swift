@@ -2,7 +2,7 @@
 /// zigzag = signed varint; string = varint length + UTF-8 bytes):
 ///
 ///     0x01 OFFER    OfferSummary body (see OfferSummary)
-///     0x02 ACCEPT   (empty)
+///     0x02 ACCEPT   receiver name string ≤ 64 bytes, no control or bidi characters
 ///     0x03 REFUSE   reason u8 (1...8) · message string ≤ 1024 bytes
 ///     0x04 ENTRY    kind u8 (1 file, 2 directory, 3 symlink) · path string ≤ 4096 bytes
 ///                   · mode varint ≤ 0o7777 · mtime seconds zigzag · mtime nanoseconds varint < 10^9
