@@ -15,7 +15,7 @@ BIN_RELEASE = .build/release/peershare
 
 # Build and run-time packages; the LAN lab and the benchmark need the rest.
 BUILD_DEPS = pkg-config libsodium-dev libavahi-client-dev libavahi-core-dev
-LAB_DEPS   = avahi-daemon avahi-utils dbus iproute2 procps psmisc jq nftables
+LAB_DEPS   = avahi-daemon avahi-utils dbus iproute2 procps psmisc jq nftables util-linux python3 python3-cryptography
 BENCH_DEPS = openssh-server openssh-client rsync netcat-openbsd hyperfine time
 DOC_DEPS   = mandoc man-db
 PKG_DEPS   = dpkg-dev systemd gzip binutils
@@ -50,6 +50,7 @@ run: release
 ## its agents and CLI run as an ordinary user), then the packaging tests.
 test: deps
 	$(SWIFT) build --build-tests
+	/usr/bin/python3 docs/vectors/check_vectors.py
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash scripts/test-as-user.sh
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/lan/run.sh
 	$(MAKE) --no-print-directory package-test
