@@ -152,12 +152,18 @@ FUZZ_SECONDS    ?= 60
 FUZZ_TARGETS    ?=
 SANITIZE_FILTER ?= PeershareCoreTests|PeershareAgentTests
 
-.PHONY: fuzz sanitize
+.PHONY: fuzz sanitize sanitize-ci
 
 ## fuzz: build the fuzz targets and run each for FUZZ_SECONDS seconds.
 fuzz: deps
 	bash Fuzz/build.sh
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh $(FUZZ_TARGETS)
+
+## sanitize-ci: the unit tests under ThreadSanitizer only, as CI runs them (AddressSanitizer
+## runs in CI through the fuzz targets, which are built with it).
+## The full-disk tests need the tmpfs mounts of scripts/test-as-user.sh and run in make test.
+sanitize-ci: deps
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter '$(SANITIZE_FILTER)' --skip FullDiskTests
 
 ## sanitize: unit tests under TSan and ASan, each in its own scratch path (Fuzz/lsan.supp
 ## lists the leak reports that are not peershare's: toolchain, TOMLKit, false positives).
