@@ -22,7 +22,9 @@ extension EndToEnd {
         // 1. Not paired yet: the sender shows a code, the receiver types it with `accept`.
         let first = try sender.startSend([source], to: receiver)
         let result1 = try await finishWithCode(first, on: receiver)
-        #expect(result1.exited(0), "\(result1)\n\(receiver.transcript)")
+        // The absolute symlink cannot be sent: everything else arrives, and the send says so (12).
+        #expect(result1.exited(12), "\(result1)\n\(receiver.transcript)")
+        #expect(result1.events("done").last?.leftOut == 1, "\(result1.stdout)")
         #expect(result1.events("code").count == 1)
         #expect(result1.events("warning").contains { ($0.message ?? "").contains("absolute-link") },
                 "the absolute symlink must be skipped with a warning event: \(result1.stdout)")
@@ -34,8 +36,9 @@ extension EndToEnd {
         try expectSparse(receiver.inbox + "/album/sparse.img")
         let firstCopy = try TreeSnapshot.take(receiver.inbox + "/album")
 
-        // 2. Paired: no code, straight through, under the next free name.
-        let second = try sender.startSend([source], to: receiver)
+        // 2. Paired: no code, straight through, under the next free name; the person accepts
+        //    that the absolute symlink stays behind.
+        let second = try sender.startSend([source], to: receiver.address, options: ["--skip-unsendable"])
         let result2 = try await second.wait(timeout: .seconds(30))
         #expect(result2.exited(0), "\(result2)\n\(receiver.transcript)")
         #expect(result2.events("code").isEmpty, "a paired send must not show a code: \(result2.stdout)")
