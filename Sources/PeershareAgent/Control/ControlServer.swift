@@ -138,7 +138,8 @@ public struct ControlServer: Sendable {
                 return reply
             case "peers":
                 var reply = ControlReply(ok: true)
-                reply.peers = agent.directory.peers.map { PeerInfo($0, trust: agent.trust) }
+                let pins = try agent.trust.all()
+                reply.peers = agent.directory.peers.map { PeerInfo($0, pins: pins) }
                 reply.discovery = agent.directory.state
                 return reply
             case "decline":
