@@ -37,4 +37,24 @@ extension EndToEnd {
         #expect(refused.events("error").last?.message?.contains("Security check failed") == true, "\(refused)")
         #expect(impostor.inboxNames().isEmpty)
     }
+
+    @Test("A paired receiver at a new address that forgot the sender: the sender warns and pairs again with a code")
+    func forgetfulReceiverAtNewAddress() async throws {
+        let scratch = try Self.scratch("addrf")
+        defer { scratch.remove() }
+        let source = try scratch.directory("src") + "/docs"
+        try StandardTree.buildSmall(at: source)
+        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root, options: ["--listen", "::"])
+        defer { receiver.stop() }
+        let sender = try SenderHome(name: "ivan", in: scratch.root)
+        let paired = try await finishWithCode(try sender.startSend([source], to: receiver.address), on: receiver)
+        #expect(paired.exited(0), "\(paired)\n\(receiver.transcript)")
+        #expect(try await CLI.run(["forget", "ivan", "--home", receiver.home]).exited(0))
+
+        let again = try await finishWithCode(try sender.startSend([source], to: "[::1]:\(receiver.port)"), on: receiver)
+        #expect(again.exited(0), "\(again)\n\(receiver.transcript)")
+        #expect(again.events("code").count == 1, "\(again)")
+        #expect(again.events("warning").contains { ($0.message ?? "").contains("no longer knows") }, "\(again)")
+        #expect(receiver.inboxNames() == ["docs", "docs (2)"], "\(receiver.inboxNames())")
+    }
 }
