@@ -85,6 +85,12 @@ int psys_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
     return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
+#include <stddef.h>
+_Static_assert(sizeof(psys_ucred) == sizeof(struct ucred), "psys_ucred must match struct ucred");
+_Static_assert(offsetof(psys_ucred, pid) == offsetof(struct ucred, pid), "psys_ucred.pid");
+_Static_assert(offsetof(psys_ucred, uid) == offsetof(struct ucred, uid), "psys_ucred.uid");
+_Static_assert(offsetof(psys_ucred, gid) == offsetof(struct ucred, gid), "psys_ucred.gid");
+
 int psys_peer_uid(int fd, uid_t *uid) {
     struct ucred cred;
     socklen_t len = sizeof cred;

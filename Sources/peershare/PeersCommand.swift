@@ -40,8 +40,8 @@ struct PeersCommand: AsyncParsableCommand {
                 let (found, problem) = await PeerDirectory.browseOnce(
                     seconds: wait, ownKey: identity.publicKey, mode: options.discovery,
                     interfaces: options.discoveryInterfaces, logger: logger)
-                let trust = TrustStore(paths: paths)
-                peers = found.map { PeerInfo($0, trust: trust) }
+                let pins = try TrustStore(paths: paths).all()
+                peers = found.map { PeerInfo($0, pins: pins) }
                 note = problem.map { "No agent is running, and discovery is not available: \($0). Peers can still be reached as HOST:PORT." }
                     ?? "No agent is running: browsed the network for \(String(format: "%g", wait)) seconds."
             }

@@ -69,9 +69,10 @@ extension EndToEnd {
         #expect(held.partialFiles == 1 && held.completeFiles >= 2 && held.bytes < ResumeTree.totalBytes, "not a cut mid-file: \(held)")
         receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
 
-        // The restarted agent listens on a new port, so the sender pairs again; the
-        // receiver knows it by its key all the same, and resumes.
-        let second = try await finishWithCode(try sender.startSend([source], to: receiver), on: receiver, timeout: .seconds(120))
+        // The restarted agent listens on a new port; pins belong to keys, not addresses, so
+        // the sender meets the pinned key there and needs no code, and the receiver resumes.
+        let second = try await sender.startSend([source], to: receiver).wait(timeout: .seconds(120))
+        #expect(second.events("code").isEmpty && second.events("connected").last?.paired == true, "\(second)")
         try Self.expectResumed(second, held: held, total: ResumeTree.totalBytes)
         #expect(receiver.inboxNames() == ["album"], "\(receiver.inboxNames())")
         try expectSameTree(source, receiver.inbox + "/album")

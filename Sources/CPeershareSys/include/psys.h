@@ -12,6 +12,15 @@ int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uin
 int psys_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 /// The uid of the process at the other end of a Unix socket (SO_PEERCRED). Returns 0, or -1 with errno set.
 int psys_peer_uid(int fd, uid_t *uid);
+/// Linux's struct ucred, which getsockopt(SO_PEERCRED) fills, under its own name: the real
+/// one needs _GNU_SOURCE, so Swift's Glibc module does not export it. psys.c checks at
+/// compile time that the layouts match (for callers that can only pass a buffer type,
+/// like SwiftNIO's unsafeGetSocketOption).
+typedef struct {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+} psys_ucred;
 
 extern const uint64_t PSYS_RESOLVE_BENEATH;
 extern const uint64_t PSYS_RESOLVE_NO_SYMLINKS;

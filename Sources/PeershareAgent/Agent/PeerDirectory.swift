@@ -152,14 +152,16 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var lastSeen: Date
     public var instanceNames: [String]
 
-    public init(_ peer: DiscoveredPeer, trust: TrustStore) {
+    /// `pins` is the trust store read once (`TrustStore.all()`), so that an unreadable one is
+    /// an error for the whole listing rather than "not paired" for each peer.
+    public init(_ peer: DiscoveredPeer, pins: [PinnedPeer]) {
         let key = Hex.decode(peer.publicKeyHex) ?? []
         name = peer.name
         publicKey = peer.publicKeyHex
         fingerprint = Fingerprint.full(of: key)
         addresses = peer.addresses
         port = peer.port
-        paired = trust.pin(forKey: key) != nil
+        paired = TrustStore.pin(forKey: key, in: pins) != nil
         firstSeen = peer.firstSeen
         lastSeen = peer.lastSeen
         instanceNames = peer.instanceNames

@@ -4,22 +4,34 @@ import NIOPosix
 
 /// The client end of the control socket, used by the subcommands.
 public enum ControlClient {
-    /// True when an agent answers on this user's control socket.
+    /// True when something answers on this user's control socket. A server of another uid
+    /// counts (the request that follows then fails with the security error, rather than a
+    /// `send` quietly running without the agent).
     public static func isAgentListening(paths: StatePaths) async -> Bool {
-        guard let channel = try? await open(paths: paths) else { return false }
-        try? await channel.channel.close()
-        return true
+        do {
+            guard let fd = try ControlSocket.connect(paths.controlSocket) else { return false }
+            close(fd)
+            return true
+        } catch {
+            return error.kind == .security
+        }
     }
 
-    static func open(paths: StatePaths) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(2))
-            .connect(unixDomainSocketPath: paths.controlSocket) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 16 << 20)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+    /// Connects, checks the server's uid (`ControlSocket`), then hands the descriptor to
+    /// SwiftNIO. No agent is `noAgent`; a server of another uid is a security error.
+    static func open(paths: StatePaths) async throws(AgentError) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        guard let fd = try ControlSocket.connect(paths.controlSocket) else { throw noAgent(paths) }
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .withConnectedSocket(fd) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(maxLength: 16 << 20)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
-            }
+        } catch {
+            throw noAgent(paths)
+        }
     }
 
     static func noAgent(_ paths: StatePaths) -> AgentError {
@@ -29,7 +41,7 @@ public enum ControlClient {
     /// Sends one request and returns its one-line reply.
     public static func request(_ request: ControlRequest, paths: StatePaths) async throws(AgentError) -> ControlReply {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        do { channel = try await open(paths: paths) } catch { throw noAgent(paths) }
+        channel = try await open(paths: paths)
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(string: ControlJSON.line(request) + "\n"))
@@ -54,7 +66,7 @@ public enum ControlClient {
     /// until the agent closes the stream.
     public static func stream(_ request: ControlRequest, paths: StatePaths, onEvent: (TransferEvent) async -> Void) async throws(AgentError) {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        do { channel = try await open(paths: paths) } catch { throw noAgent(paths) }
+        channel = try await open(paths: paths)
         do {
             try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(string: ControlJSON.line(request) + "\n"))

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PeershareCore
+internal import CPeershareSys
 
 /// The local control API: a Unix socket (directory 0700, socket 0600) through which the
 /// other subcommands talk to the running agent. Connections from another uid are refused,
@@ -26,7 +27,7 @@ public struct ControlServer: Sendable {
     /// serves until cancelled; the socket file is removed on the way out.
     public func run(onBound: @Sendable () -> Void) async throws(AgentError) {
         let path = agent.paths.controlSocket
-        try StatePaths.makeDirectory(agent.paths.runtimeDirectory, privateDirectory: true)
+        try StatePaths.makeDirectory(agent.paths.runtimeDirectory)
         if FileManager.default.fileExists(atPath: path) {
             if await ControlClient.isAgentListening(paths: agent.paths) {
                 throw AgentError(.general, "Another peershare agent is already running for this user (\(path)). Stop it first, or give this one its own --home.")
@@ -66,10 +67,12 @@ public struct ControlServer: Sendable {
         }
     }
 
-    /// `SO_PEERCRED`: the uid of the connecting process.
+    /// `SO_PEERCRED`: the uid of the connecting process. SwiftNIO does not expose the
+    /// accepted descriptor, so the option is read into the C shim's `psys_ucred`, whose
+    /// layout psys.c checks against the kernel's `struct ucred`.
     private func peerUID(_ channel: any Channel) async -> uid_t? {
         guard let provider = channel as? any SocketOptionProvider else { return nil }
-        let credentials: PeerCredentials? = try? await provider.unsafeGetSocketOption(
+        let credentials: psys_ucred? = try? await provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)).get()
         return credentials?.uid
     }
@@ -135,7 +138,8 @@ public struct ControlServer: Sendable {
                 return reply
             case "peers":
                 var reply = ControlReply(ok: true)
-                reply.peers = agent.directory.peers.map { PeerInfo($0, trust: agent.trust) }
+                let pins = try agent.trust.all()
+                reply.peers = agent.directory.peers.map { PeerInfo($0, pins: pins) }
                 reply.discovery = agent.directory.state
                 return reply
             case "decline":
@@ -181,12 +185,4 @@ public struct ControlServer: Sendable {
             throw error
         }
     }
-}
-
-/// The layout of Linux's `struct ucred` (pid_t, uid_t, gid_t: three 32-bit fields), which
-/// `getsockopt(SO_PEERCRED)` fills; Glibc's module does not export the struct to Swift.
-struct PeerCredentials: Sendable {
-    var pid: Int32 = 0
-    var uid: UInt32 = 0
-    var gid: UInt32 = 0
 }

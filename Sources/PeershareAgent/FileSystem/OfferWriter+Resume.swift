@@ -56,17 +56,30 @@ extension OfferWriter {
     func beginFileInPartialArea(_ entry: Entry, parent: Int32, placedPath: String) throws(InboxError) {
         guard let area else { throw InboxError(.io, "no partial area") }
         let name = area.partialName(key: ResumeKeys.fileKey(sender: area.sender, entry: entry))
-        let fd: Int32
+        let opened: Int32?
         var leftover = false
+        let create = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW
         do {
             do {
-                fd = try SystemCall.openAt(area.descriptor, name, flags: O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
+                opened = try SystemCall.openAt(area.descriptor, name, flags: create, mode: 0o600)
             } catch where error == .fileExists {
-                fd = try SystemCall.openAt(area.descriptor, name, flags: O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
-                leftover = true
+                // A leftover: continued if it is a regular file; anything else is discarded.
+                switch try area.openLeftover(name) {
+                case .file(let existing):
+                    opened = existing
+                    leftover = true
+                case .discarded:
+                    opened = try SystemCall.openAt(area.descriptor, name, flags: create, mode: 0o600)
+                case .stuck:
+                    opened = nil
+                }
             }
         } catch {
             throw InboxError.system(error, "cannot create a temporary file for", placedPath)
+        }
+        guard let fd = opened else {
+            try beginOneOffFile(entry, parent: parent, placedPath: placedPath, area: area)
+            return
         }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 {
             guard !leftover || ftruncate(fd, 0) == 0 else {
@@ -81,6 +94,12 @@ extension OfferWriter {
             return
         }
         SystemCall.close(fd)
+        try beginOneOffFile(entry, parent: parent, placedPath: placedPath, area: area)
+    }
+
+    /// A one-off `<tag>-<transfer>-<n>.tmp` in the partial area, created exclusively (not
+    /// resumable): used when the file's resumable name is taken.
+    private func beginOneOffFile(_ entry: Entry, parent: Int32, placedPath: String, area: PartialArea) throws(InboxError) {
         for _ in 0..<Self.maxTempAttempts {
             let tempName = "\(area.senderTag)-\(transferTag)-\(tempCounter).tmp"
             tempCounter += 1
@@ -120,7 +139,7 @@ extension OfferWriter {
         let (parent, placedPath) = try destination(of: entry)
         let fd: Int32
         do {
-            fd = try SystemCall.openAt(area.descriptor, held.name, flags: O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+            fd = try SystemCall.openAt(area.descriptor, held.name, flags: O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         } catch {
             throw InboxError.system(error, "cannot reopen the partial file of", placedPath)
         }

@@ -146,7 +146,7 @@ final class PartialArea {
 
     /// True when another session holds `name` (`flock(LOCK_SH|LOCK_NB)` fails).
     private func isLocked(_ name: String) -> Bool {
-        guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW) else { return false }
+        guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) else { return false }
         defer { SystemCall.close(fd) }
         return flock(fd, LOCK_SH | LOCK_NB) != 0
     }
@@ -154,7 +154,7 @@ final class PartialArea {
     /// `crypto_generichash(32)` of the first `length` bytes of `name`, or nil when the file
     /// is shorter, unreadable, or locked by a session still writing it.
     func prefixHash(of name: String, length: UInt64) -> [UInt8]? {
-        guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW) else { return nil }
+        guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) else { return nil }
         defer { SystemCall.close(fd) }
         guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return nil }
         return PrefixHash.compute(fd: fd, length: length)
@@ -195,8 +195,11 @@ final class PartialArea {
         let line = Array("\(original)\t\(placed)\t\(UInt64(info.st_ino))\n".utf8)
         let name = claimsName
         inbox.partialUsers.withLockedValue { _ in
-            guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode: 0o600) else { return }
+            // O_NONBLOCK and the type check: a FIFO put under the journal's name must not
+            // hold this session up waiting for a reader.
+            guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode: 0o600) else { return }
             defer { SystemCall.close(fd) }
+            guard let info = try? SystemCall.status(fd), info.st_mode & S_IFMT == S_IFREG else { return }
             _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         }
     }
@@ -226,7 +229,7 @@ final class PartialArea {
     }
 
     private func readSmallFile(_ name: String) -> [UInt8]? {
-        guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW) else { return nil }
+        guard let fd = try? SystemCall.openAt(descriptor, name, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) else { return nil }
         defer { SystemCall.close(fd) }
         guard let info = try? SystemCall.status(fd), info.st_mode & S_IFMT == S_IFREG,
               info.st_size <= Self.maxClaimsBytes else { return nil }

@@ -11,10 +11,9 @@ public enum IdentityStore {
     /// A file with the wrong mode, size or content is an error, never silently replaced.
     public static func loadOrCreate(paths: StatePaths) throws(AgentError) -> SigningKeyPair {
         try StatePaths.makeDirectory(paths.stateDirectory)
-        if let bytes = try AtomicFile.read(paths.identityFile, limit: 4096) {
-            var info = stat()
-            if stat(paths.identityFile, &info) == 0, info.st_mode & 0o077 != 0 {
-                throw AgentError(.security, "\(paths.identityFile) is readable by other users (mode \(String(info.st_mode & 0o777, radix: 8))). Run: chmod 600 '\(paths.identityFile)'")
+        if let (bytes, mode) = try AtomicFile.readWithMode(paths.identityFile, limit: 4096) {
+            if mode & 0o077 != 0 {
+                throw AgentError(.security, "\(paths.identityFile) is readable by other users (mode \(String(mode & 0o777, radix: 8))). Run: chmod 600 '\(paths.identityFile)'")
             }
             let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard let secret = Hex.decode(text), secret.count == 64 else {

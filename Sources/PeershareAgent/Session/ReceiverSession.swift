@@ -55,10 +55,11 @@ struct ReceiverSession {
     private func converse(io: FrameIO, transferID: String, remote: String, logger: Logger, progressed: () -> Void, authenticated: () -> Void) async throws(AgentError) {
         let timeouts = agent.options.timeouts
         let trust = agent.trust
-        var handshake = ReceiverHandshake(identity: agent.identity) { key in trust.pin(forKey: key) != nil }
 
         // M1 → M2
         let m1 = try await io.readHandshakeMessage("the first handshake message", seconds: timeouts.handshakeStep)
+        let pins = try await readPins(io: io, transferID: transferID)
+        var handshake = ReceiverHandshake(identity: agent.identity) { key in TrustStore.pin(forKey: key, in: pins) != nil }
         let m2: [UInt8]
         let mode: HandshakeMode
         let senderKey: [UInt8]
@@ -103,7 +104,7 @@ struct ReceiverSession {
                 await io.sendAbort(.protocolError, "bad offer summary")
                 throw AgentError(.protocolError, "Refused an offer from \(remote): \(error)")
             }
-            let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: true)
+            let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: true, pins: pins)
             switch await waitForPerson(offer, io: io) {
             case .code(let typed):
                 code = typed
@@ -151,7 +152,7 @@ struct ReceiverSession {
                 // Someone used a paired peer's key without holding it (an impostor or a man
                 // in the middle): the person here is told, as the sender's person is; no
                 // one else would notice. Nothing was received and the pin is unchanged.
-                let name = trust.pin(forKey: senderKey)?.name ?? fingerprint
+                let name = TrustStore.pin(forKey: senderKey, in: pins)?.name ?? fingerprint
                 var event = TransferEvent.failure(AgentError(.security, "A session from \(remote) claimed to be the paired peer \"\(DisplayEscape.escape(name))\" (\(Fingerprint.short(of: senderKey))) but failed authentication (\(handshakeError == .badSignature ? "bad signature" : "wrong confirmation tag")): someone may be impersonating it. Nothing was received."), transfer: transferID)
                 event.peer = name
                 event.fingerprint = fingerprint
@@ -183,7 +184,7 @@ struct ReceiverSession {
             await io.flushFinal()
             if error.kind == .security {
                 var event = TransferEvent.failure(error, transfer: transferID)
-                event.peer = claimedName ?? trust.pin(forKey: outcome.peerIdentity)?.name
+                event.peer = claimedName ?? TrustStore.pin(forKey: outcome.peerIdentity, in: pins)?.name
                 event.direction = "receive"
                 agent.hub.publish(event)
             }
@@ -201,15 +202,20 @@ struct ReceiverSession {
         let senderName = summary.senderName
         // A paired peer may rename itself, but not to the name of another paired device:
         // then its pin keeps its old name, and the person is told.
-        let nameClash = mode == .known ? nameWarning(claimed: senderName, key: fingerprint) : nil
-        let pinnedName = nameClash == nil ? senderName : (trust.pin(forKey: outcome.peerIdentity)?.name ?? senderName)
+        let nameClash = mode == .known ? nameWarning(claimed: senderName, key: fingerprint, pins: pins) : nil
+        let pinnedName = nameClash == nil ? senderName : (TrustStore.pin(forKey: outcome.peerIdentity, in: pins)?.name ?? senderName)
         if mode == .pair {
             try trust.remember(key: outcome.peerIdentity, name: pinnedName, address: nil)
         } else {
-            try? trust.remember(key: outcome.peerIdentity, name: pinnedName, address: nil)
+            // Only the name and last-seen time are refreshed; the pin itself was proven.
+            do {
+                try trust.remember(key: outcome.peerIdentity, name: pinnedName, address: nil)
+            } catch {
+                logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
+            }
         }
         if mode == .known && agent.options.askPaired {
-            let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false)
+            let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false, pins: pins)
             switch await waitForPerson(offer, io: io) {
             case .approve, .code:
                 break
@@ -471,6 +477,21 @@ struct ReceiverSession {
         try await secure.io.flush()
     }
 
+    /// The pins, read once per session before M1 is answered. An unreadable or corrupt trust
+    /// store ends the session and is shown to the person here: taking it for "no pins" would
+    /// turn every paired sender into a stranger asked to pair again.
+    private func readPins(io: FrameIO, transferID: String) async throws(AgentError) -> [PinnedPeer] {
+        do {
+            return try agent.trust.all()
+        } catch {
+            await io.sendAbort(.busy, "the receiver cannot read its list of paired devices")
+            var event = TransferEvent.failure(error, transfer: transferID)
+            event.direction = "receive"
+            agent.hub.publish(event)
+            throw error
+        }
+    }
+
     static func inboxError(_ error: InboxError) -> AgentError {
         switch error.code {
         case .noSpace: AgentError(.noSpace, "The disk is full: \(error.message)", underlying: error)
@@ -479,19 +500,19 @@ struct ReceiverSession {
         }
     }
 
-    private func makeOffer(id: String, summary: OfferSummary, fingerprint: String, remote: String, needsCode: Bool) -> PendingOffer {
+    private func makeOffer(id: String, summary: OfferSummary, fingerprint: String, remote: String, needsCode: Bool, pins: [PinnedPeer]) -> PendingOffer {
         PendingOffer(
             id: id, peer: summary.senderName, fingerprint: fingerprint, address: remote, needsCode: needsCode,
             files: summary.fileCount, directories: summary.directoryCount, bytes: summary.totalBytes,
             names: summary.topLevelNames, moreNames: summary.moreTopLevelNames,
             expires: Date().addingTimeInterval(agent.options.timeouts.pairingWait),
-            warning: nameWarning(claimed: summary.senderName, key: fingerprint))
+            warning: nameWarning(claimed: summary.senderName, key: fingerprint, pins: pins))
     }
 
     /// A warning when `claimed` is the name of a paired device with another key: names are
     /// only hints, and a known name arriving with a new key is a different device.
-    private func nameWarning(claimed: String, key fingerprint: String) -> String? {
-        guard let other = (try? agent.trust.all())?.first(where: { $0.name == claimed && $0.fingerprint != fingerprint }) else {
+    private func nameWarning(claimed: String, key fingerprint: String, pins: [PinnedPeer]) -> String? {
+        guard let other = pins.first(where: { $0.name == claimed && $0.fingerprint != fingerprint }) else {
             return nil
         }
         return "A paired device is already named \"\(DisplayEscape.escape(claimed))\" with another key (\(other.fingerprint)). This offer comes from a different device (\(fingerprint)); check the fingerprint with the sender before you accept."

@@ -49,10 +49,38 @@ struct SenderSession {
         events(event)
 
         let (channel, limit, address) = try await Connections.connect(toFirstOf: addresses, group: group)
+        switch try await session(channel, limit: limit, address: address, redialKey: nil, start: start) {
+        case .finished(let result):
+            return result
+        case .pinnedKeyAnswered(let key):
+            // A paired receiver answered at an address it was never reached at (another
+            // address family, a new DHCP lease). Its key in M2 proves nothing yet, so the same
+            // address is dialled again asking KNOWN for that key: the handshake proves it.
+            let (again, againLimit, _) = try await Connections.connect(toFirstOf: [address], group: group)
+            switch try await session(again, limit: againLimit, address: address, redialKey: key, start: start) {
+            case .finished(let result):
+                return result
+            case .pinnedKeyAnswered:
+                throw AgentError(.protocolError, "Protocol error: the receiver at \(address) answered a paired session as a stranger.")
+            }
+        }
+    }
+
+    /// How one connection ended: the transfer finished, or a pinned key answered a PAIR
+    /// request at an unpinned address (then this side dials again in KNOWN mode).
+    private enum Conversation {
+        case finished(SendResult)
+        case pinnedKeyAnswered([UInt8])
+    }
+
+    /// One connection; `redialKey` is the pin to ask KNOWN for when dialling again.
+    private func session(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress, redialKey: [UInt8]?,
+                         start: ContinuousClock.Instant) async throws(AgentError) -> Conversation {
         do {
             return try await channel.executeThenClose { inbound, _ in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
-                return try await converse(io: io, address: address, start: start)
+                let pinned = try redialKey ?? pinnedKey(at: address)
+                return try await converse(io: io, address: address, pinned: pinned, start: start)
             }
         } catch let error as AgentError {
             throw error
@@ -61,14 +89,17 @@ struct SenderSession {
         }
     }
 
-    private func converse(io: FrameIO, address: PeerAddress, start: ContinuousClock.Instant) async throws(AgentError) -> SendResult {
-        // A peer found by discovery is known by the key it advertises; an address typed by
-        // hand, by the pin last reached there.
-        let pinned: [UInt8]? = if let expectedKey {
-            trust.pin(forKey: expectedKey)?.keyBytes
+    /// A peer found by discovery is known by the key it advertises; an address typed by
+    /// hand, by the pin last reached there. An unreadable trust store stops the send.
+    private func pinnedKey(at address: PeerAddress) throws(AgentError) -> [UInt8]? {
+        if let expectedKey {
+            try trust.pin(forKey: expectedKey)?.keyBytes
         } else {
-            trust.pin(forAddress: address.description)?.keyBytes
+            try trust.pin(forAddress: address.description)?.keyBytes
         }
+    }
+
+    private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, start: ContinuousClock.Instant) async throws(AgentError) -> Conversation {
         let summary = OfferSummary(
             senderName: name,
             fileCount: plan.fileCount,
@@ -93,6 +124,12 @@ struct SenderSession {
             throw .handshake(error)
         }
         let receiverKey = handshake.receiverIdentity ?? []
+        // Pins are looked up by key, not by the address string: a paired receiver reached at
+        // a new address is dialled again in KNOWN mode rather than asked for a code.
+        if pinned == nil, expectedKey == nil, case .pairing = step, try trust.pin(forKey: receiverKey) != nil {
+            await io.sendAbort(.cancelled, "dialling again as a paired peer")
+            return .pinnedKeyAnswered(receiverKey)
+        }
         // A pin is never replaced silently: whoever answers where a paired peer was must hold
         // the pinned key, in KNOWN mode (checked by the handshake) and in a fall-back to
         // pairing alike; otherwise it is another device, perhaps an impostor.
@@ -152,7 +189,7 @@ struct SenderSession {
         if outcome.mode == .pair {
             // Pairing succeeded: pin now, even if the offer is refused later. (A KNOWN
             // session's pin is refreshed once, when the receiver accepts.)
-            try trust.remember(key: outcome.peerIdentity, name: trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
+            try trust.remember(key: outcome.peerIdentity, name: try trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
         }
 
         // Encrypted streams: offer, answer, entries, end, confirmation.
@@ -164,7 +201,11 @@ struct SenderSession {
             holdings = try await SenderHoldings.receive(secure)
             // Now that the receiver said its name, the pin (made right after the handshake
             // under the address) carries it.
-            try? trust.remember(key: outcome.peerIdentity, name: receiverName.isEmpty ? address.description : receiverName, address: address.description)
+            do {
+                try trust.remember(key: outcome.peerIdentity, name: receiverName.isEmpty ? address.description : receiverName, address: address.description)
+            } catch {
+                logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
+            }
             var accepted = TransferEvent("accepted")
             accepted.peer = receiverName
             accepted.transfer = transferID
@@ -196,9 +237,9 @@ struct SenderSession {
             guard files == plan.fileCount, bytes == plan.totalBytes else {
                 throw AgentError(.protocolError, "The receiver confirmed \(files) files and \(bytes) bytes, but \(plan.fileCount) files and \(plan.totalBytes) bytes were sent.")
             }
-            return SendResult(files: files, bytes: bytes, seconds: (ContinuousClock.now - start).inSeconds, paired: outcome.mode == .pair,
+            return .finished(SendResult(files: files, bytes: bytes, seconds: (ContinuousClock.now - start).inSeconds, paired: outcome.mode == .pair,
                               sentBytes: bytes - min(bytes, counters.resumedBytes), resumedBytes: counters.resumedBytes,
-                              skippedFiles: counters.skippedFiles, resumedFiles: counters.resumedFiles)
+                              skippedFiles: counters.skippedFiles, resumedFiles: counters.resumedFiles))
         case .message(.failure(let code, let text), _):
             throw Self.failure(code, text)
         default:

@@ -34,17 +34,16 @@ enum AtomicFile {
     }
 
     /// Reads a whole small file, refusing anything over `limit` bytes before reading it.
+    /// Only a regular file is read: the open neither follows a symlink nor waits for a FIFO's
+    /// writer (O_NONBLOCK), so a FIFO, device or link in its place is an error naming it.
     static func read(_ path: String, limit: Int) throws(AgentError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw AgentError(.io, "Cannot read \(path): \(String(cString: strerror(errno)))")
-        }
+        try readWithMode(path, limit: limit)?.bytes
+    }
+
+    /// `read`, also returning the file's mode (from the same open file, not a second lookup).
+    static func readWithMode(_ path: String, limit: Int) throws(AgentError) -> (bytes: [UInt8], mode: mode_t)? {
+        guard case let (fd, info)? = try openRegular(path) else { return nil }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw AgentError(.io, "Cannot read \(path): \(String(cString: strerror(errno)))")
-        }
         guard info.st_size <= limit else {
             throw AgentError(.io, "\(path) is larger than \(limit) bytes; it is not a file peershare wrote")
         }
@@ -62,6 +61,39 @@ enum AtomicFile {
             if count == 0 { break }
             offset += count
         }
-        return Array(buffer[0..<offset])
+        return (Array(buffer[0..<offset]), info.st_mode)
+    }
+
+    /// Opens `path` for reading if it is a regular file; nil if there is none.
+    private static func openRegular(_ path: String) throws(AgentError) -> (Int32, stat)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        if fd < 0 {
+            switch errno {
+            case ENOENT: return nil
+            case ELOOP: throw AgentError(.io, "\(path) is a symbolic link; peershare reads only a regular file there. Replace it with the file itself.")
+            default: throw AgentError(.io, "Cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let message = String(cString: strerror(errno))
+            close(fd)
+            throw AgentError(.io, "Cannot read \(path): \(message)")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw AgentError(.io, "\(path) is not a regular file (\(fileType(info.st_mode))); peershare reads only a regular file there. Move it away.")
+        }
+        return (fd, info)
+    }
+
+    private static func fileType(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: "a FIFO"
+        case S_IFDIR: "a directory"
+        case S_IFCHR, S_IFBLK: "a device"
+        case S_IFSOCK: "a socket"
+        default: "not a regular file"
+        }
     }
 }

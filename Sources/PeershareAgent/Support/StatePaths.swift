@@ -67,15 +67,52 @@ public struct StatePaths: Sendable, Equatable {
         return FileManager.default.currentDirectoryPath + "/" + path
     }
 
-    /// Creates `path` and its missing parents with mode 0700, and tightens an existing
-    /// directory we own to 0700 when `privateDirectory` is set (the runtime directory).
-    public static func makeDirectory(_ path: String, privateDirectory: Bool = false) throws(AgentError) {
+    /// Makes sure `path` is a private directory of this user (the state and runtime
+    /// directories): creates it (and missing parents) with mode 0700, then opens it without
+    /// following a symlink and checks the open directory itself. A directory another user
+    /// owns, one that group or others may write to, or a symlink is refused: whoever controls
+    /// it could swap the control socket or the state files. One this user owns but others can
+    /// read is tightened to 0700 on the open descriptor (never through a path).
+    public static func makeDirectory(_ path: String) throws(AgentError) {
+        let parent = (path as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(
-                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            if privateDirectory { chmod(path, 0o700) }
+                atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw AgentError(.io, "Cannot create the directory \(path): \(error.localizedDescription)", underlying: error)
+            throw AgentError(.io, "Cannot create the directory \(parent): \(error.localizedDescription)", underlying: error)
+        }
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw AgentError(.io, "Cannot create the directory \(path): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let reason = errno == ELOOP || errno == ENOTDIR
+                ? "it is a symbolic link or not a directory"
+                : String(cString: strerror(errno))
+            throw AgentError(.security, "Refusing to use \(path): \(reason). Remove it (`rm '\(path)'`) so peershare can create a private directory there.")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw AgentError(.io, "Cannot check the directory \(path): \(String(cString: strerror(errno)))")
+        }
+        try checkPrivate(info, path: path, expectedUID: geteuid())
+        if info.st_mode & 0o7777 != 0o700, fchmod(fd, 0o700) != 0 {
+            throw AgentError(.io, "Cannot make \(path) private (mode 700): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The rule `makeDirectory` applies to the opened directory: owned by `expectedUID`, and
+    /// not writable by group or others.
+    static func checkPrivate(_ info: stat, path: String, expectedUID: uid_t) throws(AgentError) {
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw AgentError(.security, "Refusing to use \(path): it is not a directory. Move it away.")
+        }
+        guard info.st_uid == expectedUID else {
+            throw AgentError(.security, "Refusing to use \(path): it belongs to uid \(info.st_uid), not to you (uid \(expectedUID)); another user may have made it to take over peershare's control socket or state. Have it removed (by its owner or root), or set XDG_RUNTIME_DIR or PEERSHARE_HOME to a directory of your own.")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw AgentError(.security, "Refusing to use \(path): other users may write to it (mode \(String(info.st_mode & 0o7777, radix: 8))). Run: chmod 700 '\(path)'")
         }
     }
 }

@@ -20,15 +20,20 @@ public struct TrustStore: Sendable {
     }
 
     /// The pin for an identity key, if any (constant-time comparison of the keys).
-    public func pin(forKey key: [UInt8]) -> PinnedPeer? {
-        guard let peers = try? load() else { return nil }
-        return peers.first { ConstantTime.equal($0.keyBytes, key) }
+    /// An unreadable or corrupt file is an error, never "not pinned": a caller that took it
+    /// for "not pinned" would pair again and so could replace a pin without a word.
+    public func pin(forKey key: [UInt8]) throws(AgentError) -> PinnedPeer? {
+        Self.pin(forKey: key, in: try load())
     }
 
-    /// The pin last reached at `address` (`HOST:PORT`), if any.
-    public func pin(forAddress address: String) -> PinnedPeer? {
-        guard let peers = try? load() else { return nil }
-        return peers.filter { $0.addresses.contains(address) }.max { $0.lastSeen < $1.lastSeen }
+    /// The pin last reached at `address` (`HOST:PORT`), if any; errors as `pin(forKey:)`.
+    public func pin(forAddress address: String) throws(AgentError) -> PinnedPeer? {
+        try load().filter { $0.addresses.contains(address) }.max { $0.lastSeen < $1.lastSeen }
+    }
+
+    /// The pin for `key` among `peers` (a list read once with `all()`).
+    public static func pin(forKey key: [UInt8], in peers: [PinnedPeer]) -> PinnedPeer? {
+        peers.first { ConstantTime.equal($0.keyBytes, key) }
     }
 
     /// Pins `key` (or refreshes its name, last-seen time and address).
@@ -105,11 +110,16 @@ public struct TrustStore: Sendable {
     func update(_ change: (inout [PinnedPeer]) -> Void) throws(AgentError) {
         let directory = (path as NSString).deletingLastPathComponent
         try StatePaths.makeDirectory(directory)
-        let lockFD = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let lockPath = path + ".lock"
+        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
         guard lockFD >= 0 else {
-            throw AgentError(.io, "Cannot lock \(path): \(String(cString: strerror(errno)))")
+            throw AgentError(.io, "Cannot lock \(path): \(lockPath): \(String(cString: strerror(errno)))")
         }
         defer { close(lockFD) }
+        var info = stat()
+        guard fstat(lockFD, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw AgentError(.io, "Cannot lock \(path): \(lockPath) is not a regular file. Move it away.")
+        }
         while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
         var peers = try load()
         change(&peers)
