@@ -31,6 +31,24 @@ public enum Hash {
         return output
     }
 
+    /// Unkeyed BLAKE2b output lengths that `crypto_generichash` always accepts.
+    public enum DigestLength: Int, Sendable {
+        case bytes16 = 16
+        case bytes32 = 32
+    }
+
+    /// Unkeyed BLAKE2b of a length that is valid by construction, so there is no error to
+    /// handle, and no caller can turn one into an empty digest that every input shares.
+    /// `crypto_generichash` fails only for lengths outside 16...64; should it fail anyway,
+    /// that is a broken libsodium, not bad input, and the process stops.
+    public static func generic(_ data: [UInt8], length: DigestLength) -> [UInt8] {
+        do {
+            return try generic(data, outputLength: length.rawValue)
+        } catch {
+            preconditionFailure("crypto_generichash refused a valid length: \(error)")
+        }
+    }
+
     /// BLAKE2b with a key held in a `SecretKey` (`crypto_generichash`, 32-byte key).
     package static func generic(_ data: [UInt8], outputLength: Int, key: SecretKey) throws(SodiumError) -> [UInt8] {
         Sodium.ensureInitialized()

@@ -17,8 +17,7 @@ public enum ResumeKeys {
         appendBigEndian(UInt64(bitPattern: mtimeSeconds), to: &fields)
         for shift in stride(from: 24, through: 0, by: -8) { fields.append(UInt8(truncatingIfNeeded: mtimeNanoseconds >> UInt32(shift))) }
         let input = LV.cat(Array("peershare/v1/resume-file".utf8), sender, Array(path.utf8), fields)
-        // 16 is within 16...64, so this cannot fail; an empty key would only make nothing match.
-        return (try? Hash.generic(input, outputLength: ResumeRecord.keyBytes)) ?? []
+        return Hash.generic(input, length: .bytes16)
     }
 
     /// The key of `entry` (a file) sent by `sender`.
@@ -31,7 +30,7 @@ public enum ResumeKeys {
     /// hex: the prefix of every partial-area name that belongs to this sender.
     public static func senderTag(_ sender: [UInt8]) -> String {
         let input = LV.cat(Array("peershare/v1/resume-sender".utf8), sender)
-        return hex((try? Hash.generic(input, outputLength: 16)) ?? [])
+        return hex(Hash.generic(input, length: .bytes16))
     }
 
     /// Lowercase hex.
