@@ -14,11 +14,14 @@
 # daemon is started inside a host namespace, bound to that host's veth0 only.
 #
 # Public functions:
-#   lab_require_root        print "skipped: needs root" and exit 0 unless root
+#   lab_require_root        fail (status 1, reason on stderr) unless root with the tools
 #   lab_up N                build the switch and hosts h1..hN (N <= 250)
 #   lab_exec HOST CMD...    run CMD on HOST (its net + mount namespaces)
 #   lab_spawn HOST LOG CMD... start CMD on HOST in the background, output to LOG;
 #                           prints its pid (reaped by lab_down in any case)
+#   lab_exec_user / lab_spawn_user   the same, as the lab user (below)
+#   lab_user_dir HOST       a directory on HOST owned by the lab user (its HOME)
+#   lab_chown PATH...       hand PATH (recursively) to the lab user
 #   lab_restart_avahi HOST  kill HOST's avahi-daemon (by pid) and start it again
 #   lab_link_down HOST / lab_link_up HOST
 #   lab_ipv6_only HOST      remove HOST's IPv4 address (IPv6 link-local remains)
@@ -27,6 +30,10 @@
 #   lab_down                kill every process in the namespaces (by pid), delete
 #                           them and the run's files; idempotent
 # Host names are h1..hN (a bare number is accepted too).
+# The lab user: only the namespaces, mounts, daemons and nft need root. Every peershare
+# process (agent, CLI, relay) runs as LAB_USER_UID:LAB_USER_GID (65534:65534, nobody)
+# with no supplementary groups and a clean environment (HOME = lab_user_dir), as users
+# run it: lab_exec_user/lab_spawn_user wrap the command in setpriv inside the host.
 # Settings: LAB_BARE="h2 h3" makes those hosts bare: no dbus-daemon and no
 # avahi-daemon at all (a minimal server or container). LAB_DBUS_ONLY="h4": a system
 # bus but no avahi-daemon (start it later with lab_restart_avahi). LAB_AVAHI_IPV6=no makes the daemons mDNS over IPv4 only (half the
@@ -35,19 +42,26 @@
 # the next lab_up is a new run.
 
 LAB_SUBNET=10.213.0
+LAB_USER_UID=${LAB_USER_UID:-65534}
+LAB_USER_GID=${LAB_USER_GID:-65534}
 LAB_PREFIX=${LAB_PREFIX:-}
 LAB_DIR=${LAB_DIR:-}
 LAB_N=0
 
 lab_log() { printf '[lab %s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 
+# Fails (status 1, with the reason on stderr) unless root and the tools are there.
 lab_require_root() {
     if [ "$(id -u)" -ne 0 ]; then
-        echo "skipped: needs root (network namespaces and private mounts)"
-        exit 0
+        echo "lab: needs root (network namespaces, private mounts, daemons); run it with sudo" >&2
+        return 1
+    fi
+    if [ "$LAB_USER_UID" -eq 0 ] || [ "$LAB_USER_GID" -eq 0 ]; then
+        echo "lab: LAB_USER_UID/LAB_USER_GID must not be root (the agents run as an ordinary user)" >&2
+        return 1
     fi
     local tool missing=()
-    for tool in ip nsenter unshare dbus-daemon avahi-daemon avahi-publish avahi-browse; do
+    for tool in ip nsenter unshare setpriv dbus-daemon avahi-daemon avahi-publish avahi-browse; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     if [ "${#missing[@]}" -gt 0 ]; then
@@ -82,6 +96,43 @@ lab_exec() {
     local host=$1
     shift
     nsenter -t "$(lab_anchor "$host")" -m -n -u -- "$@"
+}
+
+# lab_chown PATH...: PATH and everything under it now belong to the lab user.
+lab_chown() { chown -R "$LAB_USER_UID:$LAB_USER_GID" "$@"; }
+
+# lab_user_dir HOST: $LAB_DIR/hN/user, owned by the lab user (made on first use).
+lab_user_dir() {
+    local d=$LAB_DIR/h${1#h}/user
+    if [ ! -d "$d" ]; then
+        mkdir -p "$d"
+        lab_chown "$d"
+    fi
+    echo "$d"
+}
+
+# lab_as_user HOST: sets LAB_AS_USER to the command prefix that drops to the lab user
+# (setpriv: real and effective ids, no supplementary groups; root's capabilities go
+# with uid 0) with only PATH, HOME and a locale in the environment.
+lab_as_user() {
+    local home
+    home=$(lab_user_dir "$1")
+    LAB_AS_USER=(setpriv --reuid="$LAB_USER_UID" --regid="$LAB_USER_GID" --clear-groups --
+        env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" LANG=C.UTF-8)
+}
+
+lab_exec_user() {
+    local host=$1
+    shift
+    lab_as_user "$host"
+    lab_exec "$host" "${LAB_AS_USER[@]}" "$@"
+}
+
+lab_spawn_user() {
+    local host=$1 log=$2
+    shift 2
+    lab_as_user "$host"
+    lab_spawn "$host" "$log" "${LAB_AS_USER[@]}" "$@"
 }
 
 # lab_is HOST LIST: HOST ("h3" or "3") is in the space-separated LIST.
@@ -228,6 +279,8 @@ lab_up() {
         LAB_PREFIX=pl$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
     fi
     LAB_DIR=${LAB_DIR:-$(mktemp -d "/tmp/lab-$LAB_PREFIX.XXXX")}
+    # The lab user reads what the cases make here (files to send) and its own dirs below.
+    chmod 0755 "$LAB_DIR"
     LAB_N=$n
     local sw=${LAB_PREFIX}sw
     ip netns add "$sw"
