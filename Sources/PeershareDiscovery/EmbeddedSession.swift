@@ -105,9 +105,12 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
     /// `avahi_server_new` with a configuration for one application: IPv4 and IPv6, only
     /// the allowed interfaces, no HINFO, workstation or wide-area records. Without an
     /// advert (a one-off browse) nothing at all is published, not even address records.
-    /// The host name is the machine's (`gethostname`), the one avahi-daemon would use, so
-    /// that when the auto mode hands over to a daemon that appears, the daemon's records
-    /// are identical to ours and nothing on the LAN sees a conflict.
+    /// The host name is ``AvahiValues/embeddedHostName(publicKey:)`` ("peershare-1a7e0c55",
+    /// from our key), not the machine's: many machines share a host name (fresh installs,
+    /// cloned VMs, containers), and two stacks that claim one name at the same instant
+    /// rename in lockstep ("vm-2", "vm-3", ...) and may never settle, so neither is ever
+    /// resolved. A name made from the key cannot collide, nor fight a daemon that starts
+    /// later on the LAN with the machine's name. Without a key it is the machine's.
     func createServerLocked() {
         var config = AvahiServerConfig()
         pscore_server_config_init(&config)
@@ -121,6 +124,10 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
         config.publish_aaaa_on_ipv4 = 1
         config.publish_a_on_ipv6 = 0
         config.disallow_other_stacks = 0
+        if let hostName = AvahiValues.embeddedHostName(publicKey: advert?.txt[TXTKeys.publicKey]) {
+            // Freed by pscore_server_config_free with the rest of the configuration.
+            config.host_name = avahi_strdup(hostName)
+        }
         config.publish_addresses = advert == nil ? 0 : 1
         config.disable_publishing = advert == nil ? 1 : 0
         for name in interfaces.names {

@@ -219,4 +219,13 @@ struct CollisionRenameTests {
         #expect(AvahiValues.keyedServiceName("twin", key: "abc") == nil)
         #expect(AvahiValues.keyedServiceName("twin", key: nil) == nil)
     }
+
+    @Test("the embedded stack's host name comes from the key, so machines sharing a host name differ")
+    func embeddedHostName() {
+        #expect(AvahiValues.embeddedHostName(publicKey: "1A7EA624FF00") == "peershare-1a7ea624")
+        #expect(AvahiValues.embeddedHostName(publicKey: "00112233aa") != AvahiValues.embeddedHostName(publicKey: "00112234aa"))
+        #expect(AvahiValues.embeddedHostName(publicKey: "abc") == nil)
+        #expect(AvahiValues.embeddedHostName(publicKey: "zz112233") == nil)
+        #expect(AvahiValues.embeddedHostName(publicKey: nil) == nil)
+    }
 }
