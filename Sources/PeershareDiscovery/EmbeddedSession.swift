@@ -105,12 +105,12 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
     /// `avahi_server_new` with a configuration for one application: IPv4 and IPv6, only
     /// the allowed interfaces, no HINFO, workstation or wide-area records. Without an
     /// advert (a one-off browse) nothing at all is published, not even address records.
-    /// The host name is ``AvahiValues/embeddedHostName(publicKey:)`` ("peershare-1a7e0c55",
-    /// from our key), not the machine's: many machines share a host name (fresh installs,
-    /// cloned VMs, containers), and two stacks that claim one name at the same instant
-    /// rename in lockstep ("vm-2", "vm-3", ...) and may never settle, so neither is ever
-    /// resolved. A name made from the key cannot collide, nor fight a daemon that starts
-    /// later on the LAN with the machine's name. Without a key it is the machine's.
+    /// The host name is the machine's (`gethostname`), the one avahi-daemon would use: our
+    /// records (also the reverse PTR records of our addresses, which this configuration
+    /// cannot leave out) are then identical to a daemon's on this machine, so a daemon that
+    /// starts here, or runs next to `--discovery embedded`, sees no conflict. With a name
+    /// of our own from the start, a daemon starting here did not get to "running" while
+    /// we ran (LAN lab). A clash with another machine is handled by ``renameHostLocked(_:)``.
     func createServerLocked() {
         var config = AvahiServerConfig()
         pscore_server_config_init(&config)
@@ -124,10 +124,6 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
         config.publish_aaaa_on_ipv4 = 1
         config.publish_a_on_ipv6 = 0
         config.disallow_other_stacks = 0
-        if let hostName = AvahiValues.embeddedHostName(publicKey: advert?.txt[TXTKeys.publicKey]) {
-            // Freed by pscore_server_config_free with the rest of the configuration.
-            config.host_name = avahi_strdup(hostName)
-        }
         config.publish_addresses = advert == nil ? 0 : 1
         config.disable_publishing = advert == nil ? 1 : 0
         for name in interfaces.names {
@@ -176,13 +172,19 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
         }
     }
 
-    /// `avahi_alternative_host_name` + `avahi_server_set_host_name`.
+    /// Another machine has our host name: take ``AvahiValues/nextHostName(current:publicKey:)``
+    /// (`avahi_server_set_host_name`). Many machines share a host name (fresh installs,
+    /// cloned VMs, containers); two stacks that lose one name in the same instant and
+    /// both try "vm-2", then "vm-3", ... rename in lockstep and may never settle (neither
+    /// was ever found in a third of the LAN lab's runs). A name made from our key cannot
+    /// clash, so both stop after one rename.
     func renameHostLocked(_ server: OpaquePointer) {
-        guard let current = pscore_server_get_host_name(server),
-              let alternative = avahi_alternative_host_name(current) else { return }
-        defer { avahi_free(alternative) }
+        guard let currentPointer = pscore_server_get_host_name(server) else { return }
+        let current = String(cString: currentPointer)
+        guard let alternative = AvahiValues.nextHostName(current: current, publicKey: advert?.txt[TXTKeys.publicKey])
+        else { return }
         logger.info("host name collision; renaming", metadata: [
-            "discovery.host": "\(String(cString: current))", "discovery.newHost": "\(String(cString: alternative))",
+            "discovery.host": "\(current)", "discovery.newHost": "\(alternative)",
         ])
         let result = pscore_server_set_host_name(server, alternative)
         if result < 0 {
