@@ -29,7 +29,8 @@
 #   lab_hosts               h1..hN
 #   lab_down                kill every process in the namespaces (by pid), delete
 #                           them and the run's files; idempotent
-# Host names are h1..hN (a bare number is accepted too).
+# Host names are h1..hN (a bare number is accepted too); LAB_HOSTNAME=NAME gives every
+# host that one host name instead (each keeps its own UTS namespace).
 # The lab user: only the namespaces, mounts, daemons and nft need root. Every peershare
 # process (agent, CLI, relay) runs as LAB_USER_UID:LAB_USER_GID (65534:65534, nobody)
 # with no supplementary groups and a clean environment (HOME = lab_user_dir), as users
@@ -38,7 +39,7 @@
 # avahi-daemon at all (a minimal server or container). LAB_DBUS_ONLY="h4": a system
 # bus but no avahi-daemon (start it later with lab_restart_avahi). LAB_AVAHI_IPV6=no makes the daemons mDNS over IPv4 only (half the
 # traffic; the hosts keep their IPv6 link-local addresses). LAB_KEEP=1 keeps the
-# run's files. lab_down resets LAB_PREFIX/LAB_DIR (and LAB_BARE, LAB_DBUS_ONLY), so
+# run's files. lab_down resets LAB_PREFIX/LAB_DIR (and LAB_BARE, LAB_DBUS_ONLY, LAB_HOSTNAME), so
 # the next lab_up is a new run.
 
 LAB_SUBNET=10.213.0
@@ -170,7 +171,7 @@ lab_write_avahi_conf() {
     local h=$1
     cat >"$LAB_DIR/$h/avahi.conf" <<EOF
 [server]
-host-name=$h
+host-name=${LAB_HOSTNAME:-$h}
 domain-name=local
 use-ipv4=yes
 use-ipv6=${LAB_AVAHI_IPV6:-yes}
@@ -206,7 +207,7 @@ lab_write_boot() {
     cat >"$dir/boot.sh" <<EOF
 #!/bin/bash
 set -e
-hostname '$h'
+hostname '${LAB_HOSTNAME:-$h}'
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/dbus /run/avahi-daemon
 if [ -d /etc/avahi/services ]; then mount -t tmpfs -o mode=0755 tmpfs /etc/avahi/services; fi
@@ -249,23 +250,28 @@ lab_avahi_running() {
 # Waits until every host's avahi-daemon is running (it probes its host name first).
 lab_wait_daemons() {
     local h deadline=$((SECONDS + 30))
-    for h in $(lab_hosts); do
-        if ! lab_has_avahi "$h"; then
-            # No daemon to wait for; the anchor (and so lab_exec) must exist, though.
-            until [ -s "$LAB_DIR/$h/anchor.pid" ] && lab_exec "$h" true 2>/dev/null; do
-                [ $SECONDS -ge $deadline ] && return 1
-                sleep 0.1
-            done
-            continue
-        fi
-        until lab_avahi_running "$h"; do
-            if [ $SECONDS -ge $deadline ]; then
-                lab_log "avahi-daemon on $h did not come up; boot log:"
-                cat "$LAB_DIR/$h/boot.log" >&2
-                return 1
-            fi
+    for h in $(lab_hosts); do lab_wait_host "$h" "$deadline" || return 1; done
+}
+
+# lab_wait_host HOST DEADLINE: HOST's avahi-daemon runs (or, without one, lab_exec works)
+# before $SECONDS reaches DEADLINE.
+lab_wait_host() {
+    local h=$1 deadline=$2
+    if ! lab_has_avahi "$h"; then
+        # No daemon to wait for; the anchor (and so lab_exec) must exist, though.
+        until [ -s "$LAB_DIR/$h/anchor.pid" ] && lab_exec "$h" true 2>/dev/null; do
+            [ $SECONDS -ge $deadline ] && return 1
             sleep 0.1
         done
+        return 0
+    fi
+    until lab_avahi_running "$h"; do
+        if [ $SECONDS -ge $deadline ]; then
+            lab_log "avahi-daemon on $h did not come up (state: not running); boot log:"
+            cat "$LAB_DIR/$h/boot.log" >&2
+            return 1
+        fi
+        sleep 0.1
     done
 }
 
@@ -287,7 +293,14 @@ lab_up() {
     ip netns exec "$sw" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
     ip -n "$sw" link add br0 type bridge mcast_snooping 0
     ip -n "$sw" link set br0 up
-    for ((i = 1; i <= n; i++)); do lab_add_host "$i"; done
+    for ((i = 1; i <= n; i++)); do
+        lab_add_host "$i"
+        # Daemons that share a host name come up one after the other, as on machines
+        # booted at different times: avahi-daemons that probe one name in the same
+        # instant rename in lockstep (vm-2 ... vm-15 in the lab) and then stay
+        # "registering", which is Avahi's behaviour, not the agent's.
+        if [ -n "${LAB_HOSTNAME:-}" ]; then lab_wait_host "h$i" $((SECONDS + 30)) || return 1; fi
+    done
     lab_wait_daemons
 }
 
@@ -360,4 +373,5 @@ lab_down() {
     LAB_N=0
     LAB_BARE=
     LAB_DBUS_ONLY=
+    LAB_HOSTNAME=
 }

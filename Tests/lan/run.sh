@@ -13,6 +13,8 @@
 #   LAB_SCALE_IPV6=yes                  the scale cases with dual-stack daemons (default: IPv4 only)
 #   LAB_HARNESS_SCALE_LIMIT=60          the same for avahi-browse in lab_scale
 #   LAB_AVAHI_IPV6=no                   mDNS over IPv4 only (about half the daemon CPU)
+#   LAB_SAME_NAME_REPEAT=5              runs of the 2-host embedded same-host-name case
+#   LAB_SAME_NAME_LIMIT=10              seconds for hosts sharing a host name to list each other
 #   LAB_KEEP=1                          keep the run's files (logs) in /tmp/lab-*
 #
 # Prints "PASS name" / "FAIL name: why" / "SKIP name: why" per case (a case skips by
@@ -33,6 +35,8 @@ source "$HERE/cases_lab.sh"
 source "$HERE/cases_agent.sh"
 # shellcheck source=cases_embedded.sh
 source "$HERE/cases_embedded.sh"
+# shellcheck source=cases_same_host_name.sh
+source "$HERE/cases_same_host_name.sh"
 # shellcheck source=cases_faults.sh
 source "$HERE/cases_faults.sh"
 # shellcheck source=cases_mitm.sh
@@ -50,7 +54,11 @@ LAB_CASES=(lab_three_hosts lab_avahi_restart lab_scale lab_isolation_and_teardow
 AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_avahi_restart
     agent_ipv6_link_local agent_spoofed_advert agent_scale
     agent_embedded_lan agent_mixed_lan agent_daemon_mode_needs_daemon agent_auto_handover
-    agent_interface_allow_list fault_cut_network
+    agent_interface_allow_list
+    agent_same_host_name_embedded_2 agent_same_host_name_embedded_5 agent_same_host_name_daemon_2
+    agent_same_host_name_daemon_5 agent_same_host_name_mixed_2 agent_same_host_name_mixed_5
+    agent_same_host_name_repeat
+    fault_cut_network
     mitm_forward mitm_tamper mitm_impersonate mitm_intercept mitm_intercept_ipv6 mitm_paired)
 
 PASSED=0
