@@ -88,6 +88,25 @@ enum AvahiValues {
         return keyed.flatMap { $0 == current ? nil : $0 } ?? alternativeServiceName(current)
     }
 
+    /// The embedded stack's host name after a clash: `keyedHostName`, unless that is the
+    /// name that clashed (another agent with our key), then `avahi_alternative_host_name`
+    /// ("name-2" for "name", and so on).
+    static func nextHostName(current: String, publicKey: String?) -> String? {
+        if let keyed = keyedHostName(publicKey: publicKey), keyed != current { return keyed }
+        guard let alternative = avahi_alternative_host_name(current) else { return nil }
+        defer { avahi_free(alternative) }
+        return String(cString: alternative)
+    }
+
+    /// "peershare-" and the first 8 hex digits of `publicKey` (the digits a keyed instance
+    /// name shows), a valid DNS label; nil without a usable key.
+    static func keyedHostName(publicKey: String?) -> String? {
+        guard let publicKey, publicKey.utf8.count >= 8 else { return nil }
+        let hex = publicKey.lowercased().prefix(8)
+        guard hex.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
+        return "peershare-" + String(hex)
+    }
+
     /// "NAME (1a7e-a624)" from the first 8 hex digits of `key`, cut to the 63-byte limit of a
     /// DNS-SD instance name; nil without a usable key.
     static func keyedServiceName(_ name: String, key: String?) -> String? {

@@ -105,9 +105,12 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
     /// `avahi_server_new` with a configuration for one application: IPv4 and IPv6, only
     /// the allowed interfaces, no HINFO, workstation or wide-area records. Without an
     /// advert (a one-off browse) nothing at all is published, not even address records.
-    /// The host name is the machine's (`gethostname`), the one avahi-daemon would use, so
-    /// that when the auto mode hands over to a daemon that appears, the daemon's records
-    /// are identical to ours and nothing on the LAN sees a conflict.
+    /// The host name is the machine's (`gethostname`), the one avahi-daemon would use: our
+    /// records (also the reverse PTR records of our addresses, which this configuration
+    /// cannot leave out) are then identical to a daemon's on this machine, so a daemon that
+    /// starts here, or runs next to `--discovery embedded`, sees no conflict. With a name
+    /// of our own from the start, a daemon starting here did not get to "running" while
+    /// we ran (LAN lab). A clash with another machine is handled by ``renameHostLocked(_:)``.
     func createServerLocked() {
         var config = AvahiServerConfig()
         pscore_server_config_init(&config)
@@ -169,13 +172,19 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
         }
     }
 
-    /// `avahi_alternative_host_name` + `avahi_server_set_host_name`.
+    /// Another machine has our host name: take ``AvahiValues/nextHostName(current:publicKey:)``
+    /// (`avahi_server_set_host_name`). Many machines share a host name (fresh installs,
+    /// cloned VMs, containers); two stacks that lose one name in the same instant and
+    /// both try "vm-2", then "vm-3", ... rename in lockstep and may never settle (neither
+    /// was ever found in a third of the LAN lab's runs). A name made from our key cannot
+    /// clash, so both stop after one rename.
     func renameHostLocked(_ server: OpaquePointer) {
-        guard let current = pscore_server_get_host_name(server),
-              let alternative = avahi_alternative_host_name(current) else { return }
-        defer { avahi_free(alternative) }
+        guard let currentPointer = pscore_server_get_host_name(server) else { return }
+        let current = String(cString: currentPointer)
+        guard let alternative = AvahiValues.nextHostName(current: current, publicKey: advert?.txt[TXTKeys.publicKey])
+        else { return }
         logger.info("host name collision; renaming", metadata: [
-            "discovery.host": "\(String(cString: current))", "discovery.newHost": "\(String(cString: alternative))",
+            "discovery.host": "\(current)", "discovery.newHost": "\(alternative)",
         ])
         let result = pscore_server_set_host_name(server, alternative)
         if result < 0 {

@@ -219,4 +219,20 @@ struct CollisionRenameTests {
         #expect(AvahiValues.keyedServiceName("twin", key: "abc") == nil)
         #expect(AvahiValues.keyedServiceName("twin", key: nil) == nil)
     }
+
+    @Test("after a host name clash the embedded stack takes a name from its key, so machines sharing a name differ")
+    func keyedHostName() {
+        #expect(AvahiValues.keyedHostName(publicKey: "1A7EA624FF00") == "peershare-1a7ea624")
+        #expect(AvahiValues.keyedHostName(publicKey: "abc") == nil)
+        #expect(AvahiValues.keyedHostName(publicKey: "zz112233") == nil)
+        #expect(AvahiValues.keyedHostName(publicKey: nil) == nil)
+        // Two machines called "vm" that clash in the same instant move to different names.
+        let first = AvahiValues.nextHostName(current: "vm", publicKey: "00112233aa")
+        let second = AvahiValues.nextHostName(current: "vm", publicKey: "00112234aa")
+        #expect(first == "peershare-00112233")
+        #expect(second == "peershare-00112234")
+        // Only if the keyed name itself clashes (a copied identity): Avahi's next name.
+        #expect(AvahiValues.nextHostName(current: "peershare-00112233", publicKey: "00112233aa") == "peershare-00112233-2")
+        #expect(AvahiValues.nextHostName(current: "vm", publicKey: nil) == "vm-2")
+    }
 }

@@ -105,3 +105,44 @@ extension EndToEnd {
         #expect(receiver.inboxNames() == ["note (2).txt", "note.txt"])
     }
 }
+
+extension EndToEnd {
+    /// What a person does with two terminals: two sends at once from one home that has no
+    /// identity yet. Both processes must end up with the same identity (one key is made, the
+    /// other process reads it), both offers show that fingerprint, both arrive, and the
+    /// trust store holds the receiver once.
+    @Test("Two first sends at once from one fresh home: one identity, both offers accepted, both arrive, one pin")
+    func twoSendsFromOneFreshHome() async throws {
+        let scratch = try Self.scratch("twosends")
+        defer { scratch.remove() }
+        try Fixture.file(scratch.path("one.txt"), text: "one\n")
+        try Fixture.file(scratch.path("two.txt"), text: "two\n")
+        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
+        defer { receiver.stop() }
+        let sender = try SenderHome(name: "dual", in: scratch.root)
+
+        let first = try sender.startSend([scratch.path("one.txt")], to: receiver)
+        let second = try sender.startSend([scratch.path("two.txt")], to: receiver)
+        let codes = [try await pairingCode(of: first), try await pairingCode(of: second)]
+        let offers = try await poll(timeout: .seconds(15), interval: .milliseconds(50)) {
+            let all = try await receiver.pendingOffers()
+            return all.count == 2 ? all : nil
+        }
+        let waiting = try #require(offers, "both offers must wait on the receiver:\n\(receiver.transcript)")
+        #expect(Set(waiting.map(\.fingerprint)).count == 1, "two identities were made for one home: \(waiting.map(\.fingerprint))")
+        // The codes are per offer; each offer is accepted with the code its send showed.
+        for (code, send) in zip(codes, [first, second]) {
+            let name = send === first ? "one.txt" : "two.txt"
+            let offer = try #require(waiting.first { $0.names == [name] })
+            let accepted = try await receiver.accept(code: code, offer: offer.id)
+            #expect(accepted.exited(0), "\(accepted)")
+        }
+        for send in [first, second] {
+            let result = try await send.wait(timeout: .seconds(30))
+            #expect(result.exited(0), "\(result)\n\(receiver.transcript)")
+        }
+        #expect(Set(receiver.inboxNames()) == ["one.txt", "two.txt"])
+        let pins = try await CLI.trusted(home: sender.home)
+        #expect(pins.count == 1 && pins.first?.name == "recv", "\(pins)")
+    }
+}

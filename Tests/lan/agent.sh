@@ -14,13 +14,43 @@ declare -A AGENT_PID=()
 agent_home() { echo "$LAB_DIR/h${1#h}/home"; }
 agent_inbox() { echo "$LAB_DIR/h${1#h}/inbox"; }
 
+# Every peershare process runs as the lab user (lab.sh), which owns the homes and inboxes.
+
+# agent_dirs HOST: HOST's agent home and inbox exist and belong to the lab user.
+agent_dirs() {
+    mkdir -p "$(agent_home "$1")" "$(agent_inbox "$1")"
+    lab_chown "$(agent_home "$1")" "$(agent_inbox "$1")"
+}
+
 # agent_start HOST NAME [EXTRA ARGS...]: `peershare run` in the background on HOST.
 agent_start() {
     local h=$1 name=$2
     shift 2
-    mkdir -p "$(agent_home "$h")" "$(agent_inbox "$h")"
-    AGENT_PID[$h]=$(lab_spawn "$h" "$LAB_DIR/h${h#h}/agent.log" "$PEERSHARE_BIN" run \
+    agent_dirs "$h"
+    AGENT_PID[$h]=$(lab_spawn_user "$h" "$LAB_DIR/h${h#h}/agent.log" "$PEERSHARE_BIN" run \
         --home "$(agent_home "$h")" --port 0 --name "$name" --inbox "$(agent_inbox "$h")" "$@")
+}
+
+# agent_uid HOST: the real uid of HOST's running agent process (from /proc).
+agent_uid() {
+    [ -n "${AGENT_PID[$1]:-}" ] || return 1
+    awk '$1 == "Uid:" { print $2 }' "/proc/${AGENT_PID[$1]}/status" 2>/dev/null
+}
+
+# agent_runs_as_lab_user HOST: HOST's agent is the peershare binary and runs with the lab
+# user's uid and gid (real and effective) and no supplementary groups; sets WHY otherwise.
+agent_runs_as_lab_user() {
+    local pid=${AGENT_PID[$1]:-} uids gids groups exe
+    [ -n "$pid" ] || { WHY="no agent started on $1"; return 1; }
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+    uids=$(awk '$1 == "Uid:" { print $2, $3 }' "/proc/$pid/status" 2>/dev/null)
+    gids=$(awk '$1 == "Gid:" { print $2, $3 }' "/proc/$pid/status" 2>/dev/null)
+    groups=$(awk '$1 == "Groups:" { $1 = ""; print }' "/proc/$pid/status" 2>/dev/null | tr -d ' ')
+    if [ "$exe" != "$(readlink -f "$PEERSHARE_BIN")" ] || [ "$uids" != "$LAB_USER_UID $LAB_USER_UID" ] ||
+        [ "$gids" != "$LAB_USER_GID $LAB_USER_GID" ] || [ -n "$groups" ]; then
+        WHY="$1's agent (pid $pid, $exe) runs as uid '$uids' gid '$gids' groups '$groups', not the lab user $LAB_USER_UID:$LAB_USER_GID"
+        return 1
+    fi
 }
 
 agent_stop() {
@@ -39,7 +69,7 @@ agents_stop_all() {
 agent_cli() {
     local h=$1 sub=$2
     shift 2
-    lab_exec "$h" "$PEERSHARE_BIN" "$sub" "$@" --home "$(agent_home "$h")"
+    lab_exec_user "$h" "$PEERSHARE_BIN" "$sub" "$@" --home "$(agent_home "$h")"
 }
 
 agent_peers_json() { agent_cli "$1" peers --json 2>/dev/null; }
@@ -85,7 +115,7 @@ agent_send() {
     local from=$1 receiver=$2 path=$3 peer=$4 limit=${5:-60}
     SEND_LOG="$LAB_DIR/h${from#h}/send-$(date +%s%N).log"
     local pid accepted="" code err deadline=$((SECONDS + limit))
-    pid=$(lab_spawn "$from" "$SEND_LOG" "$PEERSHARE_BIN" send "$path" --to "$peer" \
+    pid=$(lab_spawn_user "$from" "$SEND_LOG" "$PEERSHARE_BIN" send "$path" --to "$peer" \
         --home "$(agent_home "$from")" --json)
     while [ $SECONDS -lt $deadline ]; do
         if [ -z "$accepted" ]; then
@@ -133,6 +163,7 @@ make_tree() {
     chmod 0750 "$d/sub/deeper"
     find "$d" -type f -exec touch -d '2021-03-04 05:06:07' {} +
     touch -d '2020-01-02 03:04:05' "$d/readme.txt"
+    lab_chown "$d"   # the sender (the lab user) must read the 0600 file and the 0750 dir
 }
 
 # same_tree A B: same content (diff -r), same modes everywhere, same file mtimes

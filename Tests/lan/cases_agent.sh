@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/agent.sh"
 # Three hosts see each other within a few seconds; a stopped agent disappears.
 case_agent_three_hosts() {
     lab_up 3 || { WHY="lab_up failed"; return 1; }
-    local t0
+    local t0 h
     t0=$(now)
     agent_start h1 alice
     agent_start h2 bob
@@ -18,6 +18,9 @@ case_agent_three_hosts() {
     wait_until 10 agent_sees h2 alice carol || { WHY="h2 did not list alice and carol within 10 s"; return 1; }
     wait_until 10 agent_sees h3 alice bob || { WHY="h3 did not list alice and bob within 10 s"; return 1; }
     echo "  3 agents listed each other $(elapsed "$t0" "$(now)") s after start"
+    # What users run: the agents are ordinary processes (the lab user), not root.
+    for h in h1 h2 h3; do agent_runs_as_lab_user "$h" || return 1; done
+    echo "  agents run as uid/gid $LAB_USER_UID/$LAB_USER_GID: $(ps -o uid=,gid=,comm= -p "${AGENT_PID[h1]}" | tr -s ' ')"
     t0=$(now)
     agent_stop h3
     wait_until 10 agent_sees_none h1 carol || { WHY="h1 still lists carol 10 s after it stopped"; return 1; }

@@ -25,6 +25,8 @@ case_agent_embedded_lan() {
     wait_until 10 agent_sees h2 alice carol || { WHY="h2 did not list alice and carol within 10 s"; return 1; }
     wait_until 10 agent_sees h3 alice bob || { WHY="h3 did not list alice and bob within 10 s"; return 1; }
     echo "  3 daemon-less agents listed each other $(elapsed "$t0" "$(now)") s after start"
+    # The embedded stack binds UDP 5353 and joins the multicast groups as an ordinary user.
+    for h in h1 h2 h3; do agent_runs_as_lab_user "$h" || return 1; done
     for h in h1 h2 h3; do
         agent_stack_is "$h" embedded || { WHY="$h's status says discovery is '$(agent_stack "$h")', not embedded"; return 1; }
     done
@@ -72,9 +74,10 @@ case_agent_mixed_lan() {
 case_agent_daemon_mode_needs_daemon() {
     LAB_BARE="h1"
     lab_up 2 || { WHY="lab_up failed"; return 1; }
-    mkdir -p "$(agent_home h1)"
+    agent_dirs h1
     local out rc
-    out=$(timeout 30 nsenter -t "$(lab_anchor h1)" -m -n -u -- "$PEERSHARE_BIN" run --home "$(agent_home h1)" \
+    lab_as_user h1
+    out=$(timeout 30 nsenter -t "$(lab_anchor h1)" -m -n -u -- "${LAB_AS_USER[@]}" "$PEERSHARE_BIN" run --home "$(agent_home h1)" \
         --port 0 --name alice --inbox "$(agent_inbox h1)" --discovery daemon 2>&1 </dev/null)
     rc=$?
     if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then

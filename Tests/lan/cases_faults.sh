@@ -43,7 +43,7 @@ case_fault_cut_network() {
     tc -n "$(lab_ns h1)" qdisc replace dev veth0 root tbf rate 40mbit burst 64kb latency 400ms ||
         { WHY="tc tbf on h1 failed"; return 1; }
     local log="$LAB_DIR/h1/send-cut.log" pid
-    pid=$(lab_spawn h1 "$log" "$PEERSHARE_BIN" send "$LAB_DIR/big.bin" --to bob --home "$(agent_home h1)" --json)
+    pid=$(lab_spawn_user h1 "$log" "$PEERSHARE_BIN" send "$LAB_DIR/big.bin" --to bob --home "$(agent_home h1)" --json)
     wait_until 30 eval "jq -cR 'fromjson? | select(.event == \"progress\" and .bytes >= 8388608)' '$log' 2>/dev/null | grep -q ." ||
         { WHY="no progress past 8 MiB: $(tail -c 300 "$log" | tr '\n' ' ')"; lab_kill "$pid"; return 1; }
     fault_event_in "$log" "done" && { WHY="the transfer ended before the cut"; lab_kill "$pid"; return 1; }

@@ -47,7 +47,7 @@ intercept_run() {
         { WHY="the nftables DNAT rule could not be loaded in R's namespace"; return 1; }
     local MITM_LISTEN=$relay_at
 
-    local tag name marker folder capture=$LAB_DIR/h3/capture started
+    local tag name marker folder capture=$(lab_user_dir h3)/capture started
     mitm_secret_folder
 
     started=$SECONDS
@@ -164,7 +164,7 @@ case_mitm_paired() {
     local claim b_refusals=0 a_errors=()
     for claim in peer own; do
         started=$SECONDS
-        mitm_relay stand-in --claim "$claim" --capture "$LAB_DIR/h3/capture-$claim" || return 1
+        mitm_relay stand-in --claim "$claim" --capture "$(lab_user_dir h3)/capture-$claim" || return 1
         mitm_send_start "$second"
         mitm_send_wait 30
         [ "$SEND_RESULT" = error ] || { WHY="A's send did not fail against the stand-in claiming the $claim key (result: $SEND_RESULT)"; return 1; }

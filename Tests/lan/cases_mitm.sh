@@ -42,7 +42,7 @@ mitm_relay() {
     local mode=$1
     shift
     RELAY_LOG="$LAB_DIR/h3/relay-$mode-$(date +%s%N).log"
-    lab_spawn h3 "$RELAY_LOG" "$MITM_BIN" "$mode" --listen "${MITM_LISTEN:-$ROUTED_R_A:$MITM_PORT}" \
+    lab_spawn_user h3 "$RELAY_LOG" "$MITM_BIN" "$mode" --listen "${MITM_LISTEN:-$ROUTED_R_A:$MITM_PORT}" \
         --target "${MITM_TARGET:-$ROUTED_B:$B_PORT}" --seconds 90 "$@" >/dev/null
     wait_until 10 relay_has listening || { WHY="the relay did not listen: $(tail -c 300 "$RELAY_LOG")"; return 1; }
 }
@@ -59,7 +59,7 @@ relay_has() { [ -n "$(relay_events "$1")" ]; }
 # (--to MITM_SEND_TO if set: B's real address when R intercepts).
 mitm_send_start() {
     SEND_LOG="$LAB_DIR/h1/send-$(date +%s%N).log"
-    SEND_PID=$(lab_spawn h1 "$SEND_LOG" "$PEERSHARE_BIN" send "$1" --to "${MITM_SEND_TO:-$ROUTED_R_A:$MITM_PORT}" \
+    SEND_PID=$(lab_spawn_user h1 "$SEND_LOG" "$PEERSHARE_BIN" send "$1" --to "${MITM_SEND_TO:-$ROUTED_R_A:$MITM_PORT}" \
         --home "$(agent_home h1)" --json)
 }
 
@@ -151,7 +151,7 @@ case_mitm_forward() {
         { WHY="A cannot reach B through R's forwarding"; return 1; }
     echo "  A reaches B only through R (not with R's forwarding off)"
 
-    local tag name marker file capture=$LAB_DIR/h3/capture
+    local tag name marker file capture=$(lab_user_dir h3)/capture
     tag=$(mitm_random)
     name="mitm-secret-$tag.txt"
     marker="MITM-CONTENT-$tag"
@@ -247,7 +247,7 @@ case_mitm_tamper() {
 # the code typed for the first attempt is gone.
 case_mitm_impersonate() {
     mitm_setup || return 1
-    local tag name marker folder capture=$LAB_DIR/h3/capture
+    local tag name marker folder capture=$(lab_user_dir h3)/capture
     mitm_secret_folder
 
     mitm_relay impersonate --capture "$capture" --wait-for-person 30 --retry-wait 6 || return 1

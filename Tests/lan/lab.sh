@@ -14,11 +14,14 @@
 # daemon is started inside a host namespace, bound to that host's veth0 only.
 #
 # Public functions:
-#   lab_require_root        print "skipped: needs root" and exit 0 unless root
+#   lab_require_root        fail (status 1, reason on stderr) unless root with the tools
 #   lab_up N                build the switch and hosts h1..hN (N <= 250)
 #   lab_exec HOST CMD...    run CMD on HOST (its net + mount namespaces)
 #   lab_spawn HOST LOG CMD... start CMD on HOST in the background, output to LOG;
 #                           prints its pid (reaped by lab_down in any case)
+#   lab_exec_user / lab_spawn_user   the same, as the lab user (below)
+#   lab_user_dir HOST       a directory on HOST owned by the lab user (its HOME)
+#   lab_chown PATH...       hand PATH (recursively) to the lab user
 #   lab_restart_avahi HOST  kill HOST's avahi-daemon (by pid) and start it again
 #   lab_link_down HOST / lab_link_up HOST
 #   lab_ipv6_only HOST      remove HOST's IPv4 address (IPv6 link-local remains)
@@ -26,28 +29,40 @@
 #   lab_hosts               h1..hN
 #   lab_down                kill every process in the namespaces (by pid), delete
 #                           them and the run's files; idempotent
-# Host names are h1..hN (a bare number is accepted too).
+# Host names are h1..hN (a bare number is accepted too); LAB_HOSTNAME=NAME gives every
+# host that one host name instead (each keeps its own UTS namespace).
+# The lab user: only the namespaces, mounts, daemons and nft need root. Every peershare
+# process (agent, CLI, relay) runs as LAB_USER_UID:LAB_USER_GID (65534:65534, nobody)
+# with no supplementary groups and a clean environment (HOME = lab_user_dir), as users
+# run it: lab_exec_user/lab_spawn_user wrap the command in setpriv inside the host.
 # Settings: LAB_BARE="h2 h3" makes those hosts bare: no dbus-daemon and no
 # avahi-daemon at all (a minimal server or container). LAB_DBUS_ONLY="h4": a system
 # bus but no avahi-daemon (start it later with lab_restart_avahi). LAB_AVAHI_IPV6=no makes the daemons mDNS over IPv4 only (half the
 # traffic; the hosts keep their IPv6 link-local addresses). LAB_KEEP=1 keeps the
-# run's files. lab_down resets LAB_PREFIX/LAB_DIR (and LAB_BARE, LAB_DBUS_ONLY), so
+# run's files. lab_down resets LAB_PREFIX/LAB_DIR (and LAB_BARE, LAB_DBUS_ONLY, LAB_HOSTNAME), so
 # the next lab_up is a new run.
 
 LAB_SUBNET=10.213.0
+LAB_USER_UID=${LAB_USER_UID:-65534}
+LAB_USER_GID=${LAB_USER_GID:-65534}
 LAB_PREFIX=${LAB_PREFIX:-}
 LAB_DIR=${LAB_DIR:-}
 LAB_N=0
 
 lab_log() { printf '[lab %s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
 
+# Fails (status 1, with the reason on stderr) unless root and the tools are there.
 lab_require_root() {
     if [ "$(id -u)" -ne 0 ]; then
-        echo "skipped: needs root (network namespaces and private mounts)"
-        exit 0
+        echo "lab: needs root (network namespaces, private mounts, daemons); run it with sudo" >&2
+        return 1
+    fi
+    if [ "$LAB_USER_UID" -eq 0 ] || [ "$LAB_USER_GID" -eq 0 ]; then
+        echo "lab: LAB_USER_UID/LAB_USER_GID must not be root (the agents run as an ordinary user)" >&2
+        return 1
     fi
     local tool missing=()
-    for tool in ip nsenter unshare dbus-daemon avahi-daemon avahi-publish avahi-browse; do
+    for tool in ip nsenter unshare setpriv dbus-daemon avahi-daemon avahi-publish avahi-browse; do
         command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
     done
     if [ "${#missing[@]}" -gt 0 ]; then
@@ -82,6 +97,43 @@ lab_exec() {
     local host=$1
     shift
     nsenter -t "$(lab_anchor "$host")" -m -n -u -- "$@"
+}
+
+# lab_chown PATH...: PATH and everything under it now belong to the lab user.
+lab_chown() { chown -R "$LAB_USER_UID:$LAB_USER_GID" "$@"; }
+
+# lab_user_dir HOST: $LAB_DIR/hN/user, owned by the lab user (made on first use).
+lab_user_dir() {
+    local d=$LAB_DIR/h${1#h}/user
+    if [ ! -d "$d" ]; then
+        mkdir -p "$d"
+        lab_chown "$d"
+    fi
+    echo "$d"
+}
+
+# lab_as_user HOST: sets LAB_AS_USER to the command prefix that drops to the lab user
+# (setpriv: real and effective ids, no supplementary groups; root's capabilities go
+# with uid 0) with only PATH, HOME and a locale in the environment.
+lab_as_user() {
+    local home
+    home=$(lab_user_dir "$1")
+    LAB_AS_USER=(setpriv --reuid="$LAB_USER_UID" --regid="$LAB_USER_GID" --clear-groups --
+        env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" LANG=C.UTF-8)
+}
+
+lab_exec_user() {
+    local host=$1
+    shift
+    lab_as_user "$host"
+    lab_exec "$host" "${LAB_AS_USER[@]}" "$@"
+}
+
+lab_spawn_user() {
+    local host=$1 log=$2
+    shift 2
+    lab_as_user "$host"
+    lab_spawn "$host" "$log" "${LAB_AS_USER[@]}" "$@"
 }
 
 # lab_is HOST LIST: HOST ("h3" or "3") is in the space-separated LIST.
@@ -119,7 +171,7 @@ lab_write_avahi_conf() {
     local h=$1
     cat >"$LAB_DIR/$h/avahi.conf" <<EOF
 [server]
-host-name=$h
+host-name=${LAB_HOSTNAME:-$h}
 domain-name=local
 use-ipv4=yes
 use-ipv6=${LAB_AVAHI_IPV6:-yes}
@@ -155,7 +207,7 @@ lab_write_boot() {
     cat >"$dir/boot.sh" <<EOF
 #!/bin/bash
 set -e
-hostname '$h'
+hostname '${LAB_HOSTNAME:-$h}'
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -p /run/dbus /run/avahi-daemon
 if [ -d /etc/avahi/services ]; then mount -t tmpfs -o mode=0755 tmpfs /etc/avahi/services; fi
@@ -198,23 +250,28 @@ lab_avahi_running() {
 # Waits until every host's avahi-daemon is running (it probes its host name first).
 lab_wait_daemons() {
     local h deadline=$((SECONDS + 30))
-    for h in $(lab_hosts); do
-        if ! lab_has_avahi "$h"; then
-            # No daemon to wait for; the anchor (and so lab_exec) must exist, though.
-            until [ -s "$LAB_DIR/$h/anchor.pid" ] && lab_exec "$h" true 2>/dev/null; do
-                [ $SECONDS -ge $deadline ] && return 1
-                sleep 0.1
-            done
-            continue
-        fi
-        until lab_avahi_running "$h"; do
-            if [ $SECONDS -ge $deadline ]; then
-                lab_log "avahi-daemon on $h did not come up; boot log:"
-                cat "$LAB_DIR/$h/boot.log" >&2
-                return 1
-            fi
+    for h in $(lab_hosts); do lab_wait_host "$h" "$deadline" || return 1; done
+}
+
+# lab_wait_host HOST DEADLINE: HOST's avahi-daemon runs (or, without one, lab_exec works)
+# before $SECONDS reaches DEADLINE.
+lab_wait_host() {
+    local h=$1 deadline=$2
+    if ! lab_has_avahi "$h"; then
+        # No daemon to wait for; the anchor (and so lab_exec) must exist, though.
+        until [ -s "$LAB_DIR/$h/anchor.pid" ] && lab_exec "$h" true 2>/dev/null; do
+            [ $SECONDS -ge $deadline ] && return 1
             sleep 0.1
         done
+        return 0
+    fi
+    until lab_avahi_running "$h"; do
+        if [ $SECONDS -ge $deadline ]; then
+            lab_log "avahi-daemon on $h did not come up (state: not running); boot log:"
+            cat "$LAB_DIR/$h/boot.log" >&2
+            return 1
+        fi
+        sleep 0.1
     done
 }
 
@@ -228,13 +285,22 @@ lab_up() {
         LAB_PREFIX=pl$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
     fi
     LAB_DIR=${LAB_DIR:-$(mktemp -d "/tmp/lab-$LAB_PREFIX.XXXX")}
+    # The lab user reads what the cases make here (files to send) and its own dirs below.
+    chmod 0755 "$LAB_DIR"
     LAB_N=$n
     local sw=${LAB_PREFIX}sw
     ip netns add "$sw"
     ip netns exec "$sw" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
     ip -n "$sw" link add br0 type bridge mcast_snooping 0
     ip -n "$sw" link set br0 up
-    for ((i = 1; i <= n; i++)); do lab_add_host "$i"; done
+    for ((i = 1; i <= n; i++)); do
+        lab_add_host "$i"
+        # Daemons that share a host name come up one after the other, as on machines
+        # booted at different times: avahi-daemons that probe one name in the same
+        # instant rename in lockstep (vm-2 ... vm-15 in the lab) and then stay
+        # "registering", which is Avahi's behaviour, not the agent's.
+        if [ -n "${LAB_HOSTNAME:-}" ]; then lab_wait_host "h$i" $((SECONDS + 30)) || return 1; fi
+    done
     lab_wait_daemons
 }
 
@@ -307,4 +373,5 @@ lab_down() {
     LAB_N=0
     LAB_BARE=
     LAB_DBUS_ONLY=
+    LAB_HOSTNAME=
 }

@@ -80,6 +80,7 @@ lab_routed_up() {
         LAB_PREFIX=pl$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
     fi
     LAB_DIR=${LAB_DIR:-$(mktemp -d "/tmp/lab-$LAB_PREFIX.XXXX")}
+    chmod 0755 "$LAB_DIR"
     LAB_N=3
     LAB_BARE="h1 h2 h3"
     routed_switch swa || return 1

@@ -3,20 +3,26 @@
 #
 #   sudo Tests/lan/run.sh [CASE...]      default: every case
 #   PEERSHARE_BIN=/path/to/peershare    the agent binary; without it the agent
-#                                       cases are skipped and only the lab's own
-#                                       checks (avahi-publish/avahi-browse) run
+#                                       cases are skipped (failed under CI=true) and
+#                                       only the lab's own checks run
+#   CI=true                             a case that would skip fails instead
+#   LAB_USER_UID=65534 LAB_USER_GID=65534   who runs every peershare process
 #   LAB_SCALE_N=30                      hosts in the scale cases
 #   LAB_SCALE_LIMIT=10                  seconds for every agent to list all others
 #   LAB_SCALE_BARE=1                    agent_scale with no daemons (embedded stacks)
 #   LAB_SCALE_IPV6=yes                  the scale cases with dual-stack daemons (default: IPv4 only)
 #   LAB_HARNESS_SCALE_LIMIT=60          the same for avahi-browse in lab_scale
 #   LAB_AVAHI_IPV6=no                   mDNS over IPv4 only (about half the daemon CPU)
+#   LAB_SAME_NAME_REPEAT=5              runs of the 2-host embedded same-host-name case
+#   LAB_SAME_NAME_LIMIT=10              seconds for hosts sharing a host name to list each other
 #   LAB_KEEP=1                          keep the run's files (logs) in /tmp/lab-*
 #
 # Prints "PASS name" / "FAIL name: why" / "SKIP name: why" per case (a case skips by
-# setting WHY and returning 2, e.g. the interception cases without nft), then
-# "(K skipped)" if any, and last exactly "N passed, M failed". Exits non-zero if
-# any case failed. Not root: prints "skipped: needs root" and exits 0.
+# setting WHY and returning 2, e.g. the interception cases without nft), and last
+# exactly "N passed, M failed, K skipped". Exits non-zero if any case failed, and under
+# CI=true if any would have skipped (those are reported as FAIL). Not root, or a tool
+# missing: says why on stderr and exits 1; root is needed only for namespaces, mounts,
+# the daemons and nft: every peershare process runs as the lab user (lab.sh).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lab.sh
@@ -29,6 +35,8 @@ source "$HERE/cases_lab.sh"
 source "$HERE/cases_agent.sh"
 # shellcheck source=cases_embedded.sh
 source "$HERE/cases_embedded.sh"
+# shellcheck source=cases_same_host_name.sh
+source "$HERE/cases_same_host_name.sh"
 # shellcheck source=cases_faults.sh
 source "$HERE/cases_faults.sh"
 # shellcheck source=cases_mitm.sh
@@ -46,19 +54,33 @@ LAB_CASES=(lab_three_hosts lab_avahi_restart lab_scale lab_isolation_and_teardow
 AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_avahi_restart
     agent_ipv6_link_local agent_spoofed_advert agent_scale
     agent_embedded_lan agent_mixed_lan agent_daemon_mode_needs_daemon agent_auto_handover
-    agent_interface_allow_list fault_cut_network
+    agent_interface_allow_list
+    agent_same_host_name_embedded_2 agent_same_host_name_embedded_5 agent_same_host_name_daemon_2
+    agent_same_host_name_daemon_5 agent_same_host_name_mixed_2 agent_same_host_name_mixed_5
+    agent_same_host_name_repeat
+    fault_cut_network
     mitm_forward mitm_tamper mitm_impersonate mitm_intercept mitm_intercept_ipv6 mitm_paired)
 
 PASSED=0
 FAILED=0
 SKIPPED=0
 
+# A case that cannot run here: a skip, or under CI=true (where every case must run) a failure.
+skip_case() {
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL $1: cannot run, and CI=true allows no skips: $2"
+        FAILED=$((FAILED + 1))
+    else
+        echo "SKIP $1: $2"
+        SKIPPED=$((SKIPPED + 1))
+    fi
+}
+
 run_case() {
     local name=$1
     WHY=""
     if [[ " ${AGENT_CASES[*]} " == *" $name "* ]] && [ -z "${PEERSHARE_BIN:-}" ]; then
-        echo "SKIP $name: PEERSHARE_BIN is not set"
-        SKIPPED=$((SKIPPED + 1))
+        skip_case "$name" "PEERSHARE_BIN is not set"
         return
     fi
     if ! declare -F "case_$name" >/dev/null; then
@@ -74,8 +96,7 @@ run_case() {
         PASSED=$((PASSED + 1))
     elif [ "$status" -eq 2 ] && [ -n "$WHY" ]; then
         # A case that cannot run here (a missing tool) says why and counts as skipped.
-        echo "SKIP $name: $WHY"
-        SKIPPED=$((SKIPPED + 1))
+        skip_case "$name" "$WHY"
     else
         echo "FAIL $name: ${WHY:-returned non-zero}"
         FAILED=$((FAILED + 1))
@@ -115,6 +136,5 @@ else
 fi
 for c in "${selected[@]}"; do run_case "$c"; done
 
-[ "$SKIPPED" -gt 0 ] && echo "($SKIPPED skipped)"
-echo "$PASSED passed, $FAILED failed"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ]
