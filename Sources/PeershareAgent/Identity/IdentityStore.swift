@@ -9,8 +9,23 @@ import SodiumKit
 public enum IdentityStore {
     /// Loads the identity, creating it (and the state directory) if there is none yet.
     /// A file with the wrong mode, size or content is an error, never silently replaced.
+    /// Two processes that start on a fresh home at once (two `send`s) get one identity:
+    /// the file is created only where none exists, and the process that loses reads it.
     public static func loadOrCreate(paths: StatePaths) throws(AgentError) -> SigningKeyPair {
         try StatePaths.makeDirectory(paths.stateDirectory)
+        if let existing = try load(paths) { return existing }
+        let identity = SigningKeyPair.generate()
+        let created = try AtomicFile.create(Array((Hex.encode(identity.secretKeyBytes) + "\n").utf8),
+                                            at: paths.identityFile, mode: 0o600)
+        if created { return identity }
+        guard let other = try load(paths) else {
+            throw AgentError(.io, "\(paths.identityFile) appeared and vanished while it was being created; try again.")
+        }
+        return other
+    }
+
+    /// The identity in the state directory, or nil when there is no file.
+    private static func load(_ paths: StatePaths) throws(AgentError) -> SigningKeyPair? {
         if let (bytes, mode) = try AtomicFile.readWithMode(paths.identityFile, limit: 4096) {
             if mode & 0o077 != 0 {
                 throw AgentError(.security, "\(paths.identityFile) is readable by other users (mode \(String(mode & 0o777, radix: 8))). Run: chmod 600 '\(paths.identityFile)'")
@@ -25,8 +40,6 @@ public enum IdentityStore {
                 throw AgentError(.io, "\(paths.identityFile) holds an invalid key: \(error)", underlying: error)
             }
         }
-        let identity = SigningKeyPair.generate()
-        try AtomicFile.write(Array((Hex.encode(identity.secretKeyBytes) + "\n").utf8), to: paths.identityFile, mode: 0o600)
-        return identity
+        return nil
     }
 }

@@ -6,6 +6,29 @@ import Foundation
 enum AtomicFile {
     /// Writes `bytes` to `path` with `mode` (open O_CREAT|O_EXCL on a temp name, write, fsync, rename).
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(AgentError) {
+        let temp = try writeTemporary(bytes, beside: path, mode: mode)
+        guard rename(temp, path) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(temp)
+            throw AgentError(.io, "Cannot replace \(path): \(message)")
+        }
+    }
+
+    /// Creates `path` with `bytes` and `mode` only if nothing is there: the whole file appears
+    /// at once (`link` of a written temporary file, which never replaces), so two processes
+    /// creating it at the same moment get one file, and the loser is told (false) to read it.
+    static func create(_ bytes: [UInt8], at path: String, mode: mode_t) throws(AgentError) -> Bool {
+        let temp = try writeTemporary(bytes, beside: path, mode: mode)
+        defer { unlink(temp) }
+        guard link(temp, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw AgentError(.io, "Cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        return true
+    }
+
+    /// `bytes` in a new file beside `path` with `mode`, fsynced; returns its path.
+    private static func writeTemporary(_ bytes: [UInt8], beside path: String, mode: mode_t) throws(AgentError) -> String {
         let temp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else {
@@ -26,11 +49,7 @@ enum AtomicFile {
         fchmod(fd, mode)
         fsync(fd)
         close(fd)
-        guard rename(temp, path) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temp)
-            throw AgentError(.io, "Cannot replace \(path): \(message)")
-        }
+        return temp
     }
 
     /// Reads a whole small file, refusing anything over `limit` bytes before reading it.
