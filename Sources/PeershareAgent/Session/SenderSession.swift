@@ -48,11 +48,46 @@ struct SenderSession {
         event.names = plan.topLevelNames
         events(event)
 
-        let (channel, limit, address) = try await Connections.connect(toFirstOf: addresses, group: group)
+        // Anyone can announce a peer's key: each address is tried until one proves the key
+        // in the handshake; one that shows another key is skipped, and its security error
+        // is the answer only if no address proves the key.
+        var remaining = addresses[...]
+        var refused: AgentError?
+        while true {
+            let (channel, limit, address): (FramedChannel, FrameLimit, PeerAddress)
+            do {
+                (channel, limit, address) = try await Connections.connect(toFirstOf: Array(remaining), group: group)
+            } catch {
+                throw refused ?? error
+            }
+            remaining = remaining.drop { $0 != address }.dropFirst()
+            var proven = false
+            do {
+                return try await exchange(channel, limit: limit, address: address, start: start, proven: &proven)
+            } catch where error.kind != .cancelled && expectedKey != nil && !proven && !remaining.isEmpty {
+                // Nothing was sent before the key was proven, so another address is safe to try.
+                logger.warning("security: the host at this address did not prove the peer's key; trying its next address",
+                               metadata: ["net.address": "\(address)", "error": "\(error.message)"])
+                var warning = TransferEvent("warning")
+                warning.transfer = transferID
+                warning.address = address.description
+                warning.message = "The host at \(address) did not prove this peer's identity key (an impostor, or an old address); trying the peer's next address."
+                events(warning)
+                if error.kind == .security || refused == nil { refused = error }
+            } catch where refused?.kind == .security && !proven {
+                throw refused ?? error
+            }
+        }
+    }
+
+    /// One session over a connected channel; `proven` turns true once the receiver's key
+    /// passed every check, after which no failure may be retried elsewhere.
+    private func exchange(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress,
+                          start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> SendResult {
         do {
             return try await channel.executeThenClose { inbound, _ in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
-                return try await converse(io: io, address: address, start: start)
+                return try await converse(io: io, address: address, start: start, proven: &proven)
             }
         } catch let error as AgentError {
             throw error
@@ -61,7 +96,7 @@ struct SenderSession {
         }
     }
 
-    private func converse(io: FrameIO, address: PeerAddress, start: ContinuousClock.Instant) async throws(AgentError) -> SendResult {
+    private func converse(io: FrameIO, address: PeerAddress, start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> SendResult {
         // A peer found by discovery is known by the key it advertises; an address typed by
         // hand, by the pin last reached there.
         let pinned: [UInt8]? = if let expectedKey {
@@ -104,6 +139,7 @@ struct SenderSession {
             await io.sendAbort(.security, "identity key differs from the advertised one")
             throw AgentError(.security, "Security check failed: the peer that answered does not hold the identity key it advertised. Nothing was sent.")
         }
+        proven = true
         var connected = TransferEvent("connected")
         connected.transfer = transferID
         connected.fingerprint = Fingerprint.full(of: receiverKey)
