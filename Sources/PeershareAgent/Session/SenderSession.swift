@@ -66,18 +66,23 @@ struct SenderSession {
                 return try await exchange(channel, limit: limit, address: address, start: start, proven: &proven)
             } catch where error.kind != .cancelled && expectedKey != nil && !proven && !remaining.isEmpty {
                 // Nothing was sent before the key was proven, so another address is safe to try.
-                logger.warning("security: the host at this address did not prove the peer's key; trying its next address",
-                               metadata: ["net.address": "\(address)", "error": "\(error.message)"])
-                var warning = TransferEvent("warning")
-                warning.transfer = transferID
-                warning.address = address.description
-                warning.message = "The host at \(address) did not prove this peer's identity key (an impostor, or an old address); trying the peer's next address."
-                events(warning)
+                reportSkipped(address, error)
                 if error.kind == .security || refused == nil { refused = error }
             } catch where refused?.kind == .security && !proven {
                 throw refused ?? error
             }
         }
+    }
+
+    /// Logs (as a security warning) and shows that `address` did not prove the key.
+    private func reportSkipped(_ address: PeerAddress, _ error: AgentError) {
+        logger.warning("security: the host at this address did not prove the peer's key; trying its next address",
+                       metadata: ["net.address": "\(address)", "error": "\(error.message)"])
+        var warning = TransferEvent("warning")
+        warning.transfer = transferID
+        warning.address = address.description
+        warning.message = "The host at \(address) did not prove this peer's identity key (an impostor, or an old address); trying the peer's next address."
+        events(warning)
     }
 
     /// One session over a connected channel; `proven` turns true once the receiver's key
