@@ -36,7 +36,7 @@ struct ControlServerTests {
             try client.send(#"{"command":"peers"}"# + "\n")
             // Reads nothing while the agent writes and (before the fix) closed the connection.
             try await Task.sleep(for: .seconds(1))
-            let (bytes, closed) = client.readToEnd()
+            let (bytes, closed) = await client.readToEnd()
             #expect(closed)
             #expect(bytes.count > 300_000, "the reply must exceed a socket buffer for this test to mean anything: \(bytes.count)")
             #expect(bytes.last == UInt8(ascii: "\n"), "got \(bytes.count) bytes without a final newline")
@@ -79,22 +79,22 @@ struct ControlServerTests {
             #expect(await ControlFixture.eventually { hub.subscriberCount == ControlServer.maxConnections })
             for _ in 0..<5 {
                 let extra = try UnixClient(path: fixture.socketPath)
-                let line = try #require(extra.readLine(), "an extra client got no answer")
+                let line = try #require(await extra.readLine(), "an extra client got no answer")
                 let reply = try ControlJSON.decoder().decode(ControlReply.self, from: Data(line.utf8))
                 #expect(reply.ok == false)
                 #expect(reply.kind == .busy)
-                #expect(extra.readToEnd(timeout: 5_000).closed)
+                #expect(await extra.readToEnd(timeout: 5_000).closed)
             }
             holders.removeAll()
             #expect(await ControlFixture.eventually { hub.subscriberCount == 0 })
             let served = try UnixClient(path: fixture.socketPath)
             try served.send(#"{"command":"status"}"# + "\n")
-            let line = try #require(served.readLine())
+            let line = try #require(await served.readLine())
             #expect(try ControlJSON.decoder().decode(ControlReply.self, from: Data(line.utf8)).ok)
 
             let silent = try UnixClient(path: fixture.socketPath)
             let start = ContinuousClock.now
-            let (bytes, closed) = silent.readToEnd(timeout: 20_000)
+            let (bytes, closed) = await silent.readToEnd(timeout: 20_000)
             #expect(closed && bytes.isEmpty)
             #expect(ContinuousClock.now - start < .seconds(15))
         }

@@ -5,7 +5,7 @@ import PeershareCore
 @testable import PeershareAgent
 
 /// A raw client of the control socket, reading on the caller's schedule (a slow reader).
-final class UnixClient {
+final class UnixClient: @unchecked Sendable {
     let fd: Int32
 
     init(path: String) throws {
@@ -35,8 +35,23 @@ final class UnixClient {
         guard written == bytes.count else { throw ControlTestError("send: errno \(errno)") }
     }
 
-    /// Everything until the agent closes, or until `timeout` passes without a byte.
-    func readToEnd(timeout: Int32 = 10_000) -> (bytes: [UInt8], closed: Bool) {
+    /// Everything until the agent closes, or until `timeout` passes without a byte. Blocking
+    /// waits run on a thread of their own, never on the cooperative pool that the agent
+    /// under test (in this process) needs.
+    func readToEnd(timeout: Int32 = 10_000) async -> (bytes: [UInt8], closed: Bool) {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.blockingReadToEnd(timeout: timeout)) }.start()
+        }
+    }
+
+    /// The first line the agent sends, within `timeout` milliseconds (on a thread of its own).
+    func readLine(timeout: Int32 = 10_000) async -> String? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.blockingReadLine(timeout: timeout)) }.start()
+        }
+    }
+
+    private func blockingReadToEnd(timeout: Int32) -> (bytes: [UInt8], closed: Bool) {
         var all: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
@@ -48,8 +63,7 @@ final class UnixClient {
         }
     }
 
-    /// The first line the agent sends, within `timeout` milliseconds.
-    func readLine(timeout: Int32 = 10_000) -> String? {
+    private func blockingReadLine(timeout: Int32) -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while true {

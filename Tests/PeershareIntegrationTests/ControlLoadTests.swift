@@ -40,7 +40,7 @@ extension EndToEnd {
         let refused = try await poll(timeout: .seconds(20)) { () throws -> Bool? in
             let probe = try ControlSocketClient(path: socket)
             try? probe.send(#"{"command":"status"}"#)
-            return probe.readLine()?.contains(#""kind":"busy""#) == true ? true : nil
+            return await probe.readLine()?.contains(#""kind":"busy""#) == true ? true : nil
         }
         #expect(refused == true, "a client over the cap was not refused as busy")
 
@@ -54,7 +54,7 @@ extension EndToEnd {
             let deadline = ContinuousClock.now + .seconds(10)
             for (index, client) in clients.enumerated() where answers[index] == nil {
                 let left = max(0, (deadline - ContinuousClock.now).seconds)
-                answers[index] = client.readLine(milliseconds: Int32(left * 1000))
+                answers[index] = await client.readLine(milliseconds: Int32(left * 1000))
             }
         }
         #expect(receiver.inboxNames().count >= 2)
@@ -98,7 +98,7 @@ extension EndToEnd {
                 let answered = try await poll(timeout: .seconds(5), interval: .milliseconds(20)) { () throws -> String? in
                     let probe = try ControlSocketClient(path: socket)
                     try probe.send(#"{"command":"status"}"#)
-                    let line = probe.readLine() ?? ""
+                    let line = await probe.readLine() ?? ""
                     return line.contains(#""kind":"busy""#) ? nil : line
                 }
                 #expect(answered?.contains(#""ok":true"#) == true, "status during the rounds: \(String(describing: answered))")

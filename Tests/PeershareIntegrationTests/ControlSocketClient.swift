@@ -3,7 +3,7 @@ import Glibc
 
 /// A raw client of an agent's control socket, for load tests: many at once, each sending
 /// one request line and reading on the test's schedule. Closed in `deinit`.
-final class ControlSocketClient {
+final class ControlSocketClient: @unchecked Sendable {
     let fd: Int32
 
     init(path: String) throws {
@@ -37,8 +37,16 @@ final class ControlSocketClient {
         guard written == bytes.count else { throw HarnessError("send: errno \(errno)") }
     }
 
-    /// The first line the agent sends within `milliseconds`, or nil.
-    func readLine(milliseconds: Int32 = 10_000) -> String? {
+    /// The first line the agent sends within `milliseconds`, or nil. The wait runs on a
+    /// thread of its own: a blocking `poll` on one of the few cooperative threads would
+    /// stall every other test (and in-process agent) of the run meanwhile.
+    func readLine(milliseconds: Int32 = 10_000) async -> String? {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.blockingReadLine(milliseconds: milliseconds)) }.start()
+        }
+    }
+
+    private func blockingReadLine(milliseconds: Int32) -> String? {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while true {
