@@ -26,9 +26,11 @@ struct PeersCommand: AsyncParsableCommand {
             let paths = common.paths
             var peers: [PeerInfo]
             var note: String?
+            var more = 0
             if await ControlClient.isAgentListening(paths: paths) {
                 let reply = try await ControlClient.request(ControlRequest(command: "peers"), paths: paths)
                 peers = reply.peers ?? []
+                more = reply.truncated ?? 0
                 if let state = reply.discovery, state == "off" {
                     note = "The agent runs with discovery off (--discovery off); no peers are listed."
                 } else if let state = reply.discovery, state.hasPrefix("unavailable") {
@@ -48,6 +50,7 @@ struct PeersCommand: AsyncParsableCommand {
             if json {
                 printJSON(peers)
                 if let note { Console.err(note) }
+                if more > 0 { Console.err("… and \(more) more peers not listed.") }
                 return
             }
             if let note { Console.err(note) }
@@ -59,7 +62,11 @@ struct PeersCommand: AsyncParsableCommand {
                 let ago = max(0, Int(Date().timeIntervalSince(peer.lastSeen)))
                 let addresses = peer.addresses.joined(separator: ", ")
                 Console.out("\(DisplayEscape.escape(peer.name))  \(String(peer.fingerprint.prefix(19)))  \(addresses) port \(peer.port)  \(peer.paired ? "paired" : "not paired")  seen \(ago)s ago")
+                if let others = peer.otherEndpoints {
+                    Console.out("    also announced at \(others.map { DisplayEscape.escape($0) }.joined(separator: ", "))")
+                }
             }
+            if more > 0 { Console.out("… and \(more) more") }
         }
     }
 }

@@ -172,9 +172,9 @@ public final class Agent: Sendable {
     /// same port while every session in progress goes on: one bad connection never stops the
     /// agent. Only a failure to bind again ends `serve`.
     public func serve(onBound: @Sendable (Int) -> Void) async throws(AgentError) {
-        let inbox: InboxDirectory
+        let inbox: LiveInbox
         do {
-            inbox = try InboxDirectory(path: options.inbox)
+            inbox = try LiveInbox(path: options.inbox)
         } catch {
             throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.inbox)): \(error)", underlying: error)
         }
@@ -222,14 +222,15 @@ public final class Agent: Sendable {
 
     /// Hands every accepted connection to a new session in `sessions` until the listener is
     /// cancelled (nil) or its accept stream fails (the error). The listener is closed either way.
-    private func accept(from server: Listener, inbox: InboxDirectory,
+    private func accept(from server: Listener, inbox: LiveInbox,
                         into sessions: inout ThrowingDiscardingTaskGroup<any Error>) async -> (any Error)? {
         do {
             try await withTaskCancellationHandler {
                 try await server.executeThenClose { inbound in
                     for try await (connection, limit) in inbound {
+                        let directory = session(inbox)
                         sessions.addTask {
-                            await ReceiverSession(agent: self, inbox: inbox, channel: connection, limit: limit).run()
+                            await ReceiverSession(agent: self, inbox: directory, channel: connection, limit: limit).run()
                         }
                     }
                 }
@@ -239,6 +240,17 @@ public final class Agent: Sendable {
             return nil
         } catch {
             return error
+        }
+    }
+
+    /// The inbox for a new session: opened (and created) again if it was deleted. When that
+    /// fails, the deleted one is used, whose writes fail; the log says why.
+    private func session(_ inbox: LiveInbox) -> InboxDirectory {
+        do {
+            return try inbox.forSession()
+        } catch {
+            logger.error("the inbox was deleted and cannot be created again", metadata: ["inbox": "\(DisplayEscape.escape(inbox.path))", "error": "\(error)"])
+            return inbox.stale
         }
     }
 

@@ -19,15 +19,23 @@ public final class EventHub: Sendable {
     }
 
     /// A stream of every event from now on; it ends when the consumer stops iterating.
-    public func subscribe() -> AsyncStream<TransferEvent> {
+    public func subscribe() -> AsyncStream<TransferEvent> { makeSubscription().stream }
+
+    /// A stream of every event from now on, and `end`, which finishes it and drops the
+    /// subscriber at once: a consumer that waits for the next event (a control client that
+    /// went away while nothing happens) would otherwise stay subscribed for ever.
+    func makeSubscription() -> (stream: AsyncStream<TransferEvent>, end: @Sendable () -> Void) {
         let id = UUID()
         let (stream, continuation) = AsyncStream<TransferEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         continuation.onTermination = { [weak self] _ in
             _ = self?.subscribers.withLockedValue { $0.removeValue(forKey: id) }
         }
         subscribers.withLockedValue { $0[id] = continuation }
-        return stream
+        return (stream, { continuation.finish() })
     }
+
+    /// Subscribers now (tests check that closed control clients leave none behind).
+    package var subscriberCount: Int { subscribers.withLockedValue { $0.count } }
 
     /// Transfers in progress, oldest first.
     public var transfers: [TransferStatus] {

@@ -22,6 +22,9 @@ public final class PeerDirectory: Sendable {
     /// The peers seen now, sorted by name.
     public var peers: [DiscoveredPeer] { table.withLockedValue { $0.peers } }
 
+    /// Peers announced but left out of ``peers`` because the table is full.
+    public var hiddenPeers: Int { table.withLockedValue { $0.hiddenPeers } }
+
     /// What `status` shows: "off", "starting", "avahi-daemon", "embedded", or
     /// "unavailable: …".
     public var state: String { mode.withLockedValue { $0 } }
@@ -147,6 +150,9 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var publicKey: String
     public var addresses: [String]
     public var port: UInt16
+    /// Other `HOST:PORT`s announced with this key recently, which a send also tries (absent
+    /// when there are none): a host re-announcing a paired peer's key shows up here.
+    public var otherEndpoints: [String]?
     public var paired: Bool
     public var firstSeen: Date
     public var lastSeen: Date
@@ -161,6 +167,10 @@ public struct PeerInfo: Codable, Sendable, Equatable {
         fingerprint = Fingerprint.full(of: key)
         addresses = peer.addresses
         port = peer.port
+        let primary = Set(peer.addresses.map { PeerEndpoint(host: $0, port: peer.port) })
+        let others = peer.endpoints.filter { !primary.contains($0) }
+            .map { PeerAddress(host: $0.host, port: Int($0.port)).description }
+        otherEndpoints = others.isEmpty ? nil : others
         paired = TrustStore.pin(forKey: key, in: pins) != nil
         firstSeen = peer.firstSeen
         lastSeen = peer.lastSeen

@@ -43,7 +43,8 @@ public enum PeerResolver {
         guard let key = Hex.decode(peer.publicKeyHex), key.count == 32 else {
             throw AgentError(.protocolError, "The peer '\(DisplayEscape.escape(peer.name))' advertises no valid identity key.")
         }
-        let addresses = peer.addresses.map { PeerAddress(host: $0, port: Int(peer.port)) }
+        // Every endpoint announced with the key: the first whose handshake proves it wins.
+        let addresses = peer.endpoints.map { PeerAddress(host: $0.host, port: Int($0.port)) }
         guard !addresses.isEmpty else {
             throw AgentError(.unreachable, "The peer '\(DisplayEscape.escape(peer.name))' has no address yet; try again in a moment.")
         }

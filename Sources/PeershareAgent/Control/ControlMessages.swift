@@ -24,6 +24,9 @@ public struct ControlReply: Codable, Sendable {
     public var offers: [PendingOffer]?
     public var offer: PendingOffer?
     public var peers: [PeerInfo]?
+    /// Peers left out of `peers` (the reply carries at most ``ControlServer/maxPeersInReply``,
+    /// and the agent's table holds at most ``PeerTable/maxPeers``); absent when none were.
+    public var truncated: Int?
     public var discovery: String?
 
     public init(ok: Bool) { self.ok = ok }

@@ -22,6 +22,19 @@ public struct ControlServer: Sendable {
     }
 
     static let maxLine = 1 << 20
+    /// Control connections served at once. Each holds a descriptor and buffers; without a
+    /// cap, thousands of same-user clients exhaust the agent's descriptors and then peer
+    /// connections fail too. Extra clients get a one-line `busy` error and are closed.
+    static let maxConnections = 64
+    /// How long a client may take to send its request line before it is closed.
+    static let requestTimeout = TimeAmount.seconds(10)
+    /// How long a one-line reply may take to drain to a client that reads slowly.
+    static let replyTimeout = TimeAmount.seconds(60)
+    /// Peers listed in one `peers` reply; the rest are counted in `truncated`.
+    static let maxPeersInReply = 256
+
+    /// The connection slots in use, shared by every accepted control connection.
+    private let slots = ControlSlots(capacity: ControlServer.maxConnections)
 
     /// Binds the socket (replacing a stale one, refusing if another agent answers on it) and
     /// serves until cancelled; the socket file is removed on the way out.
@@ -54,7 +67,14 @@ public struct ControlServer: Sendable {
                 try await server.executeThenClose { inbound in
                     try await withThrowingDiscardingTaskGroup { group in
                         for try await connection in inbound {
-                            group.addTask { await handle(connection) }
+                            guard slots.take() else {
+                                group.addTask { await refuseBusy(connection) }
+                                continue
+                            }
+                            group.addTask {
+                                defer { slots.release() }
+                                await handle(connection)
+                            }
                         }
                     }
                 }
@@ -88,11 +108,18 @@ public struct ControlServer: Sendable {
             try? await connection.channel.close()
             return
         }
-        try? await connection.executeThenClose { inbound, outbound in
+        try? await connection.executeThenClose { inbound, _ in
+            let channel = connection.channel
             var lines = inbound.makeAsyncIterator()
-            guard let line = try await lines.next() else { return }
-            func write(_ text: String) async throws {
-                try await outbound.write(ByteBuffer(string: text + "\n"))
+            let silent = channel.eventLoop.scheduleTask(in: Self.requestTimeout) { channel.close(promise: nil) }
+            let first = try await lines.next()
+            silent.cancel()
+            guard let line = first else { return }
+            // Written past NIOAsyncChannel's writer and awaited until in the kernel: the
+            // writer's buffer is dropped when `executeThenClose` closes the channel, which cut
+            // large replies short for clients that read slowly.
+            let write: @Sendable (String) async throws -> Void = { text in
+                try await channel.writeAndFlush(ByteBuffer(string: text + "\n")).get()
             }
             let request: ControlRequest
             do {
@@ -103,15 +130,38 @@ public struct ControlServer: Sendable {
             }
             switch request.command {
             case "send":
-                try await streamSend(request, channel: connection.channel, write: write)
+                try await streamSend(request, channel: channel, write: write)
             case "events":
-                for await event in agent.hub.subscribe() {
-                    try await write(ControlJSON.line(event))
-                }
+                try await streamEvents(channel: channel, write: write)
             default:
-                try await write(ControlJSON.line(await reply(to: request)))
+                let text = ControlJSON.line(await reply(to: request))
+                let slow = channel.eventLoop.scheduleTask(in: Self.replyTimeout) { channel.close(promise: nil) }
+                defer { slow.cancel() }
+                try await write(text)
             }
         }
+    }
+
+    /// Streams every event until the client goes away: its subscription ends when the
+    /// channel closes, not only when a write fails, so a client that disconnects while no
+    /// events flow does not leave a subscriber (and its task) behind.
+    private func streamEvents(channel: any Channel, write: (String) async throws -> Void) async throws {
+        let subscription = agent.hub.makeSubscription()
+        channel.closeFuture.whenComplete { _ in subscription.end() }
+        for await event in subscription.stream {
+            try await write(ControlJSON.line(event))
+        }
+    }
+
+    /// Tells a client over the connection cap why it is closed, with the same flush as a
+    /// reply; it waits for no request.
+    private func refuseBusy(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let channel = connection.channel
+        let reply = ControlReply.failure(AgentError(.busy, "The agent is serving \(Self.maxConnections) control connections already; try again in a moment."))
+        let slow = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        try? await channel.writeAndFlush(ByteBuffer(string: ControlJSON.line(reply) + "\n")).get()
+        slow.cancel()
+        try? await channel.close()
     }
 
     private func reply(to request: ControlRequest) async -> ControlReply {
@@ -139,7 +189,10 @@ public struct ControlServer: Sendable {
             case "peers":
                 var reply = ControlReply(ok: true)
                 let pins = try agent.trust.all()
-                reply.peers = agent.directory.peers.map { PeerInfo($0, pins: pins) }
+                let peers = agent.directory.peers
+                reply.peers = peers.prefix(Self.maxPeersInReply).map { PeerInfo($0, pins: pins) }
+                let leftOut = max(0, peers.count - Self.maxPeersInReply) + agent.directory.hiddenPeers
+                reply.truncated = leftOut > 0 ? leftOut : nil
                 reply.discovery = agent.directory.state
                 return reply
             case "decline":
@@ -155,7 +208,7 @@ public struct ControlServer: Sendable {
     }
 
     /// Runs a send for a client and streams its events; the client's disconnect cancels it.
-    private func streamSend(_ request: ControlRequest, channel: any Channel, write: @escaping (String) async throws -> Void) async throws {
+    private func streamSend(_ request: ControlRequest, channel: any Channel, write: @escaping @Sendable (String) async throws -> Void) async throws {
         guard let paths = request.paths, !paths.isEmpty, let to = request.to else {
             try await write(ControlJSON.line(TransferEvent.failure(AgentError(.usage, "send needs paths and a PEER."))))
             return

@@ -78,3 +78,46 @@ public final class InboxDirectory: Sendable {
         }
     }
 }
+
+extension InboxDirectory {
+    /// Whether the directory this descriptor holds was deleted (`st_nlink == 0`): files can
+    /// no longer be created in it, whatever now stands at `path`.
+    var isDeleted: Bool {
+        guard let info = try? SystemCall.status(descriptor) else { return true }
+        return info.st_nlink == 0
+    }
+}
+
+/// The inbox the agent serves: the open ``InboxDirectory``, replaced by a fresh one at the
+/// configured path (created again if missing) when the held directory was deleted. Without
+/// this, an `rm -rf` of the inbox made every later transfer fail until the agent restarted.
+///
+/// Only a deleted directory is replaced: while the held one exists, a rename or a symlink
+/// swap along the path still cannot redirect writes (hostile-inputs.md item 12).
+public final class LiveInbox: Sendable {
+    public let path: String
+    private let current: NIOLockedValueBox<InboxDirectory>
+
+    public init(path: String) throws(InboxError) {
+        self.path = path
+        current = NIOLockedValueBox(try InboxDirectory(path: path))
+    }
+
+    /// The inbox for a new session: the held one, or, when it was deleted, the path opened
+    /// (and created) again. Throws when the path cannot be opened again; the caller then
+    /// reports that the inbox is gone.
+    public func forSession() throws(InboxError) -> InboxDirectory {
+        let held = current.withLockedValue { $0 }
+        guard held.isDeleted else { return held }
+        let fresh = try InboxDirectory(path: path)
+        return current.withLockedValue { inbox in
+            if inbox === held { inbox = fresh }
+            return inbox
+        }
+    }
+}
+
+extension LiveInbox {
+    /// The held inbox as it is, deleted or not.
+    var stale: InboxDirectory { current.withLockedValue { $0 } }
+}

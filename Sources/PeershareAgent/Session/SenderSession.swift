@@ -48,16 +48,54 @@ struct SenderSession {
         event.names = plan.topLevelNames
         events(event)
 
-        let (channel, limit, address) = try await Connections.connect(toFirstOf: addresses, group: group)
-        switch try await session(channel, limit: limit, address: address, redialKey: nil, start: start) {
+        // Anyone can announce a peer's key: each address is tried until one proves the key
+        // in the handshake; one that shows another key is skipped, and its security error
+        // is the answer only if no address proves the key.
+        var remaining = addresses[...]
+        var refused: AgentError?
+        while true {
+            let (channel, limit, address): (FramedChannel, FrameLimit, PeerAddress)
+            do {
+                (channel, limit, address) = try await Connections.connect(toFirstOf: Array(remaining), group: group)
+            } catch {
+                throw refused ?? error
+            }
+            remaining = remaining.drop { $0 != address }.dropFirst()
+            var proven = false
+            do {
+                return try await attempt(channel, limit: limit, address: address, start: start, group: group, proven: &proven)
+            } catch where error.kind != .cancelled && expectedKey != nil && !proven && !remaining.isEmpty {
+                // Nothing was sent before the key was proven, so another address is safe to try.
+                reportSkipped(address, error)
+                if error.kind == .security || refused == nil { refused = error }
+            } catch where refused?.kind == .security && !proven {
+                throw refused ?? error
+            }
+        }
+    }
+
+    /// Logs (as a security warning) and shows that `address` did not prove the key.
+    private func reportSkipped(_ address: PeerAddress, _ error: AgentError) {
+        logger.warning("security: the host at this address did not prove the peer's key; trying its next address",
+                       metadata: ["net.address": "\(address)", "error": "\(error.message)"])
+        var warning = TransferEvent("warning")
+        warning.transfer = transferID
+        warning.address = address.description
+        warning.message = "The host at \(address) did not prove this peer's identity key (an impostor, or an old address); trying the peer's next address."
+        events(warning)
+    }
+
+    /// The send at one address. A paired receiver that answered at an address it was never
+    /// reached at (another address family, a new DHCP lease) proves nothing by its key in M2,
+    /// so the same address is dialled again asking KNOWN for that key: the handshake proves it.
+    private func attempt(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress, start: ContinuousClock.Instant,
+                         group: any EventLoopGroup, proven: inout Bool) async throws(AgentError) -> SendResult {
+        switch try await session(channel, limit: limit, address: address, redialKey: nil, start: start, proven: &proven) {
         case .finished(let result):
             return result
         case .pinnedKeyAnswered(let key):
-            // A paired receiver answered at an address it was never reached at (another
-            // address family, a new DHCP lease). Its key in M2 proves nothing yet, so the same
-            // address is dialled again asking KNOWN for that key: the handshake proves it.
             let (again, againLimit, _) = try await Connections.connect(toFirstOf: [address], group: group)
-            switch try await session(again, limit: againLimit, address: address, redialKey: key, start: start) {
+            switch try await session(again, limit: againLimit, address: address, redialKey: key, start: start, proven: &proven) {
             case .finished(let result):
                 return result
             case .pinnedKeyAnswered:
@@ -73,14 +111,16 @@ struct SenderSession {
         case pinnedKeyAnswered([UInt8])
     }
 
-    /// One connection; `redialKey` is the pin to ask KNOWN for when dialling again.
+    /// One connection; `redialKey` is the pin to ask KNOWN for when dialling again. `proven`
+    /// turns true once the receiver's key passed every check, after which no failure may be
+    /// retried at another address.
     private func session(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress, redialKey: [UInt8]?,
-                         start: ContinuousClock.Instant) async throws(AgentError) -> Conversation {
+                         start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
         do {
             return try await channel.executeThenClose { inbound, _ in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
                 let pinned = try redialKey ?? pinnedKey(at: address)
-                return try await converse(io: io, address: address, pinned: pinned, start: start)
+                return try await converse(io: io, address: address, pinned: pinned, start: start, proven: &proven)
             }
         } catch let error as AgentError {
             throw error
@@ -99,7 +139,8 @@ struct SenderSession {
         }
     }
 
-    private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, start: ContinuousClock.Instant) async throws(AgentError) -> Conversation {
+    private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, start: ContinuousClock.Instant,
+                          proven: inout Bool) async throws(AgentError) -> Conversation {
         let summary = OfferSummary(
             senderName: name,
             fileCount: plan.fileCount,
@@ -141,6 +182,7 @@ struct SenderSession {
             await io.sendAbort(.security, "identity key differs from the advertised one")
             throw AgentError(.security, "Security check failed: the peer that answered does not hold the identity key it advertised. Nothing was sent.")
         }
+        proven = true
         var connected = TransferEvent("connected")
         connected.transfer = transferID
         connected.fingerprint = Fingerprint.full(of: receiverKey)
