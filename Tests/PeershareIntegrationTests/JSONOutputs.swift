@@ -22,6 +22,8 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var names: [String]?
     var expiresIn: Double?
     var seconds: Double?
+    var waitSeconds: Double?
+    var wireBytes: UInt64?
 
     /// Every line of `text` that decodes as an event, in order (other lines are ignored).
     static func parse(_ text: String) -> [SendEvent] {
