@@ -15,6 +15,8 @@ enum SecretStreamState {
     static let maximumMessageBytes = Int(clamping: UInt(bitPattern: crypto_secretstream_xchacha20poly1305_messagebytes_max()))
     static let tagMessage = crypto_secretstream_xchacha20poly1305_tag_message()
     static let tagFinal = crypto_secretstream_xchacha20poly1305_tag_final()
+    static let tagPush = crypto_secretstream_xchacha20poly1305_tag_push()
+    static let tagRekey = crypto_secretstream_xchacha20poly1305_tag_rekey()
 
     static func allocate() -> UnsafeMutableRawPointer {
         let state = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<CState>.size,
@@ -27,6 +29,44 @@ enum SecretStreamState {
     static func free(_ state: UnsafeMutableRawPointer) {
         sodium_memzero(state, MemoryLayout<CState>.size)
         state.deallocate()
+    }
+}
+
+/// The tag a secretstream message carries. peershare sends only `message` and `final`; the
+/// others exist so that a receiver can name (and refuse) them.
+public enum SecretStreamTag: Sendable, Equatable, CustomStringConvertible {
+    case message, push, rekey, final
+    /// A tag byte libsodium does not define (it never returns one).
+    case other(UInt8)
+
+    init(byte: UInt8) {
+        switch byte {
+        case SecretStreamState.tagMessage: self = .message
+        case SecretStreamState.tagPush: self = .push
+        case SecretStreamState.tagRekey: self = .rekey
+        case SecretStreamState.tagFinal: self = .final
+        default: self = .other(byte)
+        }
+    }
+
+    var byte: UInt8 {
+        switch self {
+        case .message: SecretStreamState.tagMessage
+        case .push: SecretStreamState.tagPush
+        case .rekey: SecretStreamState.tagRekey
+        case .final: SecretStreamState.tagFinal
+        case .other(let byte): byte
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .message: "MESSAGE"
+        case .push: "PUSH"
+        case .rekey: "REKEY"
+        case .final: "FINAL"
+        case .other(let byte): "unknown tag \(byte)"
+        }
     }
 }
 
@@ -99,6 +139,12 @@ public struct SecretStreamPusher: ~Copyable, @unchecked Sendable {
     /// which the stream refuses further pushes. Allocates nothing.
     public mutating func push(_ message: UnsafeRawBufferPointer, final: Bool,
                               into output: UnsafeMutableRawBufferPointer) throws(SodiumError) -> Int {
+        try push(message, tag: final ? .final : .message, into: output)
+    }
+
+    /// Encrypts `message` with any `tag` (tests use it to play a peer that sends PUSH or REKEY).
+    public mutating func push(_ message: UnsafeRawBufferPointer, tag: SecretStreamTag,
+                              into output: UnsafeMutableRawBufferPointer) throws(SodiumError) -> Int {
         guard !finished else { throw .streamFinished }
         guard message.count <= SecretStreamState.maximumMessageBytes else { throw .messageTooLong(message.count) }
         let needed = message.count + SecretStreamState.overheadBytes
@@ -110,22 +156,27 @@ public struct SecretStreamPusher: ~Copyable, @unchecked Sendable {
             out.assumingMemoryBound(to: UInt8.self), nil,
             message.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(message.count),
             nil, 0,
-            final ? SecretStreamState.tagFinal : SecretStreamState.tagMessage)
+            tag.byte)
         guard result == 0 else {
             throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_push", code: result)
         }
-        if final { finished = true }
+        if tag == .final { finished = true }
         return needed
     }
 
     /// Encrypts `message` into a new array of `message.count + 17` bytes.
     public mutating func push(_ message: [UInt8], final: Bool) throws(SodiumError) -> [UInt8] {
+        try push(message, tag: final ? .final : .message)
+    }
+
+    /// Encrypts `message` with any `tag` into a new array.
+    public mutating func push(_ message: [UInt8], tag: SecretStreamTag) throws(SodiumError) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: message.count + SecretStreamState.overheadBytes)
         var failure: SodiumError?
         message.withUnsafeBytes { input in
             output.withUnsafeMutableBytes { out in
                 do throws(SodiumError) {
-                    _ = try push(input, final: final, into: out)
+                    _ = try push(input, tag: tag, into: out)
                 } catch {
                     failure = error
                 }
@@ -174,6 +225,14 @@ public struct SecretStreamPuller: ~Copyable, @unchecked Sendable {
     /// closes the session and never resynchronises. Callers cap the maximum length. Allocates nothing.
     public mutating func pull(_ ciphertext: UnsafeRawBufferPointer,
                               into output: UnsafeMutableRawBufferPointer) throws(SodiumError) -> (count: Int, isFinal: Bool) {
+        let pulled = try pullTagged(ciphertext, into: output)
+        return (pulled.count, pulled.tag == .final)
+    }
+
+    /// As `pull(_:into:)`, returning the message's tag itself (MESSAGE, PUSH, REKEY or FINAL),
+    /// so that a protocol which uses only some of them can refuse the others.
+    public mutating func pullTagged(_ ciphertext: UnsafeRawBufferPointer,
+                                    into output: UnsafeMutableRawBufferPointer) throws(SodiumError) -> (count: Int, tag: SecretStreamTag) {
         guard !finished else { throw .streamFinished }
         guard ciphertext.count >= SecretStreamState.overheadBytes, let input = ciphertext.baseAddress else {
             throw .ciphertextTooShort(ciphertext.count)
@@ -191,9 +250,9 @@ public struct SecretStreamPuller: ~Copyable, @unchecked Sendable {
                 nil, 0)
         }
         guard result == 0 else { throw .streamDecryptionFailed }
-        let isFinal = tag == SecretStreamState.tagFinal
-        if isFinal { finished = true }
-        return (plainCount, isFinal)
+        let pulled = SecretStreamTag(byte: tag)
+        if pulled == .final { finished = true }
+        return (plainCount, pulled)
     }
 
     /// Decrypts one ciphertext into a new array.

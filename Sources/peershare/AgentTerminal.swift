@@ -91,7 +91,9 @@ final class AgentTerminal: Sendable {
             if Console.errorIsTerminal { Console.endStatus() }
             started.withLockedValue { _ = $0.removeValue(forKey: event.transfer ?? "") }
             guard !quiet else { return }
-            Console.out("Received \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) from \"\(peer)\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(event.names ?? []))")
+            let timing = Describe.timing(bytes: event.bytes ?? 0, wireBytes: event.wireBytes, seconds: event.seconds ?? 0)
+            let wait = Describe.wait(event.waitSeconds).map { ", \($0)," } ?? ""
+            Console.out("Received \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) \(timing)\(wait) from \"\(peer)\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(event.names ?? []))")
         case "error":
             if Console.errorIsTerminal { Console.endStatus() }
             guard event.direction == "receive" else { return }

@@ -59,6 +59,23 @@ enum Describe {
         return "\(percent)% \(ByteCount.format(bytes))/\(ByteCount.format(total)) \(self.rate(rate)) ETA \(clock(eta))"
     }
 
+    /// "in 1.3 s (3.6 MiB/s)" for a finished transfer: the time from acceptance, and the
+    /// rate of the bytes that crossed the wire (a sparse file's holes and bytes the receiver
+    /// already held are named apart, not counted).
+    static func timing(bytes: UInt64, wireBytes: UInt64?, seconds: Double) -> String {
+        let sent = wireBytes ?? bytes
+        let rate = seconds > 0 ? Double(sent) / seconds : 0
+        let shownRate = sent == bytes ? self.rate(rate) : "\(ByteCount.format(sent)) sent, \(self.rate(rate))"
+        return "in \(String(format: "%.1f", seconds)) s (\(shownRate))"
+    }
+
+    /// "after 4.1 s waiting for approval", when the transfer waited noticeably before it
+    /// was accepted (a code typed, a y/N answered); nil otherwise.
+    static func wait(_ waitSeconds: Double?) -> String? {
+        guard let waitSeconds, waitSeconds >= 0.5 else { return nil }
+        return "after \(String(format: "%.1f", waitSeconds)) s waiting for approval"
+    }
+
     /// Rate in bytes per second.
     static func rate(_ bytesPerSecond: Double) -> String {
         guard bytesPerSecond.isFinite, bytesPerSecond > 0 else { return "-" }

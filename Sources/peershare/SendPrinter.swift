@@ -82,10 +82,10 @@ final class SendPrinter: Sendable {
         case "done":
             clearStatus()
             guard !quiet else { return }
-            let seconds = event.seconds ?? 0
             let sent = event.sentBytes ?? event.bytes ?? 0
-            let rate = seconds > 0 ? Double(sent) / seconds : 0
-            Console.out("Done: \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) in \(String(format: "%.1f", seconds)) s (\(Describe.rate(rate))). The receiver confirmed every file.")
+            let timing = Describe.timing(bytes: event.bytes ?? 0, wireBytes: event.wireBytes, seconds: event.seconds ?? 0)
+            let wait = Describe.wait(event.waitSeconds).map { ", \($0)" } ?? ""
+            Console.out("Done: \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) \(timing)\(wait). The receiver confirmed every file.")
             if let resumed = event.resumedBytes, resumed > 0 {
                 // Resume: say what did not travel again, so a person sees the resend was cheap.
                 Console.out("Resumed: \(ByteCount.format(sent)) sent, \(ByteCount.format(resumed)) were already at the receiver (\(event.skippedFiles ?? 0) complete file(s) skipped, \(event.resumedFiles ?? 0) continued).")

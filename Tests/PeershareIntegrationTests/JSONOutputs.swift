@@ -24,6 +24,8 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var seconds: Double?
     var leftOut: UInt64?
     var time: String?
+    var waitSeconds: Double?
+    var wireBytes: UInt64?
 
     /// Every line of `text` that decodes as an event, in order (other lines are ignored).
     static func parse(_ text: String) -> [SendEvent] {

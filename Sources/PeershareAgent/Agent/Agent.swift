@@ -92,6 +92,8 @@ public final class Agent: Sendable {
             done.resumedFiles = result.resumedFiles
             done.seconds = result.seconds
             done.leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)
+            done.waitSeconds = result.waitSeconds
+            done.wireBytes = result.wireBytes
             sink(done)
             return result
         } catch {
@@ -151,9 +153,10 @@ public final class Agent: Sendable {
     /// peer gets there within milliseconds, so a flood of silent or half-done connections
     /// cannot lock honest peers out, and offers waiting for a person are capped on their own.
     /// Nil when every slot belongs to such a peer.
-    func enterHandshake(_ channel: any Channel) -> UInt64? {
-        let (slot, evicted) = handshaking.withLockedValue { $0.enter(channel, capacity: options.maxUnauthenticated) }
-        evicted?.close(promise: nil)
+    func enterHandshake(_ timer: ConnectionTimer) -> UInt64? {
+        let capacity = options.maxUnauthenticated
+        let (slot, evicted) = handshaking.withLockedValue { $0.enter(timer, capacity: capacity) }
+        evicted?.close(because: "This side closed the connection to make room for a new one: all \(capacity) handshake slots were taken, and this was the oldest connection that had not yet shown it is a real peer.")
         return slot
     }
 

@@ -17,8 +17,13 @@ public struct AgentOptions: Sendable {
     /// Interfaces mDNS may use (empty: all).
     public var discoveryInterfaces: [String] = []
     public var timeouts = Timeouts()
-    /// Offers that may wait for a person at once (offer-flood cap).
-    public var maxPendingOffers = 4
+    /// Offers that may wait for a person at once (offer-flood cap; at most 2 per address,
+    /// see `OfferBoard` for why a first contact cannot be crowded out).
+    public var maxPendingOffers = 32
+    /// The minimum progress of a streaming transfer: at least this many bytes per
+    /// `timeouts.progressWindow` seconds, or the receiver stops it (a trickle never holds a
+    /// transfer open forever).
+    public var minimumProgressBytes: UInt64 = 16 << 10
     /// Connections that may be in the handshake at once (unauthenticated-connection cap).
     public var maxUnauthenticated = 32
     /// Bytes that must stay free in the inbox after an offer is written.

@@ -9,8 +9,10 @@ enum Decision: Sendable, Equatable {
     case decline
     case expired
     case withdrawn
-    /// Too many offers are already waiting (in all, or from this address).
-    case busy
+    /// Not shown: too many offers are waiting, or this address offered too much (the text says which).
+    case busy(String)
+    /// Shown, then removed to make room for an offer from another address (the text says why).
+    case evicted(String)
 }
 
 /// An offer waiting for the person: either the pairing code (unpaired sender) or a yes/no
@@ -36,6 +38,14 @@ public struct PendingOffer: Codable, Sendable, Equatable {
 /// An actor: decisions arrive from the terminal, from control clients and from timers, in
 /// any order; each offer is resolved exactly once, and a decision that arrives before the
 /// session starts waiting is kept for it.
+///
+/// Admission is fair between source addresses, so that someone without a code cannot keep
+/// a first contact off the person's screen: each address may hold `perAddress` offers; when
+/// the board is full, a new offer from an address holding k offers evicts the oldest
+/// undecided offer of an address holding at least k + 2 (with two per address: a newcomer
+/// evicts a second offer, never an address's only one). An offer that is the only one from
+/// its address is therefore never evicted, and a newcomer is refused only when at least
+/// `capacity` addresses hold offers.
 actor OfferBoard {
     private struct Slot {
         var offer: PendingOffer
@@ -59,22 +69,62 @@ actor OfferBoard {
         self.rateWindow = rateWindow
     }
 
-    /// Adds an offer; false when too many are already waiting, in all or from the offer's
-    /// address, or when that address offered too often lately (an offer flood must not
+    /// Adds an offer; nil when it is shown, else why it is refused (an offer flood must not
     /// crowd out honest senders or the person's screen).
-    func add(_ offer: PendingOffer, now: Date = Date()) -> Bool {
+    func add(_ offer: PendingOffer, now: Date = Date()) -> String? {
         recent = recent.compactMapValues { times in
             let kept = times.filter { now.timeIntervalSince($0) < rateWindow }
             return kept.isEmpty ? nil : kept
         }
-        guard slots.count < capacity,
-              slots.values.filter({ $0.offer.address == offer.address }).count < perAddress,
-              recent[offer.address, default: []].count < ratePerAddress
-        else { return false }
+        let held = offers(from: offer.address).count
+        guard held < perAddress else {
+            return "too many offers from your address are waiting for a decision (at most \(perAddress)); try again later"
+        }
+        guard recent[offer.address, default: []].count < ratePerAddress else {
+            return "too many offers from your address lately (at most \(ratePerAddress) a minute); try again later"
+        }
+        if slots.values.filter({ $0.decided == nil }).count >= capacity {
+            guard let victim = evictionCandidate(newcomerHolds: held) else {
+                return "too many offers are waiting for a decision (\(capacity), from as many addresses); try again later"
+            }
+            evict(victim, reason: "the receiver's offer board is full and your address had several offers waiting: this one, the oldest, was removed to make room for an offer from another address; try again later")
+        }
         recent[offer.address, default: []].append(now)
         slots[offer.id] = Slot(offer: offer)
         order.append(offer.id)
-        return true
+        return nil
+    }
+
+    /// The undecided offers of `address`, oldest first.
+    private func offers(from address: String) -> [String] {
+        order.filter { slots[$0]?.offer.address == address && slots[$0]?.decided == nil }
+    }
+
+    /// The oldest undecided offer of an address that holds at least two more offers than the
+    /// newcomer's, or nil.
+    private func evictionCandidate(newcomerHolds held: Int) -> String? {
+        var counts: [String: Int] = [:]
+        for id in order {
+            guard let slot = slots[id], slot.decided == nil else { continue }
+            counts[slot.offer.address, default: 0] += 1
+        }
+        return order.first { id in
+            guard let slot = slots[id], slot.decided == nil else { return false }
+            return counts[slot.offer.address, default: 0] >= held + 2
+        }
+    }
+
+    private func evict(_ id: String, reason: String) {
+        guard var slot = slots[id] else { return }
+        if let waiter = slot.waiter {
+            remove(id)
+            waiter.resume(returning: .evicted(reason))
+        } else {
+            // The session has not started waiting yet: it finds the decision when it does.
+            slot.decided = .evicted(reason)
+            slots[id] = slot
+            order.removeAll { $0 == id }
+        }
     }
 
     var all: [PendingOffer] { order.compactMap { slots[$0]?.offer } }

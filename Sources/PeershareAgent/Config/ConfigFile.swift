@@ -18,8 +18,10 @@ import TOMLKit
 /// offer_timeout = 300          # seconds
 ///
 /// [limits]
-/// max_pending_offers = 4
+/// max_pending_offers = 32
 /// max_unauthenticated = 32
+/// progress_window = 30         # seconds; each must bring progress_bytes of a transfer
+/// progress_bytes = 16384
 /// ```
 public struct ConfigFile: Sendable, Equatable {
     /// A value and the 1-based line of the file it was set on.
@@ -39,11 +41,13 @@ public struct ConfigFile: Sendable, Equatable {
     public var offerTimeout: Entry<Int>?
     public var maxPendingOffers: Entry<Int>?
     public var maxUnauthenticated: Entry<Int>?
+    public var progressWindow: Entry<Int>?
+    public var progressBytes: Entry<Int>?
 
     /// Every key the file may hold (`peershare config --help` lists these, so help and parser
     /// cannot disagree).
     public static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout", "limits"]
-    public static let limitKeys = ["max_pending_offers", "max_unauthenticated"]
+    public static let limitKeys = ["max_pending_offers", "max_unauthenticated", "progress_window", "progress_bytes"]
 
     /// Reads and checks the file; nil when there is none. Any problem is an error that
     /// names the file and the line.
@@ -128,6 +132,8 @@ public struct ConfigFile: Sendable, Equatable {
             }
             config.maxPendingOffers = try integer("max_pending_offers", in: limits, section: "limits", range: 1...64)
             config.maxUnauthenticated = try integer("max_unauthenticated", in: limits, section: "limits", range: 1...4096)
+            config.progressWindow = try integer("progress_window", in: limits, section: "limits", range: 1...3600)
+            config.progressBytes = try integer("progress_bytes", in: limits, section: "limits", range: 1...(1 << 30))
         }
         return config
     }

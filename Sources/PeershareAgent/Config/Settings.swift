@@ -67,6 +67,10 @@ public struct Settings: Sendable {
         options.timeouts.pairingWait = Double(offerTimeout)
         options.maxPendingOffers = maxPending
         options.maxUnauthenticated = maxUnauthenticated
+        options.timeouts.progressWindow = Double(pick("limits.progress_window", cli: nil, file: config?.progressWindow,
+                                                      fallback: Int(options.timeouts.progressWindow)))
+        options.minimumProgressBytes = UInt64(pick("limits.progress_bytes", cli: nil, file: config?.progressBytes,
+                                                   fallback: Int(options.minimumProgressBytes)))
         items.append(Item(key: "state_directory", value: paths.stateDirectory, source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
         return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
     }

@@ -37,7 +37,14 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     public var leftOut: UInt64?
     public var names: [String]?
     public var file: String?
+    /// done, received: seconds from acceptance (ACCEPT) to the end, so a person's time to
+    /// type the code is not counted; `waitSeconds` is the time before acceptance (connecting,
+    /// the handshake, the approval).
     public var seconds: Double?
+    public var waitSeconds: Double?
+    /// done, received: file bytes that crossed the wire (DATA payload): not holes of sparse
+    /// files, not bytes the receiver already held. The rate is this over `seconds`.
+    public var wireBytes: UInt64?
     public var expiresIn: Double?
     public var message: String?
     public var kind: String?

@@ -2,7 +2,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// A deadline on a connection: when it fires, the channel is closed, which ends any read or
-/// write that is waiting on it, and `expiredReason` tells the session why.
+/// write that is waiting on it, and `closedReason` tells the session that this side closed
+/// it and why (so a log never reads as if the peer had gone away).
 ///
 /// Every pre-authentication step and every wait for the peer is armed with one, so a slow or
 /// silent peer (slowloris) never holds a connection longer than the documented limits.
@@ -17,11 +18,13 @@ final class ConnectionTimer: Sendable {
 
     init(channel: any Channel) { self.channel = channel }
 
-    /// Closes the channel after `seconds` unless re-armed or disarmed first.
+    /// Closes the channel after `seconds` unless re-armed or disarmed first; `reason` says
+    /// what was awaited ("waiting for the offer").
     func arm(seconds: Double, reason: String) {
         let channel = self.channel
+        let shown = seconds == seconds.rounded() ? String(Int(seconds)) : String(format: "%.1f", seconds)
         let task = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [state] in
-            state.withLockedValue { $0.reason = reason }
+            state.withLockedValue { $0.reason = "Timed out after \(shown) s \(reason); this side closed the connection." }
             channel.close(promise: nil)
         }
         state.withLockedValue {
@@ -37,8 +40,18 @@ final class ConnectionTimer: Sendable {
         }
     }
 
-    /// Why the deadline fired, if it did.
-    var expiredReason: String? { state.withLockedValue { $0.reason } }
+    /// Closes the channel now; `reason` (a sentence) is what the session reports.
+    func close(because reason: String) {
+        state.withLockedValue {
+            $0.scheduled?.cancel()
+            $0.scheduled = nil
+            $0.reason = reason
+        }
+        channel.close(promise: nil)
+    }
+
+    /// Why this side closed the connection (a deadline or `close(because:)`), if it did.
+    var closedReason: String? { state.withLockedValue { $0.reason } }
 }
 
 /// Closes a connection that stays silent for longer than a limit while data should be

@@ -5,10 +5,19 @@ import Synchronization
 /// The largest frame a connection currently accepts. It starts at the handshake cap and is
 /// raised to the stream cap only after the peer has authenticated, so a stranger can make
 /// the agent buffer at most `WireLimits.maxHandshakeMessage` bytes per connection.
+///
+/// It also counts every byte the connection delivered, so the reader can tell whether the
+/// peer sent more than it has read (anything after the peer's final message is an error).
 final class FrameLimit: Sendable {
     private let value: Atomic<Int>
+    private let arrived = Atomic<UInt64>(0)
 
     init(_ initial: Int) { value = Atomic(initial) }
+
+    /// Bytes received on the connection so far, frame headers included.
+    var bytesArrived: UInt64 { arrived.load(ordering: .acquiring) }
+
+    func count(_ bytes: Int) { arrived.wrappingAdd(UInt64(bytes), ordering: .releasing) }
 
     var current: Int { value.load(ordering: .relaxed) }
 
@@ -65,6 +74,7 @@ final class FrameAssembler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let input = unwrapInboundIn(data)
+        limit.count(input.readableBytes)
         if splitting {
             pending.append(input)
             return

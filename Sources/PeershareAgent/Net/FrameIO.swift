@@ -28,10 +28,10 @@ final class FrameIO {
     static let maxBatchesInFlight = 4
     static let batchCapacity = batchFlushThreshold + WireLimits.maxStreamFrame + 8
 
-    init(channel: any Channel, inbound: NIOAsyncChannelInboundStream<ByteBuffer>, limit: FrameLimit) {
+    init(channel: any Channel, inbound: NIOAsyncChannelInboundStream<ByteBuffer>, limit: FrameLimit, timer: ConnectionTimer? = nil) {
         self.iterator = inbound.makeAsyncIterator()
         self.channel = channel
-        self.timer = ConnectionTimer(channel: channel)
+        self.timer = timer ?? ConnectionTimer(channel: channel)
         self.limit = limit
         self.batch = channel.allocator.buffer(capacity: Self.batchCapacity)
     }
@@ -51,12 +51,18 @@ final class FrameIO {
         return frame
     }
 
+    /// Bytes the connection delivered that no `readFrame` has returned yet.
+    var unreadBytes: UInt64 {
+        let arrived = limit.bytesArrived
+        return arrived > bytesIn ? arrived - bytesIn : 0
+    }
+
     private func closedError(waitingFor what: String, underlying: (any Error)?) -> AgentError {
         if underlying is CancellationError || Task.isCancelled {
             return AgentError(.cancelled, "Cancelled.", underlying: underlying)
         }
-        if let reason = timer.expiredReason {
-            return AgentError(.unreachable, "Timed out \(reason).", underlying: underlying)
+        if let reason = timer.closedReason {
+            return AgentError(.unreachable, reason, underlying: underlying)
         }
         if let watch = writeProgress, watch.didFire {
             // The idle watch closed the connection: say so, not just "closed".

@@ -26,7 +26,8 @@ struct ReceiverSession {
         var logger = agent.logger
         logger[metadataKey: "peer.address"] = "\(remote)"
         logger[metadataKey: "transfer.id"] = "\(transferID)"
-        guard let slot = agent.enterHandshake(channel.channel) else {
+        let timer = ConnectionTimer(channel: channel.channel)
+        guard let slot = agent.enterHandshake(timer) else {
             logger.notice("too many connections in the handshake; refusing one")
             try? await channel.channel.close()
             return
@@ -35,10 +36,10 @@ struct ReceiverSession {
         defer { if inHandshake { agent.leaveHandshake(slot) } }
         do {
             try await channel.executeThenClose { inbound, _ in
-                let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
+                let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit, timer: timer)
                 try await converse(io: io, transferID: transferID, remote: remote, logger: logger, progressed: {
                     agent.handshakeStarted(slot)
-                }, authenticated: {
+                }, leaveSlot: {
                     if inHandshake {
                         inHandshake = false
                         agent.leaveHandshake(slot)
@@ -52,7 +53,11 @@ struct ReceiverSession {
         }
     }
 
-    private func converse(io: FrameIO, transferID: String, remote: String, logger: Logger, progressed: () -> Void, authenticated: () -> Void) async throws(AgentError) {
+    /// `progressed`: the peer showed it is real (its slot can no longer be evicted).
+    /// `leaveSlot`: the connection no longer counts as one in the handshake (authenticated,
+    /// or its offer is on the offer board, which caps waiting offers itself).
+    private func converse(io: FrameIO, transferID: String, remote: String, logger: Logger, progressed: () -> Void, leaveSlot: () -> Void) async throws(AgentError) {
+        let sessionStart = ContinuousClock.now
         let timeouts = agent.options.timeouts
         let trust = agent.trust
 
@@ -98,14 +103,14 @@ struct ReceiverSession {
                 claimedName = summary.senderName
                 progressed()
             } catch let error as HandshakeError {
-                await io.sendAbort(.protocolError, "bad offer")
+                await io.sendAbort(.protocolError, Self.m3AbortText(error, m3: m3))
                 throw .handshake(error)
             } catch {
                 await io.sendAbort(.protocolError, "bad offer summary")
                 throw AgentError(.protocolError, "Refused an offer from \(remote): \(error)")
             }
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: true, pins: pins)
-            switch await waitForPerson(offer, io: io) {
+            switch await waitForPerson(offer, io: io, onBoard: leaveSlot) {
             case .code(let typed):
                 code = typed
             case .approve:
@@ -122,9 +127,13 @@ struct ReceiverSession {
             case .withdrawn:
                 announce("offer-closed", offer, message: "withdrawn by the sender")
                 throw AgentError(.cancelled, "The sender withdrew the offer.")
-            case .busy:
-                await io.sendAbort(.busy, "too many offers are waiting for a decision; try again later")
-                throw AgentError(.busy, "Refused an offer from \(remote): too many offers waiting.")
+            case .busy(let reason):
+                await io.sendAbort(.busy, reason)
+                throw AgentError(.busy, "Refused an offer from \(remote): \(reason).")
+            case .evicted(let reason):
+                await io.sendAbort(.busy, "evicted: \(reason)")
+                announce("offer-closed", offer, message: "removed to make room for an offer from another address")
+                throw AgentError(.busy, "Removed the offer from \(remote) to make room: \(reason).")
             }
         } else {
             code = nil
@@ -166,7 +175,7 @@ struct ReceiverSession {
             }
             throw (error as? AgentError) ?? AgentError(.general, "\(error)")
         }
-        authenticated()
+        leaveSlot()
 
         // Authenticated from here on, and still checked.
         let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
@@ -175,12 +184,17 @@ struct ReceiverSession {
         do {
             first = try await secure.receive(waitingFor: "the offer")
         } catch where error.kind == .protocolError || error.kind == .security {
-            // An offer that does not decode, or that failed authentication (altered on the
-            // way), is refused with the reason, not a bare close: this side's stream is
-            // intact, so the sender can read why. An altered one is also shown to the person
-            // here, who may just have typed the code and would otherwise see nothing happen
-            // (a fixed text; only a peer that passed the handshake gets this far).
-            try? secure.enqueue(.failure(.protocolViolation, "bad offer: \(error.message)"), final: true)
+            // An offer that does not decode is refused (REFUSE 5, bad offer) with the reason;
+            // one that failed authentication (altered on the way) ends the stream with a
+            // FAILURE, as any such frame does. Either way this side's stream is intact, so
+            // the sender can read why. An altered one is also shown to the person here, who
+            // may just have typed the code and would otherwise see nothing happen (a fixed
+            // text; only a peer that passed the handshake gets this far).
+            if error.kind == .security {
+                try? secure.enqueue(.failure(.protocolViolation, "bad offer: \(error.message)"), final: true)
+            } else {
+                try? secure.enqueue(.refuse(.badOffer, "bad offer: \(Self.withoutPrefix(error.message))"), final: true)
+            }
             await io.flushFinal()
             if error.kind == .security {
                 var event = TransferEvent.failure(error, transfer: transferID)
@@ -192,8 +206,9 @@ struct ReceiverSession {
         }
         io.timer.disarm()
         guard case .message(.offer(let summary), false) = first else {
-            try? await secure.send(.failure(.protocolViolation, "expected an offer"), final: true)
-            throw AgentError(.protocolError, "Protocol error from \(remote): expected an offer.")
+            let text = "bad offer: expected an OFFER without the final tag, got \(Self.describe(first))"
+            try? await secure.send(.refuse(.badOffer, text), final: true)
+            throw AgentError(.protocolError, "Protocol error from \(remote): \(text).")
         }
         if let summaryBytes, summary.encode() != summaryBytes {
             try? await secure.send(.failure(.protocolViolation, "the offer differs from the one approved"), final: true)
@@ -216,7 +231,7 @@ struct ReceiverSession {
         }
         if mode == .known && agent.options.askPaired {
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false, pins: pins)
-            switch await waitForPerson(offer, io: io) {
+            switch await waitForPerson(offer, io: io, onBoard: {}) {
             case .approve, .code:
                 break
             case .decline:
@@ -230,9 +245,13 @@ struct ReceiverSession {
             case .withdrawn:
                 announce("offer-closed", offer, message: "withdrawn by the sender")
                 throw AgentError(.cancelled, "The sender withdrew the offer.")
-            case .busy:
-                try? await secure.send(.refuse(.busy, "too many offers are waiting for a decision"), final: true)
-                throw AgentError(.busy, "Refused an offer from \(remote): too many offers waiting.")
+            case .busy(let reason):
+                try? await secure.send(.refuse(.busy, reason), final: true)
+                throw AgentError(.busy, "Refused an offer from \(remote): \(reason).")
+            case .evicted(let reason):
+                try? await secure.send(.refuse(.busy, "evicted: \(reason)"), final: true)
+                announce("offer-closed", offer, message: "removed to make room for an offer from another address")
+                throw AgentError(.busy, "Removed the offer from \(remote) to make room: \(reason).")
             }
         }
 
@@ -257,6 +276,7 @@ struct ReceiverSession {
         }
         try secure.enqueue(.accept(receiverName: agent.options.name))
         try await Self.sendHoldings(holdings.records, on: secure)
+        let acceptedAt = ContinuousClock.now
 
         var receiving = TransferEvent("receiving")
         receiving.transfer = transferID
@@ -276,8 +296,13 @@ struct ReceiverSession {
         let idle = IdleWatch()
         idle.start(channel: io.channel, seconds: timeouts.idle)
         defer { idle.stop() }
+        let counters = StreamCounters(rule: ProgressRule(window: timeouts.progressWindow, minimumBytes: agent.options.minimumProgressBytes,
+                                                         start: acceptedAt, bytesIn: io.bytesIn))
         do {
-            let (files, bytes) = try await receiveEntries(secure, summary: summary, pipeline: writer, idle: idle, transferID: transferID)
+            let (files, bytes) = try await receiveEntries(secure, summary: summary, pipeline: writer, idle: idle, counters: counters, transferID: transferID)
+            // Anything that arrived after END (also while the files were being finished) is
+            // an error, reported instead of DONE; complete files stay, as after any failure.
+            try secure.checkNothingAfterFinal()
             area?.close() // before DONE: a sender that looks right after it sees no empty area
             try? secure.enqueue(.done(files: files, bytes: bytes), final: true)
             try? await io.drain()
@@ -290,6 +315,9 @@ struct ReceiverSession {
             event.skippedFiles = writer.filesAlreadyPresent
             event.names = writer.placedTopLevelNames
             event.direction = "receive"
+            event.seconds = (ContinuousClock.now - acceptedAt).inSeconds
+            event.waitSeconds = (acceptedAt - sessionStart).inSeconds
+            event.wireBytes = counters.wireBytes
             agent.hub.publish(event)
         } catch let error {
             // The sender vanishing, a cut network or a cancel keeps the unfinished file for a
@@ -329,9 +357,9 @@ struct ReceiverSession {
     /// Streams entries into the writer, checking the grammar with `EntryAccounting`: this
     /// task receives, decrypts and checks each frame and hands its file operations to the
     /// pipeline, which performs them on its own thread while the next frame is read.
-    private func receiveEntries(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
+    private func receiveEntries(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch, counters: StreamCounters, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
         do {
-            return try await receiveFrames(secure, summary: summary, pipeline: pipeline, idle: idle, transferID: transferID)
+            return try await receiveFrames(secure, summary: summary, pipeline: pipeline, idle: idle, counters: counters, transferID: transferID)
         } catch {
             // The writer runs behind: a failure it hit on earlier operations is the cause
             // to report, not what this task found in a later frame.
@@ -341,7 +369,7 @@ struct ReceiverSession {
         }
     }
 
-    private func receiveFrames(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
+    private func receiveFrames(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch, counters: StreamCounters, transferID: String) async throws(AgentError) -> (UInt64, UInt64) {
         var accounting = EntryAccounting(summary: summary)
         var fileOpen = false
         var resumeOffset: UInt64?
@@ -360,6 +388,7 @@ struct ReceiverSession {
             do { _ = try accounting.data(count: bytes.count) } catch { throw protocolError(error) }
             operations.append(.write(bytes))
             bytesAccounted += UInt64(bytes.count)
+            counters.wireBytes += UInt64(bytes.count)
             if progress.due() {
                 var event = TransferEvent("progress")
                 event.transfer = transferID
@@ -417,6 +446,9 @@ struct ReceiverSession {
                 resumeOffset = offset
             case .message(.end(let files, let bytes), true):
                 do { try accounting.end(files: files, bytes: bytes) } catch { throw protocolError(error) }
+                // END is the last message: anything already behind it is an error, found
+                // before the last file is finished.
+                try secure.checkNothingAfterFinal()
                 if fileOpen { operations.append(.finishFile) }
                 operations.append(.finishAll)
                 return (files, bytes)
@@ -430,8 +462,11 @@ struct ReceiverSession {
             return nil
         }
         while true {
+            // Waits on this side's own disk do not count against the sender's progress.
+            let waitStart = ContinuousClock.now
             let buffer: WritePipeline.Buffer
             do { buffer = try await pipeline.acquire() } catch { throw Self.inboxError(error) }
+            counters.rule.exclude(ContinuousClock.now - waitStart)
             let received: Received
             do {
                 received = try await secure.receive(waitingFor: "file data", into: buffer.bytes)
@@ -444,6 +479,8 @@ struct ReceiverSession {
             frameResumes = false
             let finished: (UInt64, UInt64)?
             do {
+                // END itself is never too late: the transfer is complete with it.
+                if case .message(_, true) = received {} else { try counters.rule.check(bytesIn: secure.io.bytesIn) }
                 finished = try handle(received)
             } catch {
                 // What was checked before the error is written, as if it had come alone.
@@ -452,7 +489,9 @@ struct ReceiverSession {
             }
             pipeline.submit(buffer, operations)
             if frameResumes {
+                let drainStart = ContinuousClock.now
                 await pipeline.drain()
+                counters.rule.exclude(ContinuousClock.now - drainStart)
                 if let failure = pipeline.failure { throw Self.inboxError(failure) }
             }
             if let finished {
@@ -492,6 +531,37 @@ struct ReceiverSession {
         }
     }
 
+    /// The abort text for an M3 that is refused: the real cause, for the sender's person.
+    static func m3AbortText(_ error: HandshakeError, m3: [UInt8]) -> String {
+        switch error {
+        case .unexpectedMessage:
+            "a handshake message out of turn: expected M3 (the offer), got message type \(m3.first ?? 0)"
+        case .malformed(let detail):
+            "a malformed M3 (the offer): \(detail)"
+        case .summaryUndecryptable:
+            "the offer summary in M3 failed authentication (tampered with on the way?)"
+        case .invalidPoint:
+            "M3 carries an invalid pairing value"
+        default:
+            "M3 (the offer) refused: \(error)"
+        }
+    }
+
+    /// An error message without its "Protocol error: " prefix (for texts that add their own).
+    static func withoutPrefix(_ message: String) -> String {
+        let prefix = "Protocol error: "
+        return message.hasPrefix(prefix) ? String(message.dropFirst(prefix.count)) : message
+    }
+
+    /// What a received message is, for errors ("ENTRY", "DATA", "OFFER with the final tag").
+    static func describe(_ received: Received) -> String {
+        switch received {
+        case .data(_, let isFinal): "DATA" + (isFinal ? " with the final tag" : "")
+        case .batch(_, let isFinal): "BATCH" + (isFinal ? " with the final tag" : "")
+        case .message(let message, let isFinal): message.name.uppercased() + (isFinal ? " with the final tag" : "")
+        }
+    }
+
     static func inboxError(_ error: InboxError) -> AgentError {
         switch error.code {
         case .noSpace: AgentError(.noSpace, "The disk is full: \(error.message)", underlying: error)
@@ -520,10 +590,11 @@ struct ReceiverSession {
 
     /// Registers the offer, tells every terminal, and waits for the person (or the timeout,
     /// or the sender going away).
-    private func waitForPerson(_ offer: PendingOffer, io: FrameIO) async -> Decision {
-        guard await agent.offers.add(offer) else {
-            return .busy
+    private func waitForPerson(_ offer: PendingOffer, io: FrameIO, onBoard: () -> Void) async -> Decision {
+        if let refusal = await agent.offers.add(offer) {
+            return .busy(refusal)
         }
+        onBoard()
         announce("offer", offer, message: offer.warning)
         let offers = agent.offers
         let id = offer.id

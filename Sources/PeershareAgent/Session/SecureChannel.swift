@@ -159,6 +159,14 @@ final class SecureChannel {
         try await io.flush()
     }
 
+    /// Throws when the peer sent anything after its final message: bytes that arrived but
+    /// were not read as frames (a frame after END sits in the inbound buffer). Checked before
+    /// this side answers the final message, so the answer can say why.
+    func checkNothingAfterFinal() throws(AgentError) {
+        guard receivedFinal, io.unreadBytes > 0 else { return }
+        throw AgentError(.protocolError, "Protocol error: the peer sent \(io.unreadBytes) more byte(s) after its final message.")
+    }
+
     /// Reads, decrypts and decodes the next message. Anything after the peer's final message,
     /// a forged, replayed or reordered frame, or an undecodable message is an error.
     /// The plaintext goes into `buffer` (at least `WireLimits.maxStreamMessage` bytes) when
@@ -172,14 +180,20 @@ final class SecureChannel {
             throw AgentError(.protocolError, "Protocol error: a frame of \(frame.readableBytes) bytes is shorter than the encryption overhead.")
         }
         let plainBuffer = buffer ?? receiveBuffer
-        let result: (count: Int, isFinal: Bool)
+        let pulled: (count: Int, tag: SecretStreamTag)
         do {
-            result = try frame.withUnsafeReadableBytes { cipher in
-                try puller.pull(cipher, into: plainBuffer)
+            pulled = try frame.withUnsafeReadableBytes { cipher in
+                try puller.pullTagged(cipher, into: plainBuffer)
             }
         } catch {
             throw AgentError(.security, "The connection was tampered with or corrupted (a frame failed authentication); the session was closed.", underlying: error)
         }
+        // Only MESSAGE, and FINAL on the last message, are part of the protocol; PUSH and
+        // REKEY would change how the stream is read, and refusing is the safe default.
+        guard pulled.tag == .message || pulled.tag == .final else {
+            throw AgentError(.protocolError, "Protocol error: a message carrying the secretstream \(pulled.tag) tag (only MESSAGE, and FINAL on the last message, are allowed).")
+        }
+        let result = (count: pulled.count, isFinal: pulled.tag == .final)
         receivedFinal = result.isFinal
         guard result.count > 0 else {
             throw AgentError(.protocolError, "Protocol error: an empty message.")

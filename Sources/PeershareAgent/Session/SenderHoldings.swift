@@ -51,4 +51,6 @@ struct ResumeCounters {
     var resumedBytes: UInt64 = 0
     var skippedFiles: UInt64 = 0
     var resumedFiles: UInt64 = 0
+    /// File bytes sent as DATA in this session (holes and held bytes do not travel).
+    var wireBytes: UInt64 = 0
 }

@@ -8,8 +8,13 @@ import SodiumKit
 public struct SendResult: Sendable {
     public var files: UInt64
     public var bytes: UInt64
+    /// From acceptance (the receiver's ACCEPT) to its DONE.
     public var seconds: Double
     public var paired: Bool
+    /// From the start of the send to acceptance (connecting, handshake, the person's approval).
+    public var waitSeconds: Double = 0
+    /// File bytes sent as DATA (not holes, not what the receiver already held).
+    public var wireBytes: UInt64 = 0
     /// Resume: the file bytes that actually travelled, and those the receiver already held.
     public var sentBytes: UInt64 = 0
     public var resumedBytes: UInt64 = 0
@@ -238,6 +243,7 @@ struct SenderSession {
         let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
         try await secure.send(.offer(summary))
         let holdings: SenderHoldings
+        var acceptedAt = ContinuousClock.now
         switch try await secure.receive(waitingFor: "the receiver's answer") {
         case .message(.accept(let receiverName), false):
             holdings = try await SenderHoldings.receive(secure)
@@ -248,6 +254,7 @@ struct SenderSession {
             } catch {
                 logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
             }
+            acceptedAt = ContinuousClock.now
             var accepted = TransferEvent("accepted")
             accepted.peer = receiverName
             accepted.transfer = transferID
@@ -279,7 +286,8 @@ struct SenderSession {
             guard files == plan.fileCount, bytes == plan.totalBytes else {
                 throw AgentError(.protocolError, "The receiver confirmed \(files) files and \(bytes) bytes, but \(plan.fileCount) files and \(plan.totalBytes) bytes were sent.")
             }
-            return .finished(SendResult(files: files, bytes: bytes, seconds: (ContinuousClock.now - start).inSeconds, paired: outcome.mode == .pair,
+            return .finished(SendResult(files: files, bytes: bytes, seconds: (ContinuousClock.now - acceptedAt).inSeconds, paired: outcome.mode == .pair,
+                              waitSeconds: (acceptedAt - start).inSeconds, wireBytes: counters.wireBytes,
                               sentBytes: bytes - min(bytes, counters.resumedBytes), resumedBytes: counters.resumedBytes,
                               skippedFiles: counters.skippedFiles, resumedFiles: counters.resumedFiles))
         case .message(.failure(let code, let text), _):
@@ -356,6 +364,7 @@ struct SenderSession {
                 switch piece {
                 case .data(let count):
                     fileBytes += UInt64(count)
+                    counters.wireBytes += UInt64(count)
                 case .hole(let length):
                     try secure.enqueue(.hole(length))
                     fileBytes += length
@@ -431,6 +440,9 @@ public struct Timeouts: Sendable {
     public var confirmation: Double = 300
     /// Silence tolerated while a transfer is streaming (a cut network is reported after this).
     public var idle: Int64 = 30
+    /// The receiver's minimum-progress window: each such period of streaming must bring at
+    /// least `AgentOptions.minimumProgressBytes`.
+    public var progressWindow: Double = 30
 
     public init() {}
 }

@@ -32,12 +32,18 @@ final class AgentProcess: @unchecked Sendable {
 
     deinit { process.stop() }
 
-    static func start(name: String, home: String, inbox: String, offerTimeout: Int, environment: [String: String],
-                      logs: String) async throws -> AgentProcess {
+    /// `config`: the text of the agent's `config.toml` (`HOME/config/config.toml`), if any;
+    /// `arguments`: more options for `run` (`-v` to see the session log).
+    static func start(name: String, home: String, inbox: String, offerTimeout: Int, config: String? = nil, arguments: [String] = [],
+                      environment: [String: String], logs: String) async throws -> AgentProcess {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        if let config {
+            try FileManager.default.createDirectory(atPath: home + "/config", withIntermediateDirectories: true)
+            try writeFile(home + "/config/config.toml", Array(config.utf8))
+        }
         let process = try Subprocess(
             ["run", "--home", home, "--port", "0", "--listen", "127.0.0.1", "--inbox", inbox, "--no-discovery",
-             "--name", name, "--offer-timeout", String(offerTimeout)],
+             "--name", name, "--offer-timeout", String(offerTimeout)] + arguments,
             environment: environment, logDirectory: logs, keepInputOpen: true)
         let deadline = ContinuousClock.now + .seconds(30)
         var port: UInt16?

@@ -97,6 +97,11 @@ final class SecureSession: @unchecked Sendable {
         try pusher.push(plaintext, final: final)
     }
 
+    /// Encrypts `plaintext` with any secretstream tag (PUSH, REKEY) and sends it as one frame.
+    func send(_ plaintext: [UInt8], tag: SecretStreamTag) async throws {
+        try await socket.sendFrame(try pusher.push(plaintext, tag: tag))
+    }
+
     /// Encrypts and sends one plaintext as one frame.
     func send(_ plaintext: [UInt8], final: Bool = false) async throws {
         try await socket.sendFrame(try seal(plaintext, final: final))

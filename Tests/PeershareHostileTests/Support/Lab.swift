@@ -62,7 +62,7 @@ final class Lab: @unchecked Sendable {
 
     // MARK: Start and stop
 
-    static func start(tag: String, offerTimeout: Int) async throws -> Lab {
+    static func start(tag: String, offerTimeout: Int, config: String? = nil, arguments: [String] = []) async throws -> Lab {
         guard HostileEnvironment.binaryExists else {
             throw HarnessError("no peershare binary at \(HostileEnvironment.binary); run `swift build` first")
         }
@@ -72,7 +72,7 @@ final class Lab: @unchecked Sendable {
             let preexisting = TreeSnapshot.scan(root + "/inbox")
             let agent = try await AgentProcess.start(
                 name: "victim-\(tag)", home: root + "/work/agent.home", inbox: root + "/inbox", offerTimeout: offerTimeout,
-                environment: environment, logs: root + "/work/logs")
+                config: config, arguments: arguments, environment: environment, logs: root + "/work/logs")
             let lab = Lab(tag: tag, root: root, environment: environment, agent: agent,
                           hostile: HostileSender(name: "hostile"), preexisting: preexisting)
             do {
@@ -452,11 +452,13 @@ final class Lab: @unchecked Sendable {
 struct LabTrait: SuiteTrait, TestScoping {
     let tag: String
     let offerTimeout: Int
+    let config: String?
+    let arguments: [String]
 
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let lab = try await Lab.start(tag: tag, offerTimeout: offerTimeout)
+        let lab = try await Lab.start(tag: tag, offerTimeout: offerTimeout, config: config, arguments: arguments)
         defer { lab.shutdown() }
         try await Lab.$current.withValue(lab) {
             try await function()
@@ -465,8 +467,10 @@ struct LabTrait: SuiteTrait, TestScoping {
 }
 
 extension Trait where Self == LabTrait {
-    /// One agent for the suite; `offerTimeout` is its `--offer-timeout` (seconds a pending offer waits).
-    static func lab(_ tag: String, offerTimeout: Int = 30) -> LabTrait {
-        LabTrait(tag: tag, offerTimeout: offerTimeout)
+    /// One agent for the suite; `offerTimeout` is its `--offer-timeout` (seconds a pending offer
+    /// waits), `config` the text of its `config.toml` (for `[limits]`), `arguments` more
+    /// options for `peershare run`.
+    static func lab(_ tag: String, offerTimeout: Int = 30, config: String? = nil, arguments: [String] = []) -> LabTrait {
+        LabTrait(tag: tag, offerTimeout: offerTimeout, config: config, arguments: arguments)
     }
 }
