@@ -26,6 +26,25 @@ enum SecretStreamState {
         return state
     }
 
+    /// A new state set up by `init_pull` from `header` under `key` (freed again on failure).
+    static func pulling(key: SecretKey, header: [UInt8]) throws(SodiumError) -> UnsafeMutableRawPointer {
+        Sodium.ensureInitialized()
+        guard header.count == headerBytes else {
+            throw .invalidHeaderLength(expected: headerBytes, actual: header.count)
+        }
+        let state = allocate()
+        let result = header.withBytePointer { h in
+            key.withUnsafePointer { k in
+                crypto_secretstream_xchacha20poly1305_init_pull(state.assumingMemoryBound(to: CState.self), h, k)
+            }
+        }
+        guard result == 0 else {
+            free(state)
+            throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_init_pull", code: result)
+        }
+        return state
+    }
+
     static func free(_ state: UnsafeMutableRawPointer) {
         sodium_memzero(state, MemoryLayout<CState>.size)
         state.deallocate()
@@ -111,22 +130,7 @@ public struct SecretStreamPusher: ~Copyable, @unchecked Sendable {
     /// the header's last 8 bytes as nonce), so the pushes that follow are those of a stream
     /// whose random header happened to be `header`.
     package init(key: SecretKey, header: [UInt8]) throws(SodiumError) {
-        Sodium.ensureInitialized()
-        guard header.count == SecretStreamState.headerBytes else {
-            throw .invalidHeaderLength(expected: SecretStreamState.headerBytes, actual: header.count)
-        }
-        let state = SecretStreamState.allocate()
-        let result = header.withBytePointer { h in
-            key.withUnsafePointer { k in
-                crypto_secretstream_xchacha20poly1305_init_pull(
-                    state.assumingMemoryBound(to: SecretStreamState.CState.self), h, k)
-            }
-        }
-        guard result == 0 else {
-            SecretStreamState.free(state)
-            throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_init_pull", code: result)
-        }
-        self.state = state
+        self.state = try SecretStreamState.pulling(key: key, header: header)
         self.header = header
     }
 
@@ -197,22 +201,7 @@ public struct SecretStreamPuller: ~Copyable, @unchecked Sendable {
 
     /// Starts reading a stream under `key` from its 24-byte `header` (`init_pull`).
     public init(key: SecretKey, header: [UInt8]) throws(SodiumError) {
-        Sodium.ensureInitialized()
-        guard header.count == SecretStreamState.headerBytes else {
-            throw .invalidHeaderLength(expected: SecretStreamState.headerBytes, actual: header.count)
-        }
-        let state = SecretStreamState.allocate()
-        let result = header.withBytePointer { h in
-            key.withUnsafePointer { k in
-                crypto_secretstream_xchacha20poly1305_init_pull(
-                    state.assumingMemoryBound(to: SecretStreamState.CState.self), h, k)
-            }
-        }
-        guard result == 0 else {
-            SecretStreamState.free(state)
-            throw .unexpectedFailure(function: "crypto_secretstream_xchacha20poly1305_init_pull", code: result)
-        }
-        self.state = state
+        self.state = try SecretStreamState.pulling(key: key, header: header)
     }
 
     deinit {
