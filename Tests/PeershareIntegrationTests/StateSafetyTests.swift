@@ -33,23 +33,14 @@ extension EndToEnd {
         defer { scratch.remove() }
         let runtime = try scratch.directory("xdg-runtime")
         #expect(mkdir(runtime + "/peershare", 0o700) == 0 && chmod(runtime + "/peershare", 0o777) == 0)
-        var environment = TestEnvironment.childEnvironment
-        environment["HOME"] = scratch.root
-        environment["XDG_RUNTIME_DIR"] = runtime
-        environment["XDG_STATE_HOME"] = try scratch.directory("xdg-state")
-        environment["XDG_CONFIG_HOME"] = try scratch.directory("xdg-config")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestEnvironment.binary)
-        process.arguments = ["run", "--port", "0", "--listen", "127.0.0.1", "--no-discovery", "--inbox", scratch.path("inbox")]
-        process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let ended = process.waitBlocking(upTo: .seconds(15))
-        if !ended { kill(process.processIdentifier, SIGKILL); _ = process.waitBlocking(upTo: .seconds(5)) }
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(ended && process.terminationStatus != 0, "the agent must refuse to start: \(stderr)")
+        let environment: [String: String?] = [
+            "HOME": scratch.root, "XDG_RUNTIME_DIR": runtime,
+            "XDG_STATE_HOME": try scratch.directory("xdg-state"), "XDG_CONFIG_HOME": try scratch.directory("xdg-config"),
+        ]
+        let result = try await CLI.run(["run", "--port", "0", "--listen", "127.0.0.1", "--no-discovery", "--inbox", scratch.path("inbox")],
+                                       timeout: .seconds(15), environment: environment)
+        #expect(!result.timedOut && !result.exited(0), "the agent must refuse to start: \(result)")
+        let stderr = result.stderr
         #expect(stderr.contains(runtime + "/peershare"), "\(stderr)")
         var info = stat()
         #expect(lstat(runtime + "/peershare", &info) == 0 && info.st_mode & 0o7777 == 0o777)
