@@ -56,13 +56,12 @@ struct HandshakeTests {
         let lab = try #require(Lab.current)
         let probe = lab.begin("item \(preAuth.item) first message: \(preAuth.label)")
         let socket = try await PeerSocket.connect(port: lab.port)
-        let start = ContinuousClock.now
         try? await socket.send(preAuth.bytes)
+        // Read for 10 s, less than the agent's 15 s first-message deadline: an answer or a
+        // close within that came from the agent refusing these bytes, not from its timer.
         let outcome = Outcome(await socket.readFrame(timeout: .seconds(10)))
-        let elapsed = ContinuousClock.now - start
         socket.close()
         lab.expectRejected(outcome, probe.label, mentioning: preAuth.mentioning)
-        #expect(elapsed < .seconds(3), "\(probe.label): took \(elapsed) to be refused")
         if case .abort(let notice) = outcome {
             #expect(notice.reason == AbortNotice.protocolError, "\(probe.label): abort reason \(notice.reason)")
         }
@@ -287,9 +286,8 @@ struct HandshakeTests {
         #expect(offer?["needsCode"] as? Bool == true, "the offer does not ask for a code: \(String(describing: offer))")
         #expect(offer?["fingerprint"] as? String == Fingerprint.full(of: impostor.publicKey),
                 "the offer does not show the new key's fingerprint: \(String(describing: offer))")
-        let output = lab.agentOutput(since: probe).lowercased()
-        let warned = ["warning", "new identity", "new key", "different key", "another key", "not the paired", "changed"]
-            .contains { output.contains($0) }
+        let output = lab.agentOutput(since: probe)
+        let warned = output.contains("A paired device is already named \"\(name)\" with another key")
         #expect(warned, "item 28: no warning that \"\(name)\" is paired with another key:\n\(DisplayEscape.escape(lab.agentOutput(since: probe)))")
         socket.close()
         try await Task.sleep(for: .milliseconds(200))
@@ -343,10 +341,9 @@ struct HandshakeTests {
         let output = lab.agentOutput(since: probe)
         let fingerprint = Fingerprint.full(of: lab.hostile.identity.publicKey)
         let disambiguated = output.contains(fingerprint) || output.contains(String(fingerprint.prefix(19)))
-            || output.lowercased().contains("warning")
         #expect(disambiguated, """
             item 28: the hostile peer's files are shown as coming from the paired peer "honest", without its \
-            fingerprint or a warning:
+            fingerprint:
             \(DisplayEscape.escape(output))
             """)
         let named = lab.agent.pins().values.filter { $0 == "honest" }.count
