@@ -145,7 +145,14 @@ struct ReceiverSession {
             let m4 = try handshake.makeM4(code: code)
             try await io.send(m4)
             let m5 = try await io.readHandshakeMessage("the sender's confirmation", seconds: timeouts.handshakeStep)
-            outcome = try handshake.handleM5(m5)
+            do {
+                outcome = try handshake.handleM5(m5)
+            } catch {
+                // The sender is told why, as for every other refused handshake message. This
+                // tells a guesser nothing: M4 already showed it whether its code was right.
+                await io.sendAbort(Self.m5AbortReason(error), Self.m5AbortText(error, m5: m5))
+                throw error
+            }
         } catch let error {
             if mode == .pair {
                 agent.recordPairingFailure(sources: sources)
@@ -528,6 +535,22 @@ struct ReceiverSession {
             event.direction = "receive"
             agent.hub.publish(event)
             throw error
+        }
+    }
+
+    /// A refused M5 is a security matter when its signature or confirmation tag is wrong
+    /// (someone without the key, or a man in the middle), a protocol error otherwise.
+    static func m5AbortReason(_ error: HandshakeError) -> AbortFrame.Reason {
+        error == .badSignature || error == .confirmationFailed ? .security : .protocolError
+    }
+
+    /// The abort text for a refused M5: the real cause, for the sender's person.
+    static func m5AbortText(_ error: HandshakeError, m5: [UInt8]) -> String {
+        switch error {
+        case .unexpectedMessage: "a handshake message out of turn: expected M5 (the key confirmation), got message type \(m5.first ?? 0)"
+        case .badSignature: "the key confirmation (M5) failed: bad signature"
+        case .confirmationFailed: "the key confirmation (M5) failed: wrong confirmation tag"
+        default: "the key confirmation (M5) was refused: \(error)"
         }
     }
 

@@ -423,10 +423,18 @@ final class Lab: @unchecked Sendable {
 
     /// The attempt was refused or aborted; when the agent gave a reason, it is printable and,
     /// if `mentioning` is given, contains that text (case-insensitive).
+    /// The agent refused with a reason (an abort, REFUSE or FAILURE with text). A close
+    /// without one counts only where `silentCloseIsRight` says why it is the right answer
+    /// (bytes that are not a frame at all, where there is nobody to tell).
     func expectRejected(_ outcome: Outcome, _ label: String, mentioning: String? = nil,
+                        silentCloseIsRight: String? = nil,
                         sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(outcome.isRejection, "\(label): expected a refusal or abort, got \(outcome)", sourceLocation: sourceLocation)
-        guard let reason = outcome.reason else { return }
+        guard let reason = outcome.reason else {
+            #expect(silentCloseIsRight != nil && outcome.isClosedWithoutReason,
+                    "\(label): the agent closed without saying why (\(outcome))", sourceLocation: sourceLocation)
+            return
+        }
         #expect(!reason.isEmpty, "\(label): the refusal carries no text", sourceLocation: sourceLocation)
         let leaks = Self.rawControlFindings(Array(reason.utf8))
         #expect(leaks.isEmpty, "\(label): the refusal text has raw control bytes: \(leaks)", sourceLocation: sourceLocation)
