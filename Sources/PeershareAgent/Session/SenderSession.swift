@@ -234,9 +234,10 @@ struct SenderSession {
         }
         try await io.send(m5)
         if outcome.mode == .pair {
-            // Pairing succeeded: pin now, even if the offer is refused later. (A KNOWN
+            // Pairing succeeded: pin now, even if the offer is refused later. The receiver's
+            // name comes only with its ACCEPT, so a new pin has none until then. (A KNOWN
             // session's pin is refreshed once, when the receiver accepts.)
-            try trust.remember(key: outcome.peerIdentity, name: try trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
+            try trust.remember(key: outcome.peerIdentity, name: nil, address: address.description)
         }
 
         // Encrypted streams: offer, answer, entries, end, confirmation.
@@ -250,7 +251,7 @@ struct SenderSession {
             // Now that the receiver said its name, the pin (made right after the handshake
             // under the address) carries it.
             do {
-                try trust.remember(key: outcome.peerIdentity, name: receiverName.isEmpty ? address.description : receiverName, address: address.description)
+                try trust.remember(key: outcome.peerIdentity, name: receiverName, address: address.description)
             } catch {
                 logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
             }
