@@ -26,6 +26,8 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var time: String?
     var waitSeconds: Double?
     var wireBytes: UInt64?
+    var rate: Double?
+    var eta: Double?
 
     /// Every line of `text` that decodes as an event, in order (other lines are ignored).
     static func parse(_ text: String) -> [SendEvent] {

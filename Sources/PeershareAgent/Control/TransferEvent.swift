@@ -45,6 +45,10 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     /// done, received: file bytes that crossed the wire (DATA payload): not holes of sparse
     /// files, not bytes the receiver already held. The rate is this over `seconds`.
     public var wireBytes: UInt64?
+    /// progress: bytes per second over the last few seconds, and the seconds left at that
+    /// rate; absent until two samples a moment apart exist (and `eta` when the rate is 0).
+    public var rate: Double?
+    public var eta: Double?
     public var expiresIn: Double?
     public var message: String?
     public var kind: String?

@@ -373,12 +373,13 @@ struct SenderSession {
                     break reading
                 }
                 try await secure.io.flushIfLarge()
-                if progress.due() {
+                if progress.due(bytes: sentBytes + fileBytes) {
                     var event = TransferEvent("progress")
                     event.transfer = transferID
                     event.bytes = sentBytes + fileBytes
                     event.totalBytes = plan.totalBytes
                     event.file = entry.path.string
+                    progress.addRate(to: &event)
                     events(event)
                 }
                 if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
@@ -446,23 +447,4 @@ public struct Timeouts: Sendable {
     public var progressWindow: Double = 30
 
     public init() {}
-}
-
-/// Rate-limits progress events (a few per second).
-final class ProgressThrottle: @unchecked Sendable {
-    // Used only by the one task that runs the session; the class exists so `due()` can
-    // mutate while the session struct stays immutable.
-    private var last = ContinuousClock.now
-    private let interval: Duration
-
-    init(interval: Duration = .milliseconds(250)) { self.interval = interval }
-
-    func due() -> Bool {
-        let now = ContinuousClock.now
-        if now - last >= interval {
-            last = now
-            return true
-        }
-        return false
-    }
 }
