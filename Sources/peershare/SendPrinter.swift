@@ -15,6 +15,12 @@ final class SendPrinter: Sendable {
         var finished = false
         var statusShown = false
         var leftOut: UInt64 = 0
+        /// When the offer reached the receiver (the `waiting` event) and how long this send
+        /// waits for it (the `code` event's `expiresIn`), for the countdown and for saying
+        /// how long the receiver's agent kept the offer open.
+        var waitingSince: Date?
+        var ownWait: Double?
+        var counting = false
     }
     private let state = NIOLockedValueBox(State())
 
@@ -30,11 +36,18 @@ final class SendPrinter: Sendable {
     var leftOut: UInt64 { state.withLockedValue { $0.leftOut } }
 
     func show(_ event: TransferEvent) {
+        var event = event
         if event.event == "done" || event.event == "error" {
             state.withLockedValue {
                 $0.finished = true
                 $0.leftOut = event.leftOut ?? 0
             }
+        }
+        if event.event == "accepted" || event.event == "done" || event.event == "error" {
+            state.withLockedValue { $0.counting = false }
+        }
+        if event.event == "error", event.kind == "expired" {
+            event.message = expiryMessage()
         }
         if json {
             Console.out(ControlJSON.line(event))
@@ -59,13 +72,21 @@ final class SendPrinter: Sendable {
             let digits = event.code ?? ""
             let shown = digits.count == 6 ? "\(digits.prefix(3)) \(digits.suffix(3))" : digits
             Console.out("Pairing code: \(shown)")
+            state.withLockedValue { $0.ownWait = event.expiresIn }
             if !quiet {
-                Console.out("The receiving person types this code to accept (valid for \(Describe.clock(event.expiresIn ?? 0))).")
+                // The receiver's agent has its own offer timeout, which the sender cannot
+                // know: the time shown is this send's wait, and says so.
+                Console.out("The receiving person types this code to accept (this send waits up to \(Describe.clock(event.expiresIn ?? 0)); the receiver's agent may close the offer sooner).")
             }
         case "waiting":
-            if !quiet { Console.out("Waiting for the receiver to accept…") }
+            state.withLockedValue { $0.waitingSince = Date() }
+            if !quiet {
+                Console.out("Waiting for the receiver to accept…")
+                startCountdown()
+            }
         case "accepted":
             state.withLockedValue { $0.start = Date() }
+            clearStatus()
             if !quiet { Console.out("Accepted. Sending…") }
         case "progress":
             guard !quiet else { return }
@@ -101,7 +122,39 @@ final class SendPrinter: Sendable {
         }
     }
 
+    /// Said when the receiver's agent closed the offer (only it sends "expired"; this send's
+    /// own wait ends as unreachable), with how long after it arrived there.
+    private func expiryMessage() -> String {
+        let since = state.withLockedValue { $0.waitingSince }
+        let after = since.map { " (after \(Int(Date().timeIntervalSince($0).rounded())) s)" } ?? ""
+        return "The receiver's agent closed the offer after its offer timeout\(after), before anyone accepted it. Send again."
+    }
+
+    /// On a terminal, counts this send's own wait down on the status line until the offer
+    /// is answered.
+    private func startCountdown() {
+        guard Console.errorIsTerminal, let wait = state.withLockedValue({ $0.ownWait }), wait > 0 else { return }
+        let deadline = Date().addingTimeInterval(wait)
+        state.withLockedValue { $0.counting = true }
+        Task { [self] in
+            while true {
+                let shown = state.withLockedValue { state -> Bool in
+                    guard state.counting else { return false }
+                    Console.status("Waiting for the receiver: this send gives up in \(Describe.clock(max(0, deadline.timeIntervalSinceNow))).")
+                    state.statusShown = true
+                    return true
+                }
+                guard shown else { return }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
     private func clearStatus() {
-        if state.withLockedValue({ $0.statusShown }) { Console.endStatus() }
+        let shown = state.withLockedValue { state in
+            defer { state.statusShown = false }
+            return state.statusShown
+        }
+        if shown { Console.endStatus() }
     }
 }
