@@ -8,6 +8,8 @@ import NIOConcurrencyHelpers
 final class SendPrinter: Sendable {
     let json: Bool
     let quiet: Bool
+    /// `-v`: also the addresses to try, the handshake mode, and a line per file.
+    let verbose: Bool
     private struct State {
         var start = Date()
         var total: UInt64 = 0
@@ -24,9 +26,10 @@ final class SendPrinter: Sendable {
     }
     private let state = NIOLockedValueBox(State())
 
-    init(json: Bool, quiet: Bool) {
+    init(json: Bool, quiet: Bool, verbose: Bool = false) {
         self.json = json
         self.quiet = quiet
+        self.verbose = verbose
     }
 
     /// True once a `done` or `error` event was shown.
@@ -62,12 +65,20 @@ final class SendPrinter: Sendable {
             guard !quiet else { return }
             let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
             Console.out("Sending \(contents) to \(event.address ?? "?"): \(Describe.names(event.names ?? []))")
+            if verbose, let addresses = event.addresses {
+                Console.out("Addresses to try, in order: \(addresses.map { DisplayEscape.escape($0) }.joined(separator: ", ")).")
+            }
         case "warning":
             guard !quiet else { return }
             Console.err("warning: \(event.message ?? "")")
         case "connected":
             guard !quiet else { return }
             Console.out("Connected to \(event.address ?? "?") (fingerprint \(event.fingerprint ?? "?"))\(event.paired == true ? ", a paired peer" : "").")
+            if verbose {
+                Console.out(event.paired == true
+                    ? "Handshake mode KNOWN: the receiver's key is pinned here, no code is needed."
+                    : "Handshake mode PAIR: the receiver does not know this device; a code is needed.")
+            }
         case "code":
             let digits = event.code ?? ""
             let shown = digits.count == 6 ? "\(digits.prefix(3)) \(digits.suffix(3))" : digits
@@ -100,6 +111,10 @@ final class SendPrinter: Sendable {
                 state.withLockedValue { $0.lastPlainLine = Date() }
                 Console.err(line)
             }
+        case "file":
+            guard verbose else { return }
+            clearStatus()
+            Console.out(Self.fileLine(event))
         case "done":
             clearStatus()
             guard !quiet else { return }
@@ -119,6 +134,20 @@ final class SendPrinter: Sendable {
             Console.err("peershare: \(event.message ?? "the transfer failed")")
         default:
             break
+        }
+    }
+
+    /// `send -v`'s line for one file: sent whole, continued, or skipped.
+    static func fileLine(_ event: TransferEvent) -> String {
+        let name = DisplayEscape.escape(event.file ?? "?")
+        let size = event.bytes ?? 0
+        switch event.resumedBytes {
+        case .some(let held) where held >= size:
+            return "skipped \(name) (already complete at the receiver, \(ByteCount.format(size)))"
+        case .some(let held):
+            return "sent \(name) (\(ByteCount.format(size - held)), continued after the \(ByteCount.format(held)) the receiver held)"
+        case .none:
+            return "sent \(name) (\(ByteCount.format(size)))"
         }
     }
 

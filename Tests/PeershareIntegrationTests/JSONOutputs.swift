@@ -9,6 +9,7 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var kind: String?
     var fingerprint: String?
     var address: String?
+    var addresses: [String]?
     var file: String?
     var files: UInt64?
     var directories: UInt64?
@@ -64,6 +65,7 @@ struct PendingOfferInfo: Decodable, Sendable {
     var peer: String
     var fingerprint: String
     var address: String?
+    var addresses: [String]?
     var needsCode: Bool
     var files: UInt64
     var directories: UInt64?

@@ -8,6 +8,9 @@ public struct SendTarget: Sendable {
     public var addresses: [PeerAddress]
     public var expectedKey: [UInt8]?
     public var name: String?
+    /// Report each file as it is done (a `file` event: sent, continued or skipped), for
+    /// `send -v`; off otherwise, since a tree of many small files would flood the events.
+    public var fileEvents = false
 }
 
 /// Turns what a person typed after `--to` into a target: `HOST:PORT`, a discovered name, a

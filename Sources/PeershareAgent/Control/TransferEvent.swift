@@ -18,6 +18,8 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     public var peer: String?
     public var fingerprint: String?
     public var address: String?
+    /// sending: every address the send may try, in order (`address` is the first).
+    public var addresses: [String]?
     public var code: String?
     public var needsCode: Bool?
     public var paired: Bool?

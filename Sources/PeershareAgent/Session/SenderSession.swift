@@ -41,12 +41,15 @@ struct SenderSession {
     let logger: Logger
     let timeouts: Timeouts
     let progress: ProgressThrottle
+    /// Emit a `file` event per regular file (`send -v`).
+    var fileEvents = false
 
     func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
         let start = ContinuousClock.now
         var event = TransferEvent("sending")
         event.transfer = transferID
         event.address = addresses.first?.description
+        event.addresses = addresses.map(\.description)
         event.files = plan.fileCount
         event.directories = plan.directoryCount
         event.totalBytes = plan.totalBytes
@@ -325,6 +328,7 @@ struct SenderSession {
                 counters.resumedBytes += resumeFrom
                 sentBytes += resumeFrom
                 sentFiles += 1
+                reportFile(entry, resumedFrom: resumeFrom)
                 try await secure.io.flushIfLarge()
                 continue
             }
@@ -386,6 +390,7 @@ struct SenderSession {
             }
             sentBytes += fileBytes
             sentFiles += 1
+            reportFile(entry, resumedFrom: resumeFrom)
         }
         try secure.enqueue(.end(files: sentFiles, bytes: sentBytes), final: true)
         do {
@@ -394,6 +399,18 @@ struct SenderSession {
             throw AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(timeouts.idle) seconds (network cut?).")
         }
         return counters
+    }
+
+    /// A `file` event for `send -v`: the file is queued whole (`resumedBytes` absent),
+    /// continued from `resumedBytes`, or skipped (`resumedBytes` equal to its size).
+    private func reportFile(_ entry: Entry, resumedFrom: UInt64) {
+        guard fileEvents else { return }
+        var event = TransferEvent("file")
+        event.transfer = transferID
+        event.file = entry.path.string
+        event.bytes = entry.size
+        event.resumedBytes = resumedFrom > 0 ? resumedFrom : nil
+        events(event)
     }
 
     /// After a write failed, the receiver's last message (if it sent one) says why.
