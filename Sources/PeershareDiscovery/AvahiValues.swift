@@ -78,13 +78,14 @@ enum AvahiValues {
         }
     }
 
-    /// The instance name to try after a collision. The first rename appends the start of
-    /// our identity key ("twin (1a7e-a624)"), which no other agent can pick: two agents that
+    /// The instance name to try after a collision. The first rename appends the advert's
+    /// `renameTag` (the first two groups of our fingerprint: "twin (b029-4c1e)"), which no
+    /// other agent can pick and which `peers` shows and `send --to` takes: two agents that
     /// both renamed to `avahi_alternative_service_name` ("twin #2") collided again and again
     /// (the IPv4 and IPv6 probes can each pick a different winner), measured in the LAN lab.
     /// Later renames fall back to `avahi_alternative_service_name`.
     static func nextInstanceName(current: String, advert: ServiceAdvert?) -> String? {
-        let keyed = keyedServiceName(advert?.instanceName ?? current, key: advert?.txt[TXTKeys.publicKey])
+        let keyed = keyedServiceName(advert?.instanceName ?? current, tag: advert?.renameTag)
         return keyed.flatMap { $0 == current ? nil : $0 } ?? alternativeServiceName(current)
     }
 
@@ -98,8 +99,8 @@ enum AvahiValues {
         return String(cString: alternative)
     }
 
-    /// "peershare-" and the first 8 hex digits of `publicKey` (the digits a keyed instance
-    /// name shows), a valid DNS label; nil without a usable key.
+    /// "peershare-" and the first 8 hex digits of `publicKey`, a valid DNS label (never shown
+    /// to people as a peer's name, so it need not match its fingerprint); nil without a usable key.
     static func keyedHostName(publicKey: String?) -> String? {
         guard let publicKey, publicKey.utf8.count >= 8 else { return nil }
         let hex = publicKey.lowercased().prefix(8)
@@ -107,12 +108,12 @@ enum AvahiValues {
         return "peershare-" + String(hex)
     }
 
-    /// "NAME (1a7e-a624)" from the first 8 hex digits of `key`, cut to the 63-byte limit of a
-    /// DNS-SD instance name; nil without a usable key.
-    static func keyedServiceName(_ name: String, key: String?) -> String? {
-        guard let key, key.count >= 8 else { return nil }
-        let hex = Array(key.lowercased().prefix(8))
-        let suffix = " (\(String(hex[0..<4]))-\(String(hex[4..<8])))"
+    /// "NAME (TAG)", cut to the 63-byte limit of a DNS-SD instance name; nil without a
+    /// usable tag (1 to 16 characters of hex digits and "-").
+    static func keyedServiceName(_ name: String, tag: String?) -> String? {
+        guard let tag, (1...16).contains(tag.count),
+              tag.allSatisfy({ $0 == "-" || ($0.isASCII && $0.isHexDigit) }) else { return nil }
+        let suffix = " (\(tag.lowercased()))"
         var base = name
         while base.utf8.count + suffix.utf8.count > 63, !base.isEmpty { base.removeLast() }
         return base + suffix

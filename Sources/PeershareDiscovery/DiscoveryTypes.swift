@@ -13,11 +13,15 @@ public struct ServiceAdvert: Sendable, Equatable {
     public var port: UInt16
     /// TXT record pairs; see ``TXTKeys`` for the keys peers read.
     public var txt: [String: String]
+    /// What a rename after a collision appends in parentheses: the start of the agent's
+    /// fingerprint ("b029-4c1e"), so the name shown is one a person can type after `--to`.
+    public var renameTag: String?
 
-    public init(instanceName: String, port: UInt16, txt: [String: String]) {
+    public init(instanceName: String, port: UInt16, txt: [String: String], renameTag: String? = nil) {
         self.instanceName = instanceName
         self.port = port
         self.txt = txt
+        self.renameTag = renameTag
     }
 }
 

@@ -14,6 +14,12 @@ public enum Fingerprint {
         groups(of: publicKey).prefix(4).joined(separator: "-")
     }
 
+    /// The first 2 groups ("3f2a-9c01"): what a renamed advert appends to a shared name,
+    /// and so what `peers` shows to tell two peers of one name apart.
+    public static func tag(of publicKey: [UInt8]) -> String {
+        groups(of: publicKey).prefix(2).joined(separator: "-")
+    }
+
     /// Lowercased hex with "-", ":" and spaces removed, for prefix matching of user input.
     public static func normalized(_ text: String) -> String {
         String(text.lowercased().filter { $0 != "-" && $0 != ":" && $0 != " " })

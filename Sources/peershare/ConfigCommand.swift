@@ -39,7 +39,7 @@ struct ConfigCommand: AsyncParsableCommand {
             let width = settings.items.map(\.key.count).max() ?? 0
             for item in settings.items {
                 let key = item.key.padding(toLength: width, withPad: " ", startingAt: 0)
-                Console.out("\(key)  \(DisplayEscape.escape(item.value))  (\(DisplayEscape.escape(item.source)))")
+                Console.out("\(key)  \(DisplayEscape.escape(item.value.description))  (\(DisplayEscape.escape(item.source)))")
             }
         }
     }

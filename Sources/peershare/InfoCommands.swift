@@ -115,7 +115,7 @@ struct TrustedCommand: AsyncParsableCommand {
             }
             let formatter = ISO8601DateFormatter()
             for peer in peers {
-                Console.out("\(DisplayEscape.escape(peer.name))  \(peer.fingerprint)  last seen \(formatter.string(from: peer.lastSeen))\(peer.addresses.isEmpty ? "" : "  at " + peer.addresses.joined(separator: ", "))")
+                Console.out("\(DisplayEscape.escape(peer.shownName))  \(peer.fingerprint)  last seen \(formatter.string(from: peer.lastSeen))\(peer.addresses.isEmpty ? "" : "  at " + peer.addresses.joined(separator: ", "))")
             }
         }
     }
@@ -129,7 +129,7 @@ struct ForgetCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: ArgumentHelp("The peer's name, or a prefix of its fingerprint (at least 4 hex digits).", valueName: "PEER"),
+    @Argument(help: ArgumentHelp("The peer's name, a prefix of its fingerprint (at least 4 hex digits), or an address it was reached at (as `trusted` shows it).", valueName: "PEER"),
               completion: .shellCommand("peershare trusted --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
     var peer: String
 
@@ -137,7 +137,7 @@ struct ForgetCommand: AsyncParsableCommand {
         _ = common.bootstrapLogging()
         try await reportingErrors {
             let removed = try TrustStore(paths: common.paths).forget(peer)
-            if !common.quiet { Console.out("Forgot \"\(DisplayEscape.escape(removed.name))\" (\(removed.fingerprint)).") }
+            if !common.quiet { Console.out("Forgot \(removed.name.isEmpty ? removed.shownName : "\"" + DisplayEscape.escape(removed.name) + "\"") (\(removed.fingerprint)).") }
         }
     }
 }

@@ -58,14 +58,7 @@ struct PeersCommand: AsyncParsableCommand {
                 Console.out("No peers found.")
                 return
             }
-            for peer in peers {
-                let ago = max(0, Int(Date().timeIntervalSince(peer.lastSeen)))
-                let addresses = peer.addresses.joined(separator: ", ")
-                Console.out("\(DisplayEscape.escape(peer.name))  \(String(peer.fingerprint.prefix(19)))  \(addresses) port \(peer.port)  \(peer.paired ? "paired" : "not paired")  seen \(ago)s ago")
-                if let others = peer.otherEndpoints {
-                    Console.out("    also announced at \(others.map { DisplayEscape.escape($0) }.joined(separator: ", "))")
-                }
-            }
+            for line in PeerListing.lines(peers, now: Date()) { Console.out(line) }
             if more > 0 { Console.out("… and \(more) more") }
         }
     }

@@ -57,12 +57,14 @@ struct SendCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging()
         let paths = common.paths
         let absolute = self.paths.map { Settings.expand($0) }
-        let printer = SendPrinter(json: json, quiet: common.quiet)
+        let verbose = common.verbose > 0 && !common.quiet
+        let printer = SendPrinter(json: json, quiet: common.quiet, verbose: verbose)
         var failure: AgentError?
         if await ControlClient.isAgentListening(paths: paths) {
             var request = ControlRequest(command: "send")
             request.paths = absolute
             request.to = to
+            request.verbose = verbose ? true : nil
             // Ctrl-C: say so, and leave; the agent cancels the transfer when this connection
             // closes, and tells the receiver.
             let interrupt = InterruptHandler {
@@ -102,7 +104,8 @@ struct SendCommand: AsyncParsableCommand {
                     }
                     peers = found
                 }
-                let target = try PeerResolver.resolve(to, peers: peers)
+                var target = try PeerResolver.resolve(to, peers: peers)
+                target.fileEvents = verbose
                 let task = Task {
                     try await agent.send(paths: absolute, to: target) { printer.show($0) }
                 }

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 
 @testable import PeershareDiscovery
+import SodiumKit
 
 private let keyA = String(repeating: "a1", count: 32)
 private let keyB = String(repeating: "b2", count: 32)
@@ -210,14 +211,25 @@ struct PeerTableTests {
 /// same name cannot rename into each other again.
 @Suite("Collision renames")
 struct CollisionRenameTests {
-    @Test("a keyed name carries the key's first 8 hex digits and fits in 63 bytes")
+    @Test("a keyed name carries the advert's fingerprint tag and fits in 63 bytes")
     func keyedName() {
-        #expect(AvahiValues.keyedServiceName("twin", key: "1A7EA624FF00") == "twin (1a7e-a624)")
+        #expect(AvahiValues.keyedServiceName("twin", tag: "1A7E-A624") == "twin (1a7e-a624)")
         let long = String(repeating: "é", count: 40)
-        let keyed = AvahiValues.keyedServiceName(long, key: "00112233")
+        let keyed = AvahiValues.keyedServiceName(long, tag: "0011-2233")
         #expect(keyed.map { $0.utf8.count <= 63 && $0.hasSuffix(" (0011-2233)") } == true)
-        #expect(AvahiValues.keyedServiceName("twin", key: "abc") == nil)
-        #expect(AvahiValues.keyedServiceName("twin", key: nil) == nil)
+        #expect(AvahiValues.keyedServiceName("twin", tag: "") == nil)
+        #expect(AvahiValues.keyedServiceName("twin", tag: "x) (y") == nil)
+        #expect(AvahiValues.keyedServiceName("twin", tag: nil) == nil)
+    }
+
+    @Test("the first rename appends the fingerprint's first two groups, not the key's first digits")
+    func renameShowsFingerprint() {
+        let key = [UInt8](repeating: 0x42, count: 32)
+        let advert = ServiceAdvert(instanceName: "bob", port: 1, txt: [TXTKeys.publicKey: Hex.encode(key)],
+                                   renameTag: Fingerprint.tag(of: key))
+        let fingerprint = Fingerprint.full(of: key)
+        #expect(AvahiValues.nextInstanceName(current: "bob", advert: advert) == "bob (\(fingerprint.prefix(9)))")
+        #expect(!fingerprint.hasPrefix("4242"), "the test needs a fingerprint that differs from the key")
     }
 
     @Test("after a host name clash the embedded stack takes a name from its key, so machines sharing a name differ")

@@ -9,6 +9,7 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var kind: String?
     var fingerprint: String?
     var address: String?
+    var addresses: [String]?
     var file: String?
     var files: UInt64?
     var directories: UInt64?
@@ -26,6 +27,8 @@ struct SendEvent: Decodable, Sendable, Equatable {
     var time: String?
     var waitSeconds: Double?
     var wireBytes: UInt64?
+    var rate: Double?
+    var eta: Double?
 
     /// Every line of `text` that decodes as an event, in order (other lines are ignored).
     static func parse(_ text: String) -> [SendEvent] {
@@ -62,6 +65,7 @@ struct PendingOfferInfo: Decodable, Sendable {
     var peer: String
     var fingerprint: String
     var address: String?
+    var addresses: [String]?
     var needsCode: Bool
     var files: UInt64
     var directories: UInt64?

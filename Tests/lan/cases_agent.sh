@@ -43,7 +43,7 @@ case_agent_folder_by_name() {
 }
 
 # Two agents with one name both appear; sending to that name is refused with the
-# candidates listed, and nothing is transferred.
+# candidates listed, and nothing is transferred; the listed "twin (TAG)" then reaches one.
 case_agent_ambiguous_name() {
     lab_up 3 || { WHY="lab_up failed"; return 1; }
     agent_start h1 alice
@@ -72,6 +72,13 @@ case_agent_ambiguous_name() {
         WHY="a twin received the file"
         return 1
     fi
+    # The refusal lists each twin as "twin (TAG)", TAG the start of its fingerprint; that
+    # label, typed back, reaches that twin and only it.
+    local label="twin (${fp3:0:9})"
+    grep -qF "$label" "$SEND_LOG" || { WHY="refusal does not list '$label': $(tail -c 300 "$SEND_LOG" | tr '\n' ' ')"; return 1; }
+    agent_send h1 h3 "$LAB_DIR/note.txt" "$label" 30 || return 1
+    [ -n "$(find_received h3 note.txt)" ] && [ -z "$(find_received h2 note.txt)" ] ||
+        { WHY="the send to '$label' did not land at h3 alone"; return 1; }
 }
 
 # After avahi-daemon restarts on the sender's host, both sides find each other

@@ -79,7 +79,7 @@ public final class Agent: Sendable {
         let session = SenderSession(
             identity: identity, name: options.name, trust: trust, plan: plan, addresses: target.addresses,
             expectedKey: target.expectedKey, transferID: transferID, events: sink,
-            logger: logger, timeouts: options.timeouts, progress: ProgressThrottle())
+            logger: logger, timeouts: options.timeouts, progress: ProgressThrottle(), fileEvents: target.fileEvents)
         do {
             let result = try await session.run(group: group)
             var done = TransferEvent("done")

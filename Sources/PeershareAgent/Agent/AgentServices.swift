@@ -71,7 +71,8 @@ public struct DiscoveryService: Service {
                     TXTKeys.version: "1",
                     TXTKeys.name: agent.options.name,
                     TXTKeys.publicKey: Hex.encode(agent.identity.publicKey),
-                ])
+                ],
+                renameTag: Fingerprint.tag(of: agent.identity.publicKey))
             await agent.directory.run(backend: backend, advert: advert, hub: agent.hub, logger: agent.logger)
         }
     }

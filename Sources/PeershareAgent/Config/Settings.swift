@@ -5,10 +5,10 @@ import PeershareDiscovery
 /// The effective settings of an agent and where each came from: the command line wins over
 /// the config file, which wins over the built-in default. `peershare config` shows this.
 public struct Settings: Sendable {
-    /// One setting as `peershare config` prints it.
+    /// One setting as `peershare config` prints it; in JSON, `value` has the setting's type.
     public struct Item: Codable, Sendable, Equatable {
         public var key: String
-        public var value: String
+        public var value: SettingValue
         public var source: String
     }
 
@@ -36,16 +36,16 @@ public struct Settings: Sendable {
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws(AgentError) -> Settings {
         let config = try ConfigFile.load(path: paths.configFile)
         var items: [Item] = []
-        func pick<T>(_ key: String, cli: T?, file: ConfigFile.Entry<T>?, fallback: T, describe: (T) -> String = { "\($0)" }) -> T {
+        func pick<T: SettingConvertible>(_ key: String, cli: T?, file: ConfigFile.Entry<T>?, fallback: T) -> T {
             if let cli {
-                items.append(Item(key: key, value: describe(cli), source: "command line"))
+                items.append(Item(key: key, value: cli.settingValue, source: "command line"))
                 return cli
             }
             if let file {
-                items.append(Item(key: key, value: describe(file.value), source: "\(paths.configFile) line \(file.line)"))
+                items.append(Item(key: key, value: file.value.settingValue, source: "\(paths.configFile) line \(file.line)"))
                 return file.value
             }
-            items.append(Item(key: key, value: describe(fallback), source: "default"))
+            items.append(Item(key: key, value: fallback.settingValue, source: "default"))
             return fallback
         }
         let name = pick("name", cli: overrides.name, file: config?.name, fallback: hostName)
@@ -53,8 +53,7 @@ public struct Settings: Sendable {
         let port = pick("port", cli: overrides.port, file: config?.port, fallback: AgentOptions.defaultPort)
         let listen = pick("listen", cli: overrides.listen, file: config?.listen, fallback: "::")
         let discovery = try pickDiscovery(overrides: overrides, file: config?.discovery, environment: environment, items: &items, configFile: paths.configFile)
-        let interfaces = pick("discovery_interfaces", cli: overrides.discoveryInterfaces, file: config?.discoveryInterfaces, fallback: [],
-                              describe: { $0.isEmpty ? "(all)" : $0.joined(separator: ",") })
+        let interfaces = pick("discovery_interfaces", cli: overrides.discoveryInterfaces, file: config?.discoveryInterfaces, fallback: [String]())
         let askPaired = pick("ask_paired", cli: overrides.askPaired ? true : nil, file: config?.askPaired, fallback: false)
         let offerTimeout = pick("offer_timeout", cli: overrides.offerTimeout, file: config?.offerTimeout, fallback: 300)
         var options = AgentOptions(name: name, inbox: Self.expand(inbox), port: port)
@@ -71,7 +70,7 @@ public struct Settings: Sendable {
                                                       fallback: Int(options.timeouts.progressWindow)))
         options.minimumProgressBytes = UInt64(pick("limits.progress_bytes", cli: nil, file: config?.progressBytes,
                                                    fallback: Int(options.minimumProgressBytes)))
-        items.append(Item(key: "state_directory", value: paths.stateDirectory, source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
+        items.append(Item(key: "state_directory", value: .text(paths.stateDirectory), source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
         return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
     }
 
@@ -81,21 +80,21 @@ public struct Settings: Sendable {
     static func pickDiscovery(overrides: Overrides, file: ConfigFile.Entry<DiscoveryMode>?, environment: [String: String],
                               items: inout [Item], configFile: String) throws(AgentError) -> DiscoveryMode {
         if let mode = overrides.discovery {
-            items.append(Item(key: "discovery", value: mode.rawValue, source: "command line"))
+            items.append(Item(key: "discovery", value: .text(mode.rawValue), source: "command line"))
             return mode
         }
         if let text = environment["PEERSHARE_DISCOVERY"], !text.isEmpty {
             guard let mode = DiscoveryMode(rawValue: text) else {
                 throw AgentError(.usage, "PEERSHARE_DISCOVERY must be auto, daemon, embedded or off (it is '\(DisplayEscape.escape(text))').")
             }
-            items.append(Item(key: "discovery", value: mode.rawValue, source: "$PEERSHARE_DISCOVERY"))
+            items.append(Item(key: "discovery", value: .text(mode.rawValue), source: "$PEERSHARE_DISCOVERY"))
             return mode
         }
         if let file {
-            items.append(Item(key: "discovery", value: file.value.rawValue, source: "\(configFile) line \(file.line)"))
+            items.append(Item(key: "discovery", value: .text(file.value.rawValue), source: "\(configFile) line \(file.line)"))
             return file.value
         }
-        items.append(Item(key: "discovery", value: DiscoveryMode.auto.rawValue, source: "default"))
+        items.append(Item(key: "discovery", value: .text(DiscoveryMode.auto.rawValue), source: "default"))
         return .auto
     }
 

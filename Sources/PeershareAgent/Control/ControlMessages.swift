@@ -11,6 +11,8 @@ public struct ControlRequest: Codable, Sendable {
     public var to: String?
     public var code: String?
     public var offer: String?
+    /// send: also stream a `file` event per file (`send -v`).
+    public var verbose: Bool?
 
     public init(command: String) { self.command = command }
 }

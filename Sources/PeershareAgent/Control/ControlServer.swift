@@ -213,9 +213,10 @@ public struct ControlServer: Sendable {
             try await write(ControlJSON.line(TransferEvent.failure(AgentError(.usage, "send needs paths and a PEER."))))
             return
         }
-        let target: SendTarget
+        var target: SendTarget
         do {
             target = try PeerResolver.resolve(to, peers: agent.directory.peers)
+            target.fileEvents = request.verbose == true
         } catch {
             try await write(ControlJSON.line(TransferEvent.failure(error)))
             return

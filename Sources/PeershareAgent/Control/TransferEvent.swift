@@ -18,6 +18,8 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     public var peer: String?
     public var fingerprint: String?
     public var address: String?
+    /// sending: every address the send may try, in order (`address` is the first).
+    public var addresses: [String]?
     public var code: String?
     public var needsCode: Bool?
     public var paired: Bool?
@@ -45,6 +47,10 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     /// done, received: file bytes that crossed the wire (DATA payload): not holes of sparse
     /// files, not bytes the receiver already held. The rate is this over `seconds`.
     public var wireBytes: UInt64?
+    /// progress: bytes per second over the last few seconds, and the seconds left at that
+    /// rate; absent until two samples a moment apart exist (and `eta` when the rate is 0).
+    public var rate: Double?
+    public var eta: Double?
     public var expiresIn: Double?
     public var message: String?
     public var kind: String?

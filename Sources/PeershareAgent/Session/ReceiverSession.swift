@@ -396,11 +396,12 @@ struct ReceiverSession {
             operations.append(.write(bytes))
             bytesAccounted += UInt64(bytes.count)
             counters.wireBytes += UInt64(bytes.count)
-            if progress.due() {
+            if progress.due(bytes: bytesAccounted) {
                 var event = TransferEvent("progress")
                 event.transfer = transferID
                 event.bytes = bytesAccounted
                 event.totalBytes = summary.totalBytes
+                progress.addRate(to: &event)
                 agent.hub.publish(event)
             }
         }

@@ -41,12 +41,15 @@ struct SenderSession {
     let logger: Logger
     let timeouts: Timeouts
     let progress: ProgressThrottle
+    /// Emit a `file` event per regular file (`send -v`).
+    var fileEvents = false
 
     func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
         let start = ContinuousClock.now
         var event = TransferEvent("sending")
         event.transfer = transferID
         event.address = addresses.first?.description
+        event.addresses = addresses.map(\.description)
         event.files = plan.fileCount
         event.directories = plan.directoryCount
         event.totalBytes = plan.totalBytes
@@ -234,9 +237,10 @@ struct SenderSession {
         }
         try await io.send(m5)
         if outcome.mode == .pair {
-            // Pairing succeeded: pin now, even if the offer is refused later. (A KNOWN
+            // Pairing succeeded: pin now, even if the offer is refused later. The receiver's
+            // name comes only with its ACCEPT, so a new pin has none until then. (A KNOWN
             // session's pin is refreshed once, when the receiver accepts.)
-            try trust.remember(key: outcome.peerIdentity, name: try trust.pin(forKey: outcome.peerIdentity)?.name ?? address.description, address: address.description)
+            try trust.remember(key: outcome.peerIdentity, name: nil, address: address.description)
         }
 
         // Encrypted streams: offer, answer, entries, end, confirmation.
@@ -250,7 +254,7 @@ struct SenderSession {
             // Now that the receiver said its name, the pin (made right after the handshake
             // under the address) carries it.
             do {
-                try trust.remember(key: outcome.peerIdentity, name: receiverName.isEmpty ? address.description : receiverName, address: address.description)
+                try trust.remember(key: outcome.peerIdentity, name: receiverName, address: address.description)
             } catch {
                 logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
             }
@@ -324,6 +328,7 @@ struct SenderSession {
                 counters.resumedBytes += resumeFrom
                 sentBytes += resumeFrom
                 sentFiles += 1
+                reportFile(entry, resumedFrom: resumeFrom)
                 try await secure.io.flushIfLarge()
                 continue
             }
@@ -372,18 +377,20 @@ struct SenderSession {
                     break reading
                 }
                 try await secure.io.flushIfLarge()
-                if progress.due() {
+                if progress.due(bytes: sentBytes + fileBytes) {
                     var event = TransferEvent("progress")
                     event.transfer = transferID
                     event.bytes = sentBytes + fileBytes
                     event.totalBytes = plan.totalBytes
                     event.file = entry.path.string
+                    progress.addRate(to: &event)
                     events(event)
                 }
                 if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
             }
             sentBytes += fileBytes
             sentFiles += 1
+            reportFile(entry, resumedFrom: resumeFrom)
         }
         try secure.enqueue(.end(files: sentFiles, bytes: sentBytes), final: true)
         do {
@@ -392,6 +399,18 @@ struct SenderSession {
             throw AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(timeouts.idle) seconds (network cut?).")
         }
         return counters
+    }
+
+    /// A `file` event for `send -v`: the file is queued whole (`resumedBytes` absent),
+    /// continued from `resumedBytes`, or skipped (`resumedBytes` equal to its size).
+    private func reportFile(_ entry: Entry, resumedFrom: UInt64) {
+        guard fileEvents else { return }
+        var event = TransferEvent("file")
+        event.transfer = transferID
+        event.file = entry.path.string
+        event.bytes = entry.size
+        event.resumedBytes = resumedFrom > 0 ? resumedFrom : nil
+        events(event)
     }
 
     /// After a write failed, the receiver's last message (if it sent one) says why.
@@ -445,23 +464,4 @@ public struct Timeouts: Sendable {
     public var progressWindow: Double = 30
 
     public init() {}
-}
-
-/// Rate-limits progress events (a few per second).
-final class ProgressThrottle: @unchecked Sendable {
-    // Used only by the one task that runs the session; the class exists so `due()` can
-    // mutate while the session struct stays immutable.
-    private var last = ContinuousClock.now
-    private let interval: Duration
-
-    init(interval: Duration = .milliseconds(250)) { self.interval = interval }
-
-    func due() -> Bool {
-        let now = ContinuousClock.now
-        if now - last >= interval {
-            last = now
-            return true
-        }
-        return false
-    }
 }

@@ -8,7 +8,8 @@ import SodiumKit
 public struct PinnedPeer: Codable, Sendable, Equatable {
     /// The Ed25519 identity key, lowercase hex.
     public var publicKey: String
-    /// The display name it had when it was last seen (escaped before display).
+    /// The display name it had when it was last seen (escaped before display); empty while
+    /// it is not known (a receiver that refused this sender's first offer never said it).
     public var name: String
     public var firstSeen: Date
     public var lastSeen: Date
@@ -18,6 +19,9 @@ public struct PinnedPeer: Codable, Sendable, Equatable {
 
     public var keyBytes: [UInt8] { Hex.decode(publicKey) ?? [] }
     public var fingerprint: String { Fingerprint.full(of: keyBytes) }
+    /// The name to show (not yet escaped): the pinned one, or a marker when none is known.
+    public var shownName: String { name.isEmpty ? Self.unknownName : name }
+    public static let unknownName = "(name not known yet)"
 
     public init(publicKey: [UInt8], name: String, seen: Date, addresses: [String]) {
         self.publicKey = Hex.encode(publicKey)

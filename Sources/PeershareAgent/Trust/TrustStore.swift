@@ -1,4 +1,5 @@
 import Foundation
+import PeershareCore
 import SodiumKit
 
 /// The pinned peers, kept in `trusted.json` in the state directory.
@@ -36,12 +37,16 @@ public struct TrustStore: Sendable {
         peers.first { ConstantTime.equal($0.keyBytes, key) }
     }
 
-    /// Pins `key` (or refreshes its name, last-seen time and address).
-    public func remember(key: [UInt8], name: String, address: String?) throws(AgentError) {
+    /// Pins `key` (or refreshes its name, last-seen time and address). A nil or empty
+    /// `name` keeps the name already pinned, or pins the key with no name: a sender pins
+    /// right after pairing, before the receiver has said its name (only its ACCEPT carries
+    /// it), and an address is no name.
+    public func remember(key: [UInt8], name: String?, address: String?) throws(AgentError) {
+        let name = name ?? ""
         try update { peers in
             let now = Date()
             if let index = peers.firstIndex(where: { ConstantTime.equal($0.keyBytes, key) }) {
-                peers[index].name = name
+                if !name.isEmpty { peers[index].name = name }
                 peers[index].lastSeen = now
                 if let address { Self.promote(address, in: &peers[index].addresses) }
             } else {
@@ -56,8 +61,8 @@ public struct TrustStore: Sendable {
         }
     }
 
-    /// Removes the pins matching `query` (a fingerprint prefix, a full key, or an exact
-    /// name); returns the removed ones. More than one match is an error listing them.
+    /// Removes the pin matching `query` (a fingerprint prefix, a full key, an exact name,
+    /// or an address it was reached at); returns it. More than one match is an error listing them.
     @discardableResult
     public func forget(_ query: String) throws(AgentError) -> PinnedPeer {
         var removed: PinnedPeer?
@@ -67,7 +72,7 @@ public struct TrustStore: Sendable {
             if matches.isEmpty {
                 failure = AgentError(.usage, "No paired peer matches '\(query)'. See `peershare trusted`.")
             } else if matches.count > 1 {
-                let list = matches.map { "  \($0.name)  \($0.fingerprint)" }.joined(separator: "\n")
+                let list = matches.map { "  \(DisplayEscape.escape($0.shownName))  \($0.fingerprint)" }.joined(separator: "\n")
                 failure = AgentError(.usage, "'\(query)' matches several paired peers; give more of the fingerprint:\n\(list)")
             } else {
                 removed = matches[0]
@@ -79,11 +84,15 @@ public struct TrustStore: Sendable {
         return removed
     }
 
-    /// Pins whose fingerprint or key starts with `query`, or whose name equals it.
+    /// Pins whose name equals `query`, else those last reached at that `HOST:PORT`, else
+    /// those whose fingerprint or key starts with it (4 hex digits at least).
     static func match(_ query: String, in peers: [PinnedPeer]) -> [PinnedPeer] {
+        guard !query.isEmpty else { return [] }
         let normalized = Fingerprint.normalized(query)
         let byName = peers.filter { $0.name == query }
         if !byName.isEmpty { return byName }
+        let byAddress = peers.filter { $0.addresses.contains(query) }
+        if !byAddress.isEmpty { return byAddress }
         guard normalized.count >= 4 else { return [] }
         return peers.filter {
             Fingerprint.normalized($0.fingerprint).hasPrefix(normalized) || $0.publicKey.hasPrefix(normalized)
