@@ -405,6 +405,8 @@ struct SenderSession {
         return nil
     }
 
+    /// The receiver's refusal as this side's error. A cancel by the receiver (its person, or
+    /// its agent shutting down) is a lost peer, exit 3; only this side's Ctrl-C is 130.
     static func refusal(_ reason: RefusalReason, _ text: String) -> AgentError {
         let shown = DisplayEscape.escape(text)
         switch reason {
@@ -413,7 +415,7 @@ struct SenderSession {
         case .expired: return AgentError(.expired, "The offer expired before the receiver approved it. Send again.")
         case .wrongCode: return AgentError(.wrongCode, "Pairing failed: the code did not match. Send again and type the new code.")
         case .ioError: return AgentError(.io, "The receiver cannot write the files: \(shown)")
-        case .cancelled: return AgentError(.cancelled, "The receiver cancelled: \(shown)")
+        case .cancelled: return AgentError(.unreachable, "The receiver stopped: \(shown)")
         case .busy: return AgentError(.busy, "The receiver is busy (\(shown)). Try again in a few minutes.")
         default: return AgentError(.declined, "The receiver refused the offer: \(shown)")
         }
@@ -424,7 +426,7 @@ struct SenderSession {
         switch code {
         case .noSpace: return AgentError(.noSpace, "The receiver ran out of space: \(shown)")
         case .ioError: return AgentError(.io, "The receiver could not write the files: \(shown)")
-        case .cancelled: return AgentError(.cancelled, "The receiver cancelled the transfer: \(shown)")
+        case .cancelled: return AgentError(.unreachable, "The receiver stopped: \(shown)")
         default: return AgentError(.protocolError, "The receiver stopped the transfer: \(shown)")
         }
     }
