@@ -453,9 +453,11 @@ struct ReceiverSession {
                 operations.append(.finishAll)
                 return (files, bytes)
             case .message(.failure(let code, let text), _):
-                throw code == .cancelled
-                    ? AgentError(.cancelled, "The sender cancelled the transfer. What arrived is kept; sending again resumes.")
-                    : AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
+                switch code {
+                case .cancelled: throw AgentError(.cancelled, "The sender cancelled the transfer. What arrived is kept; sending again resumes.")
+                case .ioError: throw AgentError(.io, "The sender stopped: \(DisplayEscape.escape(text))")
+                default: throw AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
+                }
             default:
                 throw AgentError(.protocolError, "Protocol error: an unexpected message during the transfer.")
             }

@@ -272,6 +272,8 @@ struct SenderSession {
         } catch let error {
             // A receiver that stops mid-stream says why in its final message; prefer that reason.
             if error.kind == .unreachable, let reason = await Self.finalReason(secure) { throw reason }
+            // A source file that failed queued its FAILURE for the receiver: send it.
+            if error.kind == .io { await io.flushFinal() }
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
                 await io.flushFinal()
@@ -335,7 +337,7 @@ struct SenderSession {
             do {
                 source = try FileSource(path: plan.sources[index], expectedSize: entry.size, directories: directories)
             } catch {
-                throw AgentError(.io, error.message, underlying: error)
+                throw Self.sourceFailure(error, entry: entry, secure: secure)
             }
             defer { source.close() }
             var fileBytes: UInt64 = 0
@@ -347,9 +349,9 @@ struct SenderSession {
             }
             reading: while true {
                 var piece = FilePiece.end
-                var readError: (any Error)?
+                var readError: SendError?
                 _ = try secure.enqueueData(expected: entry.size - min(fileBytes, entry.size)) { buffer throws(AgentError) in
-                    do {
+                    do throws(SendError) {
                         piece = try source.next(into: buffer)
                     } catch {
                         readError = error
@@ -358,9 +360,7 @@ struct SenderSession {
                     if case .data(let count) = piece { return count }
                     return 0
                 }
-                if let readError {
-                    throw AgentError(.io, "\(readError)", underlying: readError)
-                }
+                if let readError { throw Self.sourceFailure(readError, entry: entry, secure: secure) }
                 switch piece {
                 case .data(let count):
                     fileBytes += UInt64(count)
@@ -392,6 +392,16 @@ struct SenderSession {
             throw AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(timeouts.idle) seconds (network cut?).")
         }
         return counters
+    }
+
+    /// A source file that cannot be read, or changed, ends the transfer. The receiver is told
+    /// which entry and why (FAILURE 2, I/O error, queued as the final message) instead of
+    /// seeing only a closed connection; the sender's own path and error details stay here.
+    private static func sourceFailure(_ error: SendError, entry: Entry, secure: SecureChannel) -> AgentError {
+        let name = "'\(entry.path.string)'"
+        let told = error.code == .changedWhileSending ? "\(name) changed while it was being sent" : "\(name) could not be read on the sender"
+        try? secure.enqueue(.failure(.ioError, told), final: true)
+        return AgentError(.io, error.message, underlying: error)
     }
 
     /// After a write failed, the receiver's last message (if it sent one) says why.
