@@ -109,6 +109,12 @@ struct ReceiverSession {
                 await io.sendAbort(.protocolError, "bad offer summary")
                 throw AgentError(.protocolError, "Refused an offer from \(remote): \(error)")
             }
+            if let refusal = unwritableInbox(senderName: summary.senderName, transferID: transferID) {
+                // Before the code there is no REFUSE: the abort's closest reason is "busy"
+                // (not accepting offers right now); its text says why.
+                await io.sendAbort(.busy, refusal.told)
+                throw refusal.error
+            }
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: true, pins: pins)
             switch await waitForPerson(offer, io: io, onBoard: leaveSlot) {
             case .code(let typed):
@@ -228,6 +234,10 @@ struct ReceiverSession {
             } catch {
                 logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
             }
+        }
+        if mode == .known, let refusal = unwritableInbox(senderName: senderName, transferID: transferID) {
+            try? await secure.send(.refuse(.ioError, refusal.told), final: true)
+            throw refusal.error
         }
         if mode == .known && agent.options.askPaired {
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false, pins: pins)
