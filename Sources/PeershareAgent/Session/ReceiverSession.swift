@@ -48,9 +48,21 @@ struct ReceiverSession {
             }
         } catch let error as AgentError {
             logger.info("session ended", metadata: ["error": "\(error.message)"])
+            agent.hub.publish(Self.ended(error, transfer: transferID))
         } catch {
             logger.info("session ended", metadata: ["error": "\(error)"])
+            agent.hub.publish(Self.ended(AgentError(.general, "\(error)"), transfer: transferID))
         }
+    }
+
+    /// The last word on a session that failed, whichever step it failed in: a waiting
+    /// `peershare accept` learns from it how an offer ended even when no step before said so
+    /// (the agent's terminal does not show it; the steps' own events did).
+    private static func ended(_ error: AgentError, transfer: String) -> TransferEvent {
+        var event = TransferEvent.failure(error, transfer: transfer)
+        event.event = "session-ended"
+        event.direction = "receive"
+        return event
     }
 
     /// `progressed`: the peer showed it is real (its slot can no longer be evicted).
