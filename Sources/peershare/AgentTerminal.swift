@@ -29,6 +29,7 @@ final class AgentTerminal: Sendable {
         Console.out("peershare agent \"\(DisplayEscape.escape(agent.options.name))\" listening on port \(port)")
         Console.out("Fingerprint: \(agent.fingerprint)")
         Console.out("Inbox: \(DisplayEscape.escape(agent.options.inbox))")
+        if let warning = agent.inboxWarning() { Console.out("WARNING: \(warning)") }
         let interfaces = agent.options.discoveryInterfaces
         let scope = interfaces.isEmpty ? "" : " on \(interfaces.map { DisplayEscape.escape($0) }.joined(separator: ", "))"
         Console.out("Discovery: \(agent.options.discovery.rawValue)\(agent.options.discovery == .off ? "" : scope)")

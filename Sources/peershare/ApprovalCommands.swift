@@ -3,12 +3,13 @@ import Foundation
 import PeershareAgent
 import PeershareCore
 
-/// `peershare accept CODE`: approve a waiting offer from any terminal of this user.
+/// `peershare accept CODE`: approve a waiting offer from any terminal of this user, and say
+/// whether the code matched (exit 0) or not (exit 5).
 struct AcceptCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "accept",
         abstract: "Accept a waiting offer by typing the pairing code shown on the sender's screen.",
-        discussion: "Without CODE, approves an offer from a paired peer (when the agent runs with --ask-paired).")
+        discussion: "Without CODE, approves an offer from a paired peer (when the agent runs with --ask-paired). Waits for the outcome: exit 0 once the code matched and the transfer started, 5 for a wrong code, 6 if the offer expired, or the status of a refusal that followed (7: not enough space).")
 
     @OptionGroup var common: CommonOptions
 
@@ -31,10 +32,14 @@ struct AcceptCommand: AsyncParsableCommand {
             request.code = code.isEmpty ? nil : code.joined()
             request.offer = offer
             let reply = try await ControlClient.request(request, paths: common.paths)
+            // The agent answers once the offer's transfer started, or with why it did not
+            // (a wrong code is exit 5).
             if let accepted = reply.offer, !common.quiet {
+                let contents = Describe.contents(files: accepted.files, directories: accepted.directories, bytes: accepted.bytes)
+                let from = "\"\(DisplayEscape.escape(accepted.peer))\""
                 Console.out(accepted.needsCode
-                    ? "Code entered for offer \(accepted.id) from \"\(DisplayEscape.escape(accepted.peer))\". The agent's terminal shows whether it matched."
-                    : "Accepted offer \(accepted.id) from \"\(DisplayEscape.escape(accepted.peer))\".")
+                    ? "Code matched; receiving \(contents) from \(from) (offer \(accepted.id))."
+                    : "Accepted; receiving \(contents) from \(from) (offer \(accepted.id)).")
             }
         }
     }

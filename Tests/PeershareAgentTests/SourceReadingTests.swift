@@ -74,6 +74,29 @@ import Testing
         }
     }
 
+    @Test func fileThatGrowsEarlyIsReportedWithinOneCheckInterval() throws {
+        try withScratchDirectory { root in
+            let path = root + "/f"
+            let size = Int(FileSource.checkInterval) * 3
+            makeFile(path, [UInt8](repeating: 3, count: size))
+            let source = try FileSource(path: path, expectedSize: UInt64(size))
+            defer { source.close() }
+            let bufferSize = 1 << 20
+            var reads = 0
+            let result = drain(source, bufferSize: bufferSize) { read in
+                reads = read
+                if read == 1 { append(path, [9]) }
+            }
+            guard case .failure(let error) = result else {
+                Issue.record("a file that grew was sent without an error")
+                return
+            }
+            #expect(error.code == .changedWhileSending)
+            // Noticed at the first check after the growth, not after reading all of it.
+            #expect(reads * bufferSize <= Int(FileSource.checkInterval) + bufferSize, "noticed only after \(reads) reads")
+        }
+    }
+
     @Test func fileThatGrewAfterItsLastReadIsSentAsPlanned() throws {
         try withScratchDirectory { root in
             let path = root + "/f"

@@ -228,8 +228,10 @@ struct ConnectionLimitTests {
                 pending = await lab.agent.pendingOffers() ?? []
             }
             let wrong = String(format: "%06d", ((Int(code.digits) ?? 0) + 1) % 1_000_000)
-            let typed = await lab.agent.accept(wrong)
-            #expect(typed.exited(0), "item 26: accept failed: \(typed)")
+            // `accept` waits for the outcome, which needs this attempt's next step: typed
+            // meanwhile, and checked below (a wrong code is exit 5).
+            let agent = lab.agent
+            let typed = Task { await agent.accept(wrong) }
             switch await attempt.readM4() {
             case .success(let m4):
                 #expect(attempt.checkM4(m4) == .confirmationFailed, "item 26 round \(round + 1): a wrong code must fail the key confirmation")
@@ -248,6 +250,8 @@ struct ConnectionLimitTests {
                 #expect(end.end.isClosed, "item 26 round \(round + 1): the agent did not end the attempt (\(end.end))")
                 socket.close()
             }
+            let typedResult = await typed.value
+            #expect(typedResult.exited(5), "item 26 round \(round + 1): a wrong code must make accept exit 5: \(typedResult)")
             let reported = await lab.waitForAgentOutput(String(repeating: "Pairing with 127.0.0.9 failed", count: 1), since: probe)
             #expect(reported, "item 26: the agent did not report the failed pairing")
             // Wait until the agent counted this failure.

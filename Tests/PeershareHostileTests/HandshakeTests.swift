@@ -326,12 +326,16 @@ struct HandshakeTests {
             try await Task.sleep(for: .milliseconds(50))
             pending = await lab.agent.pendingOffers() ?? []
         }
-        let typed = await lab.agent.accept(code.digits)
-        #expect(typed.exited(0), "accept failed: \(typed)")
+        // `accept` waits for the outcome, which needs the rest of this session.
+        let agent = lab.agent
+        let digits = code.digits
+        let typed = Task { await agent.accept(digits) }
         guard case .success(let m4) = await attempt.readM4() else { throw HarnessError("no M4") }
         let session = try await attempt.finish(m4: m4)
         let outcome = try await session.offer(Raw.offer(sender: "subst", files: 1000, total: 1 << 30, names: ["other.bin"]))
         session.close()
+        let typedResult = await typed.value
+        #expect(typedResult.exited(9) && typedResult.stderr.contains("differs"), "a substituted offer must make accept fail with the security status: \(typedResult)")
         lab.expectRejected(outcome, probe.label, mentioning: "differs")
         try await Task.sleep(for: .milliseconds(200))
         #expect(lab.agent.pins() == pinsBefore, "the key of a peer whose offer was substituted got pinned: \(lab.agent.pins())")

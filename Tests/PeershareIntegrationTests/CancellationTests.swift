@@ -99,7 +99,7 @@ extension EndToEnd {
         #expect(receiver.inboxNames().isEmpty)
     }
 
-    @Test("SIGTERM on the receiving agent mid-transfer: it stops at once and keeps the partial file only in its partial area; the send fails")
+    @Test("SIGTERM on the receiving agent mid-transfer: it stops at once and keeps the partial file only in its partial area; the send exits 3 with the receiver's reason")
     func receiverStoppedMidTransfer() async throws {
         let scratch = try Self.scratch("rstop")
         defer { scratch.remove() }
@@ -119,7 +119,13 @@ extension EndToEnd {
         #expect(stopped.graceful && !stopped.signalled && stopped.status == 0,
                 "SIGTERM must stop a busy agent cleanly: \(stopped)\n\(receiver.transcript)")
         let result = try await send.wait(timeout: .seconds(15))
-        #expect(!result.exited(0) && !result.timedOut, "the send cannot succeed: \(result)")
+        // The receiver stopping is a lost peer (3), not this person's Ctrl-C (130), and the
+        // sender is told the receiver's own reason.
+        #expect(result.exited(3), "a receiver that shuts down must give the sender exit 3: \(result)")
+        let error = result.events("error").last
+        #expect(error?.kind == "unreachable", "\(result.stdout)")
+        #expect(error?.message?.contains("The receiver stopped") == true && error?.message?.contains("shutting down") == true,
+                "the sender must see the receiver's reason: \(result.stdout)")
         #expect(result.events("done").isEmpty)
         #expect(receiver.inboxNames().isEmpty, "left in the inbox: \(receiver.inboxNames())")
         #expect(receiver.partialAreaNames().contains { $0.hasSuffix(".part") }, "not kept for a resume: \(receiver.partialAreaNames())")

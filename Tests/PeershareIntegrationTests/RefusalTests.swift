@@ -3,7 +3,7 @@ import Testing
 
 /// Sends that must not deliver: wrong code, declined, expired, nobody listening.
 extension EndToEnd {
-    @Test("A wrong code: send exits 5 with a clear message, nothing is written, and the agent serves the next honest send")
+    @Test("A wrong code: accept and send exit 5 with a clear message, nothing is written, and the agent serves the next honest send")
     func wrongCode() async throws {
         let scratch = try Self.scratch("wrong")
         defer { scratch.remove() }
@@ -16,8 +16,11 @@ extension EndToEnd {
         let send = try sender.startSend([source], to: receiver)
         let code = try await pairingCode(of: send)
         _ = try await waitForOffer(on: receiver, needsCode: true)
+        // `accept` waits for the outcome: a wrong code is its exit 5, said on its own stdout
+        // or stderr, not only on the agent's terminal.
         let accepted = try await receiver.accept(code: incorrectCode(for: code))
-        #expect(accepted.exited(0), "\(accepted)")
+        #expect(accepted.exited(5), "a wrong code must make `accept` exit 5: \(accepted)")
+        #expect(accepted.stderr.contains("Wrong code") && accepted.stderr.contains("mallory"), "\(accepted)")
         let result = try await send.wait(timeout: .seconds(20))
         #expect(result.exited(5), "a wrong code must end the send with status 5: \(result)")
         let error = result.events("error").last
@@ -33,7 +36,12 @@ extension EndToEnd {
         // The same agent still serves an honest send, which lands under the plain name.
         let honest = try SenderHome(name: "carol", in: scratch.root)
         let next = try honest.startSend([source], to: receiver)
-        let nextResult = try await finishWithCode(next, on: receiver)
+        let nextCode = try await pairingCode(of: next)
+        _ = try await waitForOffer(on: receiver, needsCode: true)
+        let matched = try await receiver.accept(code: spaced(nextCode))
+        #expect(matched.exited(0) && matched.stdout.contains("Code matched; receiving") && matched.stdout.contains("carol"),
+                "a right code must make `accept` say it matched: \(matched)")
+        let nextResult = try await next.wait(timeout: .seconds(60))
         #expect(nextResult.exited(0), "\(nextResult)\n\(receiver.transcript)")
         #expect(receiver.inboxNames() == ["docs"])
         try expectSameTree(source, receiver.inbox + "/docs")

@@ -184,7 +184,7 @@ public struct ControlServer: Sendable {
                     code = parsed
                 }
                 var reply = ControlReply(ok: true)
-                reply.offer = try await agent.accept(code: code, offerID: request.offer)
+                reply.offer = try await agent.acceptAndWait(code: code, offerID: request.offer)
                 return reply
             case "peers":
                 var reply = ControlReply(ok: true)

@@ -36,6 +36,11 @@ public final class FileSource {
     /// The read that reached the declared size also found that nothing follows it, so
     /// `.end` needs no `fstat` to know the file did not grow.
     private var endConfirmed = false
+    /// A file that grows or shrinks while it is sent is noticed within this many bytes (one
+    /// `fstat` each time), not only at its end, which for a large file can be minutes later.
+    static let checkInterval: UInt64 = 16 << 20
+    /// The offset at which the next such `fstat` is due.
+    private var nextCheck: UInt64 = checkInterval
 
     /// `open(path, O_RDONLY|O_CLOEXEC|O_NOFOLLOW)` (relative to the already open directory
     /// when `directories` is given), `fstat` (must be a regular file of `expectedSize`
@@ -92,7 +97,8 @@ public final class FileSource {
     /// The next piece: `.hole(n)` for a run of at least `minimumHole` unallocated bytes found
     /// with `lseek(SEEK_DATA/SEEK_HOLE)`, `.data(n)` after `pread` of up to `buffer.count`
     /// bytes into `buffer`, or `.end` once `expectedSize` bytes were delivered (then one
-    /// `fstat` checks the file did not grow). File systems without hole support read as data.
+    /// `fstat` checks the file did not grow; one more every `checkInterval` bytes). File
+    /// systems without hole support read as data.
     /// `buffer` should not be empty: an empty one can only yield `.data(0)`.
     public func next(into buffer: UnsafeMutableRawBufferPointer) throws(SendError) -> FilePiece {
         guard let descriptor else {
@@ -101,6 +107,10 @@ public final class FileSource {
         if offset >= expectedSize {
             if !endConfirmed { try checkUnchanged(descriptor) }
             return .end
+        }
+        if offset >= nextCheck {
+            try checkUnchanged(descriptor)
+            nextCheck = offset + Self.checkInterval
         }
         if offset >= dataEnd {
             let dataStart = dataStart(descriptor, from: offset)
@@ -171,6 +181,7 @@ public final class FileSource {
     public func skip(to position: UInt64) {
         offset = min(position, expectedSize)
         if dataEnd < offset { dataEnd = offset }
+        nextCheck = offset + Self.checkInterval
     }
 
     /// Closes the file (`close`). Idempotent.

@@ -48,9 +48,21 @@ struct ReceiverSession {
             }
         } catch let error as AgentError {
             logger.info("session ended", metadata: ["error": "\(error.message)"])
+            agent.hub.publish(Self.ended(error, transfer: transferID))
         } catch {
             logger.info("session ended", metadata: ["error": "\(error)"])
+            agent.hub.publish(Self.ended(AgentError(.general, "\(error)"), transfer: transferID))
         }
+    }
+
+    /// The last word on a session that failed, whichever step it failed in: a waiting
+    /// `peershare accept` learns from it how an offer ended even when no step before said so
+    /// (the agent's terminal does not show it; the steps' own events did).
+    private static func ended(_ error: AgentError, transfer: String) -> TransferEvent {
+        var event = TransferEvent.failure(error, transfer: transfer)
+        event.event = "session-ended"
+        event.direction = "receive"
+        return event
     }
 
     /// `progressed`: the peer showed it is real (its slot can no longer be evicted).
@@ -108,6 +120,12 @@ struct ReceiverSession {
             } catch {
                 await io.sendAbort(.protocolError, "bad offer summary")
                 throw AgentError(.protocolError, "Refused an offer from \(remote): \(error)")
+            }
+            if let refusal = unwritableInbox(senderName: summary.senderName, transferID: transferID) {
+                // Before the code there is no REFUSE: the abort's closest reason is "busy"
+                // (not accepting offers right now); its text says why.
+                await io.sendAbort(.busy, refusal.told)
+                throw refusal.error
             }
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: true, pins: pins)
             switch await waitForPerson(offer, io: io, onBoard: leaveSlot) {
@@ -235,6 +253,10 @@ struct ReceiverSession {
             } catch {
                 logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
             }
+        }
+        if mode == .known, let refusal = unwritableInbox(senderName: senderName, transferID: transferID) {
+            try? await secure.send(.refuse(.ioError, refusal.told), final: true)
+            throw refusal.error
         }
         if mode == .known && agent.options.askPaired {
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false, pins: pins)
@@ -461,9 +483,11 @@ struct ReceiverSession {
                 operations.append(.finishAll)
                 return (files, bytes)
             case .message(.failure(let code, let text), _):
-                throw code == .cancelled
-                    ? AgentError(.cancelled, "The sender cancelled the transfer. What arrived is kept; sending again resumes.")
-                    : AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
+                switch code {
+                case .cancelled: throw AgentError(.cancelled, "The sender cancelled the transfer. What arrived is kept; sending again resumes.")
+                case .ioError: throw AgentError(.io, "The sender stopped: \(DisplayEscape.escape(text))")
+                default: throw AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
+                }
             default:
                 throw AgentError(.protocolError, "Protocol error: an unexpected message during the transfer.")
             }

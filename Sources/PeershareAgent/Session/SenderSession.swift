@@ -276,6 +276,8 @@ struct SenderSession {
         } catch let error {
             // A receiver that stops mid-stream says why in its final message; prefer that reason.
             if error.kind == .unreachable, let reason = await Self.finalReason(secure) { throw reason }
+            // A source file that failed queued its FAILURE for the receiver: send it.
+            if error.kind == .io { await io.flushFinal() }
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
                 await io.flushFinal()
@@ -340,7 +342,7 @@ struct SenderSession {
             do {
                 source = try FileSource(path: plan.sources[index], expectedSize: entry.size, directories: directories)
             } catch {
-                throw AgentError(.io, error.message, underlying: error)
+                throw Self.sourceFailure(error, entry: entry, secure: secure)
             }
             defer { source.close() }
             var fileBytes: UInt64 = 0
@@ -352,9 +354,9 @@ struct SenderSession {
             }
             reading: while true {
                 var piece = FilePiece.end
-                var readError: (any Error)?
+                var readError: SendError?
                 _ = try secure.enqueueData(expected: entry.size - min(fileBytes, entry.size)) { buffer throws(AgentError) in
-                    do {
+                    do throws(SendError) {
                         piece = try source.next(into: buffer)
                     } catch {
                         readError = error
@@ -363,9 +365,7 @@ struct SenderSession {
                     if case .data(let count) = piece { return count }
                     return 0
                 }
-                if let readError {
-                    throw AgentError(.io, "\(readError)", underlying: readError)
-                }
+                if let readError { throw Self.sourceFailure(readError, entry: entry, secure: secure) }
                 switch piece {
                 case .data(let count):
                     fileBytes += UInt64(count)
@@ -413,6 +413,16 @@ struct SenderSession {
         events(event)
     }
 
+    /// A source file that cannot be read, or changed, ends the transfer. The receiver is told
+    /// which entry and why (FAILURE 2, I/O error, queued as the final message) instead of
+    /// seeing only a closed connection; the sender's own path and error details stay here.
+    private static func sourceFailure(_ error: SendError, entry: Entry, secure: SecureChannel) -> AgentError {
+        let name = "'\(entry.path.string)'"
+        let told = error.code == .changedWhileSending ? "\(name) changed while it was being sent" : "\(name) could not be read on the sender"
+        try? secure.enqueue(.failure(.ioError, told), final: true)
+        return AgentError(.io, error.message, underlying: error)
+    }
+
     /// After a write failed, the receiver's last message (if it sent one) says why.
     private static func finalReason(_ secure: SecureChannel) async -> AgentError? {
         secure.io.timer.arm(seconds: 2, reason: "reading the receiver's reason")
@@ -424,6 +434,8 @@ struct SenderSession {
         return nil
     }
 
+    /// The receiver's refusal as this side's error. A cancel by the receiver (its person, or
+    /// its agent shutting down) is a lost peer, exit 3; only this side's Ctrl-C is 130.
     static func refusal(_ reason: RefusalReason, _ text: String) -> AgentError {
         let shown = DisplayEscape.escape(text)
         switch reason {
@@ -432,7 +444,7 @@ struct SenderSession {
         case .expired: return AgentError(.expired, "The offer expired before the receiver approved it. Send again.")
         case .wrongCode: return AgentError(.wrongCode, "Pairing failed: the code did not match. Send again and type the new code.")
         case .ioError: return AgentError(.io, "The receiver cannot write the files: \(shown)")
-        case .cancelled: return AgentError(.cancelled, "The receiver cancelled: \(shown)")
+        case .cancelled: return AgentError(.unreachable, "The receiver stopped: \(shown)")
         case .busy: return AgentError(.busy, "The receiver is busy (\(shown)). Try again in a few minutes.")
         default: return AgentError(.declined, "The receiver refused the offer: \(shown)")
         }
@@ -443,7 +455,7 @@ struct SenderSession {
         switch code {
         case .noSpace: return AgentError(.noSpace, "The receiver ran out of space: \(shown)")
         case .ioError: return AgentError(.io, "The receiver could not write the files: \(shown)")
-        case .cancelled: return AgentError(.cancelled, "The receiver cancelled the transfer: \(shown)")
+        case .cancelled: return AgentError(.unreachable, "The receiver stopped: \(shown)")
         default: return AgentError(.protocolError, "The receiver stopped the transfer: \(shown)")
         }
     }

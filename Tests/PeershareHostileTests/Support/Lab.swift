@@ -175,8 +175,11 @@ final class Lab: @unchecked Sendable {
         if let refused = await attempt.readM2() { throw HarnessError("hostile pairing: no M2 but \(refused)") }
         guard let (code, m3) = try attempt.handleM2() else { throw HarnessError("hostile pairing: agent answered KNOWN") }
         try await socket.sendFrame(m3)
-        let accepted = await agent.accept(code.digits)
-        guard accepted.exited(0) else { throw HarnessError("accept failed: \(accepted)") }
+        // `accept` waits until the transfer starts, which needs the steps below: typed
+        // meanwhile, checked once the offer was answered.
+        let agent = self.agent
+        let digits = code.digits
+        let typed = Task { await agent.accept(digits) }
         let m4: [UInt8]
         switch await attempt.readM4() {
         case .success(let bytes): m4 = bytes
@@ -185,6 +188,8 @@ final class Lab: @unchecked Sendable {
         let session = try await attempt.finish(m4: m4)
         let answer = try await session.offer([StreamMessage.offerType] + summary)
         guard case .accept = answer else { throw HarnessError("hostile pairing: offer answered with \(answer)") }
+        let accepted = await typed.value
+        guard accepted.exited(0) else { throw HarnessError("accept failed: \(accepted)") }
         try await session.send(Raw.file("pair-hostile.txt", size: 3))
         try await session.send(Raw.data(Array("hi\n".utf8)))
         try await session.send(Raw.end(files: 1, bytes: 3), final: true)
