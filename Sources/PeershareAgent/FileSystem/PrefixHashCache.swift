@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 internal import CPeershareSys
 import PeershareCore
+import NIOConcurrencyHelpers
 
 /// The prefix hash of a partial file, remembered on the file itself.
 ///
@@ -39,19 +40,52 @@ enum PrefixHashCache {
     }
 
     /// Hashes the whole of `fd` (a kept partial file, opened for reading; taken over and
-    /// closed) on a utility-priority thread and stores the result, unless a session took the
-    /// file up meanwhile. No lock is held while hashing: a resend that arrives now must be
-    /// able to lock the file and continue it; its cut and writes change the size or mtime,
-    /// and then nothing is stored.
+    /// closed) on a Dispatch worker thread (not the agent's event loops or task pool) and
+    /// stores the result, unless a session took the file up meanwhile. Not at utility
+    /// priority: a resend that arrives at once waits for this result (`waitForPending`), and
+    /// at low priority on a busy machine that wait was longer than hashing anew. No lock is
+    /// held while hashing: a resend must be able to lock the file and continue it; its cut
+    /// and writes change the size or mtime, and then nothing is stored.
     static func fillLater(_ fd: Int32) {
-        DispatchQueue.global(qos: .utility).async {
-            defer { SystemCall.close(fd) }
+        guard let info = try? SystemCall.status(fd) else {
+            SystemCall.close(fd)
+            return
+        }
+        let id = FileID(info)
+        let group = DispatchGroup()
+        group.enter()
+        pending.withLockedValue { $0[id] = group }
+        DispatchQueue.global(qos: .userInitiated).async {
+            defer {
+                SystemCall.close(fd)
+                pending.withLockedValue { if $0[id] === group { $0[id] = nil } }
+                group.leave()
+            }
             guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return } // a session holds it already
             flock(fd, LOCK_UN)
             guard let before = try? SystemCall.status(fd), before.st_size > 0, cached(fd, before) == nil,
                   let hash = PrefixHash.compute(fd: fd, length: UInt64(before.st_size)) else { return }
             guard let after = try? SystemCall.status(fd), stamp(after) == stamp(before) else { return }
             store(fd, after, hash: hash)
+        }
+    }
+
+    /// Waits until a background hash of the file `info` describes, if one is running, has
+    /// ended: an offer that arrives right after a cut then uses its result instead of
+    /// reading the same bytes a second time, at the same time.
+    static func waitForPending(_ info: stat) {
+        pending.withLockedValue { $0[FileID(info)] }?.wait()
+    }
+
+    /// Background hashes running in this process, by file.
+    private static let pending = NIOLockedValueBox<[FileID: DispatchGroup]>([:])
+
+    private struct FileID: Hashable {
+        let device: UInt64
+        let inode: UInt64
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
         }
     }
 
