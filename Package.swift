@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeershareIntegrationTests",
-            dependencies: ["PeershareCore"],
+            dependencies: ["PeershareCore", "CPeershareSys"],
             swiftSettings: strict
         ),
     ]

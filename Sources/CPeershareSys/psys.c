@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef RENAME_NOREPLACE
@@ -83,6 +84,18 @@ int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uin
 
 int psys_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+long psys_fgetxattr(int fd, const char *name, void *value, unsigned long size) {
+    return (long)fgetxattr(fd, name, value, size);
+}
+
+int psys_fsetxattr(int fd, const char *name, const void *value, unsigned long size) {
+    return fsetxattr(fd, name, value, size, 0);
+}
+
+int psys_fremovexattr(int fd, const char *name) {
+    return fremovexattr(fd, name);
 }
 
 #include <stddef.h>

@@ -71,6 +71,9 @@ final class AgentTerminal: Sendable {
             let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
             Console.out("Receiving \(contents) from \"\(peer)\"\(event.paired == true ? " (paired, \(String((event.fingerprint ?? "").prefix(19))))" : ""): \(Describe.names(event.names ?? []))")
             if let warning = event.message { Console.out("  WARNING: \(warning)") }
+        case "checking":
+            guard !quiet else { return }
+            Console.out("Checking \(ByteCount.format(event.bytes ?? 0)) already received from \"\(peer)\" (\(event.files ?? 0) unfinished file(s))…")
         case "progress":
             guard !quiet, let id = event.transfer else { return }
             let now = Date()

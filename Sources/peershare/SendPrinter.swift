@@ -99,6 +99,9 @@ final class SendPrinter: Sendable {
             state.withLockedValue { $0.start = Date() }
             clearStatus()
             if !quiet { Console.out("Accepted. Sending…") }
+        case "checking":
+            guard !quiet else { return }
+            Console.out("Checking the \(ByteCount.format(event.bytes ?? 0)) of \(DisplayEscape.escape(event.file ?? "")) the receiver already holds…")
         case "progress":
             guard !quiet else { return }
             let (start, total, lastPlain) = state.withLockedValue { ($0.start, $0.total, $0.lastPlainLine) }

@@ -8,6 +8,12 @@
 
 /// openat2(2) with RESOLVE_* flags. Returns an fd, or -1 with errno set.
 int psys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+/// fgetxattr(2), fsetxattr(2), fremovexattr(2) (<sys/xattr.h>, which Swift's Glibc module
+/// does not export): the partial area's labels and remembered prefix hashes.
+/// Return as the calls do (-1 with errno set on failure).
+long psys_fgetxattr(int fd, const char *name, void *value, unsigned long size);
+int psys_fsetxattr(int fd, const char *name, const void *value, unsigned long size);
+int psys_fremovexattr(int fd, const char *name);
 /// renameat2(2). Returns 0, or -1 with errno set.
 int psys_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 /// The uid of the process at the other end of a Unix socket (SO_PEERCRED). Returns 0, or -1 with errno set.

@@ -6,9 +6,10 @@ import Foundation
 /// A flat object with optional fields keeps the JSON simple for scripts: every line has an
 /// `event` name, and only the fields that event needs.
 public struct TransferEvent: Codable, Sendable, Equatable {
-    /// Event names. Senders see: sending, connected, code, waiting, accepted, progress,
-    /// warning, done, error. Receivers see: offer, offer-closed, receiving, progress,
-    /// received, error, pairing-failed.
+    /// Event names. Senders see: sending, connected, code, waiting, accepted, checking,
+    /// progress, warning, done, error. Receivers see: offer, offer-closed, checking,
+    /// receiving, progress, received, error, pairing-failed. `checking` comes before held
+    /// bytes are read and hashed for a resume (`bytes`; the sender's names the `file`).
     public var event: String
     /// When the event happened: UTC, ISO 8601 with milliseconds ("2026-12-07T21:04:53.123Z").
     public var time: String?

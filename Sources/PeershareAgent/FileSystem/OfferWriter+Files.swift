@@ -160,6 +160,7 @@ extension OfferWriter {
             if !file.createdWithFinalMode {
                 try SystemCall.changeMode(file.descriptor, PathRules.safeMode(file.entry.mode, kind: .file))
             }
+            if file.resumable { PartialArea.unlabel(file.descriptor) }
             try SystemCall.setModificationTime(
                 file.descriptor,
                 SystemCall.timespecFor(seconds: file.entry.mtimeSeconds, nanoseconds: file.entry.mtimeNanoseconds))
@@ -247,9 +248,17 @@ extension OfferWriter {
     func discardCurrentFile(keep: Bool = false) {
         guard let file = current else { return }
         current = nil
+        let kept = keep && file.resumable && file.writtenEnd > 0 && !file.unnamed
+        // A kept file is hashed in the background for the resend ahead (`PrefixHashCache`),
+        // through a descriptor opened while this writer still holds it: the very file it
+        // wrote, even if its name is taken up or finished by another session right after.
+        let reader = kept ? try? SystemCall.openAt(file.tempDirectory, file.tempName, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : nil
         if file.descriptor >= 0 { SystemCall.close(file.descriptor) }
         if file.unnamed { return }  // closing it was all: it never had a name
-        if keep && file.resumable && file.writtenEnd > 0 { return }
+        if kept {
+            if let reader { PrefixHashCache.fillLater(reader) }
+            return
+        }
         try? SystemCall.unlink(file.tempDirectory, file.tempName)
     }
 }

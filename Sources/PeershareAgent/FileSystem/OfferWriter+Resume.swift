@@ -87,6 +87,7 @@ extension OfferWriter {
                 SystemCall.close(fd)
                 throw InboxError.system(code, "cannot create a temporary file for", placedPath)
             }
+            PartialArea.label(fd, topLevel: entry.path.topLevel)
             var file = IncomingFile(descriptor: fd, parentDescriptor: parent, tempDirectory: area.descriptor, tempName: name,
                                     entry: entry, placedPath: placedPath)
             file.resumable = true
@@ -149,6 +150,7 @@ extension OfferWriter {
             SystemCall.close(fd)
             throw InboxError(.io, "the partial file of '\(DisplayEscape.escape(placedPath))' changed since it was announced")
         }
+        PartialArea.label(fd, topLevel: entry.path.topLevel) // one an older build left unlabelled
         var file = IncomingFile(descriptor: fd, parentDescriptor: parent, tempDirectory: area.descriptor, tempName: held.name,
                                 entry: entry, placedPath: placedPath)
         file.resumable = true

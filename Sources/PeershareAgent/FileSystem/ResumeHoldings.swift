@@ -27,7 +27,13 @@ struct ResumeHoldings {
     /// descriptors only (`openat2` beneath the inbox, then `openat(O_NOFOLLOW)` per level,
     /// `fstatat(AT_SYMLINK_NOFOLLOW)` per name), at most `summary.fileCount` files and 128
     /// levels deep; names that are not valid UTF-8 cannot be from a sender and are skipped.
-    static func find(area: PartialArea, summary: OfferSummary) -> ResumeHoldings {
+    ///
+    /// Only partial files that can belong to this offer (`PartialArea.mayBelong`) are
+    /// hashed, so unrelated unfinished transfers cost no reading; `checking` is told how many
+    /// files and bytes will be read before the hashing starts (not called when none: every
+    /// candidate's hash was remembered, `PrefixHashCache`).
+    static func find(area: PartialArea, summary: OfferSummary,
+                     checking: (_ files: Int, _ bytes: UInt64) -> Void = { _, _ in }) -> ResumeHoldings {
         var holdings = ResumeHoldings()
         let claims = area.claims()
         var budget = Int(min(summary.fileCount, UInt64(WireLimits.maxEntries)))
@@ -54,13 +60,29 @@ struct ResumeHoldings {
                 continue
             }
         }
-        for file in area.sweep() {
-            guard holdings.partial[file.key] == nil, let hash = area.prefixHash(of: file.name, length: file.size) else { continue }
-            holdings.partial[file.key] = (file.name, file.size)
-            holdings.records.append(.partial(key: file.key, heldBytes: file.size, prefixHash: hash))
-            holdings.heldBytes = holdings.heldBytes.addingReportingOverflow(file.size).partialValue
+        var toRead: [PartialArea.PartialFile] = []
+        for file in area.sweep() where area.mayBelong(file, to: summary) {
+            if let hash = area.rememberedPrefixHash(of: file.name, length: file.size) {
+                holdings.addPartial(file, hash: hash)
+            } else {
+                toRead.append(file)
+            }
+        }
+        if !toRead.isEmpty {
+            checking(toRead.count, toRead.reduce(0) { $0.addingReportingOverflow($1.size).partialValue })
+        }
+        for file in toRead {
+            guard let hash = area.prefixHash(of: file.name, length: file.size) else { continue }
+            holdings.addPartial(file, hash: hash)
         }
         return holdings
+    }
+
+    private mutating func addPartial(_ file: PartialArea.PartialFile, hash: [UInt8]) {
+        guard partial[file.key] == nil else { return }
+        partial[file.key] = (file.name, file.size)
+        records.append(.partial(key: file.key, heldBytes: file.size, prefixHash: hash))
+        heldBytes = heldBytes.addingReportingOverflow(file.size).partialValue
     }
 
     /// Takes ownership of `fd`.

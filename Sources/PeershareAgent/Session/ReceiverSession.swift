@@ -288,7 +288,18 @@ struct ReceiverSession {
         // area cannot be used; then every file is received in full, as without resume).
         let area = try? PartialArea(inbox: inbox, sender: outcome.peerIdentity)
         defer { area?.close() }
-        let holdings = area.map { ResumeHoldings.find(area: $0, summary: summary) } ?? .empty
+        let holdings = area.map {
+            ResumeHoldings.find(area: $0, summary: summary) { files, bytes in
+                // Reading what is held takes a while for gigabytes: say so, on both sides' terms.
+                var checking = TransferEvent("checking")
+                checking.transfer = transferID
+                checking.peer = senderName
+                checking.files = UInt64(files)
+                checking.bytes = bytes
+                checking.direction = "receive"
+                agent.hub.publish(checking)
+            }
+        } ?? .empty
 
         // Free space, before any byte is written (bytes already held need none).
         let free = (try? inbox.availableBytes()) ?? 0

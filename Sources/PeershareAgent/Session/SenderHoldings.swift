@@ -32,6 +32,15 @@ struct SenderHoldings {
         }
     }
 
+    /// The length of the prefix of `entry` the receiver says it holds unfinished: what
+    /// `resumeOffset` is about to read and hash here (nil when nothing is to be checked).
+    func prefixToCheck(for entry: Entry, sender: [UInt8]) -> UInt64? {
+        guard entry.kind == .file, entry.size > 0, !partial.isEmpty else { return nil }
+        let key = ResumeKeys.fileKey(sender: sender, entry: entry)
+        guard !complete.contains(key), let held = partial[key], held.held <= entry.size else { return nil }
+        return held.held
+    }
+
     /// How many leading bytes of `entry` need not be sent: its size when the receiver holds
     /// it complete; the held length when the receiver holds a prefix whose hash equals the
     /// hash of the same prefix of `source` here; else 0. Only non-empty files.

@@ -322,6 +322,13 @@ struct SenderSession {
             if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
             // Resume: a file the receiver holds complete is not sent; one it holds the
             // start of (same prefix hash) continues from there.
+            if let held = holdings.prefixToCheck(for: entry, sender: identity.publicKey) {
+                var checking = TransferEvent("checking")
+                checking.transfer = transferID
+                checking.file = entry.path.string
+                checking.bytes = held
+                events(checking)
+            }
             let resumeFrom = holdings.isEmpty ? 0 : holdings.resumeOffset(for: entry, source: plan.sources[index], sender: identity.publicKey)
             if resumeFrom > 0 { try secure.enqueue(.resume(offset: resumeFrom)) }
             try secure.enqueue(.entry(entry))
