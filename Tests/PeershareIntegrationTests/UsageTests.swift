@@ -100,3 +100,29 @@ extension EndToEnd {
         #expect(time.count == 24 && time.hasSuffix("Z") && time.contains("T"), "\(time)")
     }
 }
+
+extension EndToEnd {
+    @Test("The commands that need a running agent exit 10 and say how to start one", arguments: [
+        ["status"], ["inbox"], ["accept", "123456"], ["decline"],
+    ])
+    func noAgentExitsTen(arguments: [String]) async throws {
+        let scratch = try Self.scratch("noagent")
+        defer { scratch.remove() }
+        let result = try await CLI.run(arguments + ["--home", scratch.path("home")])
+        #expect(result.exited(10), "\(result)")
+        #expect(result.stderr.contains("No peershare agent is running") && result.stderr.contains("Start it with"), "\(result)")
+    }
+
+    /// Ports below 1024 need privilege an ordinary user does not have (as these tests run);
+    /// that is an "other error" (exit 1) that names the port and what to do.
+    @Test("An agent that cannot listen exits 1, naming the port and the way out",
+          .enabled(if: getuid() != 0 || TestEnvironment.inCI, "root may listen on port 1: run through scripts/test-as-user.sh"))
+    func cannotListenExitsOne() async throws {
+        let scratch = try Self.scratch("noport")
+        defer { scratch.remove() }
+        let result = try await CLI.run(["run", "--home", scratch.path("home"), "--port", "1", "--listen", "127.0.0.1",
+                                        "--no-discovery", "--inbox", scratch.path("inbox")], timeout: .seconds(15))
+        #expect(result.exited(1), "\(result)")
+        #expect(result.stderr.contains("Cannot listen on port 1") && result.stderr.contains("--port"), "\(result)")
+    }
+}
