@@ -53,7 +53,7 @@ intercept_run() {
     started=$SECONDS
     mitm_relay impersonate --capture "$capture" --wait-for-person 30 --retry-wait 5 || return 1
     mitm_send_start "$folder"
-    mitm_approve || return 1
+    mitm_approve 5 || return 1
     mitm_send_wait 40
     [ "$SEND_RESULT" = error ] || { WHY="A's send to B's address did not fail against the intercepting relay (result: $SEND_RESULT)"; return 1; }
     intercept_check_diverted "$a" "$MITM_SEND_TO" || return 1

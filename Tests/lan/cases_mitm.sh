@@ -74,15 +74,20 @@ mitm_code_and_offer() {
     [ -n "$CODE" ] && [ -n "$OFFER_ID" ]
 }
 
-# mitm_approve: the person at B, once A shows a code and B shows an offer, types the
-# code A shows (CODE; the offer's id in OFFER_ID).
+# mitm_approve [STATUS]: the person at B, once A shows a code and B shows an offer, types
+# the code A shows (CODE; the offer's id in OFFER_ID). `accept` waits for the outcome, so
+# its exit status says what B's person learns: STATUS (default 0, the code matched), 5 when
+# a relay's own code reached B, 9 when the offer was tampered with. ACCEPT_SAID is its output.
 mitm_approve() {
+    local want=${1:-0} status=0
     CODE=""
     OFFER_ID=""
     wait_until 20 mitm_code_and_offer ||
         { WHY="no code on A (${CODE:-none}) or no offer on B (${OFFER_ID:-none}): $(tail -c 300 "$SEND_LOG" | tr '\n' ' ')"; return 1; }
-    agent_cli h2 accept "$CODE" >>"$LAB_DIR/h2/accept.log" 2>&1 ||
-        { WHY="accept failed on B: $(tail -n 2 "$LAB_DIR/h2/accept.log" | tr '\n' ' ')"; return 1; }
+    ACCEPT_SAID=$(agent_cli h2 accept "$CODE" 2>&1) || status=$?
+    printf '%s\n' "$ACCEPT_SAID" >>"$LAB_DIR/h2/accept.log"
+    [ "$status" = "$want" ] ||
+        { WHY="accept on B exited $status, not $want: $(tr '\n' ' ' <<<"$ACCEPT_SAID")"; return 1; }
 }
 
 # mitm_send_wait LIMIT: waits for A's send to end; SEND_RESULT is done or error,
@@ -195,7 +200,8 @@ case_mitm_tamper() {
 
     mitm_relay tamper --flip-after-header 1 || return 1
     mitm_send_start "$file"
-    mitm_approve || return 1
+    mitm_approve 9 || return 1
+    [[ "$ACCEPT_SAID" == *tampered* ]] || { WHY="accept on B did not say the offer was tampered with: $ACCEPT_SAID"; return 1; }
     mitm_send_wait 30
     [ "$SEND_RESULT" = error ] || { WHY="A's send did not fail with the OFFER altered (result: $SEND_RESULT)"; return 1; }
     relay_has flipped || { WHY="the relay flipped nothing: $(tail -c 300 "$RELAY_LOG")"; return 1; }
@@ -252,7 +258,8 @@ case_mitm_impersonate() {
 
     mitm_relay impersonate --capture "$capture" --wait-for-person 30 --retry-wait 6 || return 1
     mitm_send_start "$folder"
-    mitm_approve || return 1
+    mitm_approve 5 || return 1
+    [[ "$ACCEPT_SAID" == *"Wrong code"* ]] || { WHY="accept on B did not say the code was wrong: $ACCEPT_SAID"; return 1; }
     local first_offer=$OFFER_ID shown_fp fp_a fp_b
     shown_fp=$(jq -r '.fingerprint' <<<"$(agent_cli h2 inbox --json 2>/dev/null | jq -c '.[0] // {}')")
     fp_a=$(agent_fingerprint h1)
