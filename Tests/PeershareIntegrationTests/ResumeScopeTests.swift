@@ -7,24 +7,30 @@ internal import CPeershareSys
 /// The receiving agent prints "Checking … already received …" (its `checking` event)
 /// before it hashes partial files; an unrelated send must not make it read any.
 extension EndToEnd {
+    /// A receiver that holds part of a 48 MiB `big.bin` from `sender`: a first send, paired
+    /// with the code, is killed once 16 MiB arrived. The caller stops the receiver.
+    static func cutSend(in scratch: Scratch, sender name: String, seed: UInt64) async throws
+        -> (big: String, receiver: AgentProcess, sender: SenderHome, held: HeldState) {
+        let big = try scratch.directory("a") + "/big.bin"
+        try Fixture.randomFile(big, size: 48 << 20, seed: seed)
+        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
+        let sender = try SenderHome(name: name, in: scratch.root)
+        let first = try sender.startSend([big], to: receiver)
+        let code = try await pairingCode(of: first)
+        _ = try await waitForOffer(on: receiver, needsCode: true)
+        #expect(try await receiver.accept(code: code).exited(0))
+        try await killSender(first, after: 16 << 20)
+        try await waitUntilIdle(receiver)
+        return (big, receiver, sender, HeldState.read(inbox: receiver.inbox, folder: nil))
+    }
+
     @Test("Unrelated sends do not check the sender's unfinished files; the resend of the cut file does, and says so on both sides")
     func unrelatedSendsReadNoPartialFile() async throws {
         let scratch = try Self.scratch("rscope")
         defer { scratch.remove() }
-        let big = try scratch.directory("a") + "/big.bin"
-        try Fixture.randomFile(big, size: 48 << 20, seed: 91)
-        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
-        defer { receiver.stop() }
-        let ann = try SenderHome(name: "ann", in: scratch.root)
-
         // Ann's send of big.bin is cut: the receiver keeps a partial file of it.
-        let first = try ann.startSend([big], to: receiver)
-        let code = try await pairingCode(of: first)
-        _ = try await waitForOffer(on: receiver, needsCode: true)
-        #expect(try await receiver.accept(code: code).exited(0))
-        try await Self.killSender(first, after: 16 << 20)
-        try await Self.waitUntilIdle(receiver)
-        let held = HeldState.read(inbox: receiver.inbox, folder: nil)
+        let (big, receiver, ann, held) = try await Self.cutSend(in: scratch, sender: "ann", seed: 91)
+        defer { receiver.stop() }
         try #require(held.partialFiles == 1, "no partial file was kept: \(receiver.partialAreaNames())")
         #expect(Self.checkingLines(receiver).isEmpty, "a first send has nothing to check\n\(receiver.transcript)")
 
@@ -65,19 +71,8 @@ extension EndToEnd {
     func resendUsesRememberedPrefixHash() async throws {
         let scratch = try Self.scratch("rmemo")
         defer { scratch.remove() }
-        let big = try scratch.directory("a") + "/big.bin"
-        try Fixture.randomFile(big, size: 48 << 20, seed: 93)
-        let receiver = try await AgentProcess.start(name: "recv", in: scratch.root)
+        let (big, receiver, bo, held) = try await Self.cutSend(in: scratch, sender: "bo", seed: 93)
         defer { receiver.stop() }
-        let bo = try SenderHome(name: "bo", in: scratch.root)
-
-        let first = try bo.startSend([big], to: receiver)
-        let code = try await pairingCode(of: first)
-        _ = try await waitForOffer(on: receiver, needsCode: true)
-        #expect(try await receiver.accept(code: code).exited(0))
-        try await Self.killSender(first, after: 16 << 20)
-        try await Self.waitUntilIdle(receiver)
-        let held = HeldState.read(inbox: receiver.inbox, folder: nil)
         let part = try #require(Self.partialFiles(receiver).first, "no partial file was kept")
         #expect(try await Self.waitUntilRemembered(part), "no prefix hash was remembered after the cut")
 
