@@ -181,9 +181,6 @@ public final class Agent: Sendable {
         } catch {
             throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.inbox)): \(error)", underlying: error)
         }
-        if let warning = Self.inboxWarning(inbox.stale) {
-            logger.warning("\(warning)")
-        }
         var server = try await bindListener(port: options.port)
         let bound = server.channel.localAddress?.port ?? options.port
         port.store(bound, ordering: .relaxed)
@@ -249,15 +246,12 @@ public final class Agent: Sendable {
         }
     }
 
-    /// A warning for the agent's terminal and log when files cannot be created in the inbox
-    /// (nil when they can, or when the inbox cannot be opened: `serve` reports that).
+    /// A warning for the agent's terminal (which a service's journal records too) when files
+    /// cannot be created in the inbox; nil when they can, or when the inbox cannot be opened:
+    /// `serve` reports that. Offers are refused for the same reason as they arrive.
     public func inboxWarning() -> String? {
         guard let inbox = try? InboxDirectory(path: options.inbox, createIfMissing: false) else { return nil }
-        return Self.inboxWarning(inbox)
-    }
-
-    private static func inboxWarning(_ inbox: InboxDirectory) -> String? {
-        inbox.writeProblem().map {
+        return inbox.writeProblem().map {
             "The inbox \(DisplayEscape.escape(inbox.path)) is not writable (\($0)): every offer is refused until this is fixed."
         }
     }
