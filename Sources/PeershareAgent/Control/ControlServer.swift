@@ -111,10 +111,7 @@ public struct ControlServer: Sendable {
         try? await connection.executeThenClose { inbound, _ in
             let channel = connection.channel
             var lines = inbound.makeAsyncIterator()
-            let silent = channel.eventLoop.scheduleTask(in: Self.requestTimeout) { channel.close(promise: nil) }
-            let first = try await lines.next()
-            silent.cancel()
-            guard let line = first else { return }
+            guard let line = try await Self.within(Self.requestTimeout, on: channel, { try await lines.next() }) else { return }
             // Written past NIOAsyncChannel's writer and awaited until in the kernel: the
             // writer's buffer is dropped when `executeThenClose` closes the channel, which cut
             // large replies short for clients that read slowly.
@@ -135,9 +132,7 @@ public struct ControlServer: Sendable {
                 try await streamEvents(channel: channel, write: write)
             default:
                 let text = ControlJSON.line(await reply(to: request))
-                let slow = channel.eventLoop.scheduleTask(in: Self.replyTimeout) { channel.close(promise: nil) }
-                defer { slow.cancel() }
-                try await write(text)
+                try await Self.within(Self.replyTimeout, on: channel) { try await write(text) }
             }
         }
     }
@@ -158,10 +153,19 @@ public struct ControlServer: Sendable {
     private func refuseBusy(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let channel = connection.channel
         let reply = ControlReply.failure(AgentError(.busy, "The agent is serving \(Self.maxConnections) control connections already; try again in a moment."))
-        let slow = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
-        try? await channel.writeAndFlush(ByteBuffer(string: ControlJSON.line(reply) + "\n")).get()
-        slow.cancel()
+        try? await Self.within(.seconds(2), on: channel) {
+            try await channel.writeAndFlush(ByteBuffer(string: ControlJSON.line(reply) + "\n")).get()
+        }
         try? await channel.close()
+    }
+
+    /// Runs `body`, closing `channel` if it has not finished within `limit`: a client that
+    /// neither sends its request nor reads its reply holds a connection slot only that long.
+    private static func within<T>(_ limit: TimeAmount, on channel: any Channel,
+                                  _ body: () async throws -> T) async throws -> T {
+        let deadline = channel.eventLoop.scheduleTask(in: limit) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        return try await body()
     }
 
     private func reply(to request: ControlRequest) async -> ControlReply {
