@@ -40,8 +40,7 @@ extension EndToEnd {
         let result = try await CLI.run(["run", "--port", "0", "--listen", "127.0.0.1", "--no-discovery", "--inbox", scratch.path("inbox")],
                                        timeout: .seconds(15), environment: environment)
         #expect(!result.timedOut && !result.exited(0), "the agent must refuse to start: \(result)")
-        let stderr = result.stderr
-        #expect(stderr.contains(runtime + "/peershare"), "\(stderr)")
+        #expect(result.stderr.contains(runtime + "/peershare"), "\(result)")
         var info = stat()
         #expect(lstat(runtime + "/peershare", &info) == 0 && info.st_mode & 0o7777 == 0o777)
     }
