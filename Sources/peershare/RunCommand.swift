@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: TerminalService(terminal: terminal, events: events)),
                 .init(service: history),
             ]
+            if let hook = ReceiveHookService(agent: agent) { services.append(.init(service: hook)) }
             if let backend = try await DiscoveryChoice.backend(for: options, logger: logger) {
                 services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: backend)))
             }
