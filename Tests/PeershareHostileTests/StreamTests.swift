@@ -457,7 +457,7 @@ struct StreamTests {
         let outcome = await session.finalAnswer(timeout: .seconds(120))
         print("[hostile:stream] item 19 path cap: answer after \(ContinuousClock.now - started)")
         session.close()
-        let peakRSS = lab.agent.peakResidentKiB() ?? 0
+        let peakRSS = try #require(lab.agent.peakResidentKiB(), "cannot read the agent's peak resident size from /proc")
         print("[hostile:stream] item 19 path cap: \(sent) file entries sent, RSS \(baseRSS) KiB → peak \(peakRSS) KiB")
         lab.expectRejected(outcome, probe.label, .protocolError("the paths of the offer exceed 134217728 bytes"))
         #expect(peakRSS <= baseRSS + 512 * 1024, "peak RSS grew from \(baseRSS) to \(peakRSS) KiB")
