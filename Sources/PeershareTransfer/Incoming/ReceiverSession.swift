@@ -12,13 +12,15 @@ import SodiumKit
 /// cap stays at the handshake limit, and the number of such connections is capped.
 package struct ReceiverSession {
     let context: SessionContext
-    let inbox: InboxDirectory
+    /// The inbox in use: the agent's, or the peer's own once it is known.
+    var inbox: InboxDirectory { chosen.directory }
+    let chosen: ChosenInbox
     let channel: FramedChannel
     let limit: FrameLimit
 
     package init(context: SessionContext, inbox: InboxDirectory, channel: FramedChannel, limit: FrameLimit) {
         self.context = context
-        self.inbox = inbox
+        self.chosen = ChosenInbox(inbox)
         self.channel = channel
         self.limit = limit
     }
@@ -128,7 +130,8 @@ package struct ReceiverSession {
                 await io.sendAbort(.protocolError, "bad offer summary")
                 throw AgentError(.protocolError, "Refused an offer from \(remote): \(error)")
             }
-            if let refusal = unwritableInbox(senderName: summary.senderName, transferID: transferID) {
+            if let refusal = usePeerInbox(summary.senderName, policy: nil, transferID: transferID)
+                ?? unwritableInbox(senderName: summary.senderName, transferID: transferID) {
                 // Before the code there is no REFUSE: the abort's closest reason is "busy"
                 // (not accepting offers right now); its text says why.
                 await io.sendAbort(.busy, refusal.told)
@@ -261,11 +264,14 @@ package struct ReceiverSession {
                 logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
             }
         }
-        if mode == .known, let refusal = unwritableInbox(senderName: senderName, transferID: transferID) {
+        let policy = mode == .known ? PinnedPeer.pin(forKey: outcome.peerIdentity, in: pins)?.policy : nil
+        try await enforcePolicy(policy, summary: summary, senderName: pinnedName, transferID: transferID, secure: secure)
+        if mode == .known, let refusal = usePeerInbox(pinnedName, policy: policy, transferID: transferID)
+            ?? unwritableInbox(senderName: senderName, transferID: transferID) {
             try? await secure.send(.refuse(.ioError, refusal.told), final: true)
             throw refusal.error
         }
-        if mode == .known && context.options.askPaired {
+        if mode == .known && PeerPolicy.asks(policy, askPaired: context.options.askPaired) {
             let offer = makeOffer(id: transferID, summary: summary, fingerprint: fingerprint, remote: remote, needsCode: false, pins: pins)
             switch await waitForPerson(offer, io: io, onBoard: {}) {
             case .approve, .code:
@@ -354,6 +360,7 @@ package struct ReceiverSession {
             try? secure.enqueue(.done(files: files, bytes: bytes), final: true)
             try? await io.drain()
             var event = TransferEvent("received")
+            event.inbox = inbox.path
             event.transfer = transferID
             event.peer = senderName
             event.files = files
