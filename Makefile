@@ -46,12 +46,13 @@ run: release
 	$(BIN_RELEASE) run $(ARGS)
 
 ## test: every test: unit, integration and hostile-peer tests (Swift Testing, run as an
-## ordinary user by scripts/test-as-user.sh), the LAN lab (root for the namespaces and daemons;
+## ordinary user by scripts/test-as-user.sh), the control-socket client (Tests/control), the LAN lab (root for the namespaces and daemons;
 ## its agents and CLI run as an ordinary user), then the packaging tests.
 test: deps
 	$(SWIFT) build --build-tests
 	/usr/bin/python3 docs/vectors/check_vectors.py
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash scripts/test-as-user.sh
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/control/run.sh
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/lan/run.sh
 	$(MAKE) --no-print-directory package-test
 
