@@ -26,10 +26,7 @@ extension ReceiverSession {
             return nil
         } catch {
             let failure = AgentError(.io, "the inbox \(DisplayEscape.escape(path)) for \"\(DisplayEscape.escape(peerName))\" cannot be used (\(error.message)); fix it, then the sender can send again")
-            var event = TransferEvent.failure(failure, transfer: transferID)
-            event.peer = peerName
-            event.direction = "receive"
-            context.events(event)
+            publishRefusal(failure, peer: peerName, transferID: transferID)
             return UnwritableInbox(told: "its inbox for you cannot be used", error: failure)
         }
     }
@@ -41,13 +38,11 @@ extension ReceiverSession {
                        secure: SecureChannel) async throws(AgentError) {
         guard let policy, let reason = policy.refusal(bytes: summary.totalBytes) else { return }
         try? await secure.send(.refuse(.declined, reason), final: true)
-        var event = TransferEvent.failure(AgentError(.declined, "declined by the policy for this peer: \(reason)."), transfer: transferID)
-        event.peer = senderName
-        event.direction = "receive"
-        event.files = summary.fileCount
-        event.totalBytes = summary.totalBytes
-        event.names = summary.topLevelNames
-        context.events(event)
+        publishRefusal(AgentError(.declined, "declined by the policy for this peer: \(reason)."), peer: senderName, transferID: transferID) {
+            $0.files = summary.fileCount
+            $0.totalBytes = summary.totalBytes
+            $0.names = summary.topLevelNames
+        }
         throw AgentError(.declined, "Refused by the policy for \(DisplayEscape.escape(senderName)): \(reason).")
     }
 }
