@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "PeershareCore",
                 "PeershareTransfer",
+                "PeersharePosix",
                 "SodiumKit",
                 "CPeershareSys",
                 "PeershareDiscovery",

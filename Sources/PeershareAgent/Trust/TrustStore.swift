@@ -2,6 +2,7 @@ import Foundation
 import PeershareCore
 import SodiumKit
 import PeershareTransfer
+import PeersharePosix
 
 /// The pinned peers, kept in `trusted.json` in the state directory.
 ///
@@ -125,7 +126,7 @@ public struct TrustStore: Sendable {
         guard fstat(lockFD, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw AgentError(.io, "Cannot lock \(path): \(lockPath) is not a regular file. Move it away.")
         }
-        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
+        try? SystemCall.lock(lockFD, LOCK_EX)
         var peers = try load()
         change(&peers)
         let encoder = JSONEncoder()

@@ -51,7 +51,7 @@ package final class OfferWriter {
     var unnamedFilesUnsupported = !OfferWriter.procFileDescriptorsVisible
     var state: State = .running
     /// With resume: the sender's partial area and what it holds (see `OfferWriter+Resume`).
-    /// Nil: files are received under temp names next to their final names, as before.
+    /// Nil: files are received under temp names next to their final names.
     let area: PartialArea?
     let holdings: ResumeHoldings
     /// Placed top-level folders of an unfinished transfer that this one completes.
