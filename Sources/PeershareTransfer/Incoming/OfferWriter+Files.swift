@@ -26,8 +26,7 @@ extension OfferWriter {
             return
         }
         for _ in 0..<Self.maxTempAttempts {
-            let tempName = ".peershare-\(transferTag)-\(tempCounter).part"
-            tempCounter += 1
+            let tempName = ".peershare-\(transferTag)-\(nextTempNumber()).part"
             do {
                 let finalMode = Self.modeAtCreation(entry)
                 let fd = try SystemCall.openAt(parent, tempName,
@@ -51,11 +50,11 @@ extension OfferWriter {
     /// opened beneath the inbox) and its path with the placed top-level name.
     func destination(of entry: Entry) throws(InboxError) -> (parent: Int32, placedPath: String) {
         if entry.path.depth == 1 {
-            try refuseDuplicateTopLevel(entry.path.topLevel)
+            try tree.refuseDuplicate(entry.path.topLevel)
             return (inbox.descriptor, entry.path.string)
         }
-        let placed = try placement(of: entry)
-        return (try openParent(placed.parentPath), placed.path)
+        let placed = try tree.placement(of: entry)
+        return (try tree.openParent(placed.parentPath), placed.path)
     }
 
     /// A small file is received without a name: `openat(parent, ".", O_TMPFILE|O_WRONLY,
@@ -173,7 +172,7 @@ extension OfferWriter {
         current = placing
         if file.entry.path.depth == 1 {
             try claimTopLevelFile(file)
-        } else if isInAdoptedFolder(file.placedPath) {
+        } else if tree.isInAdoptedFolder(file.placedPath) {
             try claimNameInAdoptedFolder(file)
         } else {
             do {
@@ -203,7 +202,7 @@ extension OfferWriter {
     private func claimTopLevelFile(_ file: IncomingFile) throws(InboxError) {
         let original = file.entry.path.topLevel
         let candidate = try placeUnderFreeName(file, original, in: inbox.descriptor, shown: { $0 })
-        claimTopLevel(original, as: candidate)
+        tree.claimTopLevel(original, as: candidate)
         area?.appendClaim(original, placed: candidate)
     }
 
