@@ -55,6 +55,10 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     public var expiresIn: Double?
     public var message: String?
     public var kind: String?
+    /// received: the directory the files were written to (the inbox, or a peer's own).
+    public var inbox: String?
+    /// A text message (offer, received), escaped by whoever shows it.
+    public var text: String?
 
     public init(_ event: String) {
         self.event = event
@@ -63,7 +67,7 @@ public struct TransferEvent: Codable, Sendable, Equatable {
 
     /// `now` as UTC ISO 8601 with milliseconds; `gmtime_r`, so no formatter is shared
     /// between the threads that make events.
-    static func timestamp(_ now: Date = Date()) -> String {
+    package static func timestamp(_ now: Date = Date()) -> String {
         let since1970 = now.timeIntervalSince1970
         var seconds = time_t(since1970.rounded(.down))
         var parts = tm()
