@@ -178,7 +178,7 @@ final class Lab: @unchecked Sendable {
         // `accept` waits until the transfer starts, which needs the steps below: typed
         // meanwhile, checked once the offer was answered.
         let agent = self.agent
-        let digits = code.digits
+        let digits = code
         let typed = Task { await agent.accept(digits) }
         let m4: [UInt8]
         switch await attempt.readM4() {
