@@ -73,8 +73,7 @@ struct ConnectionLimitTests {
         // 4. PAIR: M3 sent, nobody types the code (the person's deadline, --offer-timeout).
         async let noCode: Slow = {
             let socket = try await PeerSocket.connect(port: port)
-            let summary = OfferSummary(senderName: "nobody-answers", fileCount: 1, directoryCount: 0, symlinkCount: 0,
-                                       totalBytes: 1, topLevelNames: ["x"]).encode()
+            let summary = Raw.summary(sender: "nobody-answers", names: ["x"])
             let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
             try await attempt.sendM1()
             _ = await attempt.readM2()
@@ -120,8 +119,7 @@ struct ConnectionLimitTests {
     /// answer within `wait`), else the agent's answer. The socket stays open in `sockets`.
     static func pendingOffer(_ lab: Lab, from source: String, sockets: inout [PeerSocket], wait: Duration = .milliseconds(700))
         async throws -> Outcome? {
-        let summary = OfferSummary(senderName: "flood", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["flood.txt"]).encode()
+        let summary = Raw.summary(sender: "flood", names: ["flood.txt"])
         let socket = try await PeerSocket.connect(port: lab.port, source: source)
         sockets.append(socket)
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
@@ -211,8 +209,7 @@ struct ConnectionLimitTests {
         let lab = try #require(Lab.current)
         let probe = lab.begin("item 26 code guessing")
         let guesser = SigningKeyPair.generate()
-        let summary = OfferSummary(senderName: "guesser", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["guess.txt"]).encode()
+        let summary = Raw.summary(sender: "guesser", names: ["guess.txt"])
         for round in 0..<3 {
             let socket = try await PeerSocket.connect(port: lab.port, source: "127.0.0.9")
             let attempt = SenderAttempt(socket: socket, identity: guesser, pinnedReceiver: nil, summary: summary)

@@ -112,8 +112,7 @@ struct HandshakeTests {
     /// Plays a PAIR handshake with a fresh identity up to M3, lets `tamper` change M3, and
     /// returns what the agent answered.
     static func pairingWithTamperedM3(_ lab: Lab, _ tamper: (inout [UInt8]) -> Void) async throws -> Outcome {
-        let summary = OfferSummary(senderName: "ya-tester", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["x"]).encode()
+        let summary = Raw.summary(sender: "ya-tester", names: ["x"])
         let socket = try await PeerSocket.connect(port: lab.port)
         defer { socket.close() }
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
@@ -283,8 +282,7 @@ struct HandshakeTests {
         let pinsBefore = lab.agent.pins()
         #expect(pinsBefore.values.contains(name), "setup: \(name) should be a paired name: \(pinsBefore)")
         let impostor = SigningKeyPair.generate()
-        let summary = OfferSummary(senderName: name, fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["from-\(name).txt"]).encode()
+        let summary = Raw.summary(sender: name, names: ["from-\(name).txt"])
         let socket = try await PeerSocket.connect(port: lab.port)
         // It claims to know the agent (asks KNOWN), as the real peer would.
         let attempt = SenderAttempt(socket: socket, identity: impostor, pinnedReceiver: lab.agent.publicKey, summary: summary)
@@ -320,8 +318,7 @@ struct HandshakeTests {
         let lab = try #require(Lab.current)
         let probe = lab.begin("item 27 OFFER differs from the approved M3 summary")
         let pinsBefore = lab.agent.pins()
-        let approved = OfferSummary(senderName: "subst", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                    topLevelNames: ["approved.txt"]).encode()
+        let approved = Raw.summary(sender: "subst", names: ["approved.txt"])
         let socket = try await PeerSocket.connect(port: lab.port)
         defer { socket.close() }
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: approved)

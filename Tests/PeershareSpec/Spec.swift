@@ -13,6 +13,14 @@ public enum Spec {
         return out
     }
 
+    /// `zigzag`: the varint of `(n << 1) ^ (n >> 63)`.
+    public static func zigzag(_ value: Int64) -> [UInt8] {
+        leb128(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
+    }
+
+    /// `str` (and any length-prefixed bytes): the varint length, then the bytes as given.
+    public static func str(_ bytes: [UInt8]) -> [UInt8] { leb128(UInt64(bytes.count)) + bytes }
+
     /// `lv_cat(items...)`: each item after its LEB128 length.
     public static func lvCat(_ items: [UInt8]...) -> [UInt8] {
         items.flatMap { leb128(UInt64($0.count)) + $0 }
