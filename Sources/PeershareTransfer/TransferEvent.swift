@@ -55,6 +55,10 @@ public struct TransferEvent: Codable, Sendable, Equatable {
     public var expiresIn: Double?
     public var message: String?
     public var kind: String?
+    /// received: the directory the files were written to (the inbox, or a peer's own).
+    public var inbox: String?
+    /// A text message (offer, received), escaped by whoever shows it.
+    public var text: String?
 
     public init(_ event: String) {
         self.event = event

@@ -30,6 +30,12 @@ public struct AgentOptions: Sendable {
     /// Bytes that must stay free in the inbox after an offer is written.
     public var reserveBytes: UInt64 = 16 << 20
 
+    /// The receive hook's argv (empty: none) and how long it may run.
+    public var onReceive: [String] = []
+    public var onReceiveTimeout: Double = 60
+    /// Desktop notifications, when a session bus offers them.
+    public var notify = true
+
     public static let defaultPort = 53_317
 
     public init(name: String, inbox: String, port: Int) {

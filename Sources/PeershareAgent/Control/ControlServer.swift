@@ -200,6 +200,10 @@ public struct ControlServer: Sendable {
                 reply.truncated = leftOut > 0 ? leftOut : nil
                 reply.discovery = agent.directory.state
                 return reply
+            case "history":
+                var reply = ControlReply(ok: true)
+                reply.history = try HistoryFile(paths: agent.paths).latest(HistoryFile.checkedLimit(request.limit))
+                return reply
             case "decline":
                 var reply = ControlReply(ok: true)
                 reply.offer = try await agent.decline(offerID: request.offer)

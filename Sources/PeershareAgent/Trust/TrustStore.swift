@@ -115,19 +115,14 @@ public struct TrustStore: Sendable {
     func update(_ change: (inout [PinnedPeer]) -> Void) throws(AgentError) {
         let directory = (path as NSString).deletingLastPathComponent
         try StatePaths.makeDirectory(directory)
-        let lockPath = path + ".lock"
-        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
-        guard lockFD >= 0 else {
-            throw AgentError(.io, "Cannot lock \(path): \(lockPath): \(String(cString: strerror(errno)))")
+        try FileLock.withExclusive(for: path) { () throws(AgentError) in
+            var peers = try load()
+            change(&peers)
+            try write(peers)
         }
-        defer { close(lockFD) }
-        var info = stat()
-        guard fstat(lockFD, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw AgentError(.io, "Cannot lock \(path): \(lockPath) is not a regular file. Move it away.")
-        }
-        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
-        var peers = try load()
-        change(&peers)
+    }
+
+    private func write(_ peers: [PinnedPeer]) throws(AgentError) {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
