@@ -13,11 +13,11 @@ final class ChosenInbox: Sendable {
     func replace(with inbox: InboxDirectory) { current.withLockedValue { $0 = inbox } }
 }
 
-extension ReceiverSession {
+extension IncomingConversation {
     /// Switches this session to `peerName`'s own inbox when its policy or the inbox template
     /// gives one (made with mode 0700 if missing). Nil when that worked or there is none;
     /// a folder that cannot be made or opened refuses the offer as an unwritable inbox does.
-    func usePeerInbox(_ peerName: String, policy: PeerPolicy?, transferID: String) -> UnwritableInbox? {
+    func usePeerInbox(_ peerName: String, policy: PeerPolicy?) -> UnwritableInbox? {
         guard let path = PeerInbox.path(template: context.options.inboxTemplate, policyInbox: policy?.inbox, peerName: peerName) else {
             return nil
         }
@@ -34,7 +34,7 @@ extension ReceiverSession {
     /// Refuses (REFUSE "declined", so the sender exits 4) an offer that a paired peer's policy
     /// does not allow: `accept never`, or larger than its `max-size`. Said as an `error`
     /// event (kind `declined`) for the terminal and the history.
-    func enforcePolicy(_ policy: PeerPolicy?, summary: OfferSummary, senderName: String, transferID: String,
+    func enforcePolicy(_ policy: PeerPolicy?, summary: OfferSummary, senderName: String,
                        secure: SecureChannel) async throws(AgentError) {
         guard let policy, let reason = policy.refusal(bytes: summary.totalBytes) else { return }
         try? await secure.send(.refuse(.declined, reason), final: true)
