@@ -215,25 +215,27 @@ def test(root):
                 process.wait()
 
 
-def main():
+def run_test(test, prefix, names):
+    """Runs `test(root)` in a fresh directory; on failure prints the agents' logs (`names`).
+    Returns the exit status."""
     if not os.access(BIN, os.X_OK):
-        print(f"control_test: {BIN} is not built", file=sys.stderr)
+        print(f"{prefix}: {BIN} is not built", file=sys.stderr)
         return 1
-    root = tempfile.mkdtemp(prefix="psctl-")
+    root = tempfile.mkdtemp(prefix=prefix + "-")
     try:
         test(root)
     except AssertionError as error:
         print(f"not ok - {error}", file=sys.stderr)
-        for name in ("alice", "bob"):
+        for name in names:
             log = os.path.join(root, name + ".log")
             if os.path.exists(log):
                 print(f"--- {name} ---\n" + open(log).read(), file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"control_test: {checks} checks passed")
+    print(f"{prefix}: {checks} checks passed")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(test, "control_test", ["alice", "bob"]))

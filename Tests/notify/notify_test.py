@@ -9,10 +9,8 @@ Usage: PEERSHARE_BIN=/path/to/peershare notify_test.py
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -115,22 +113,5 @@ def test(root):
                 process.wait()
 
 
-def main():
-    root = tempfile.mkdtemp(prefix="psnotify-")
-    try:
-        test(root)
-    except AssertionError as error:
-        print(f"not ok - {error}", file=sys.stderr)
-        for name in ("quiet", "alice", "bob", "lone"):
-            path = os.path.join(root, name + ".log")
-            if os.path.exists(path):
-                print(f"--- {name} ---\n" + open(path).read(), file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    print(f"notify_test: {ct.checks} checks passed")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ct.run_test(test, "notify_test", ["quiet", "alice", "bob", "lone"]))
