@@ -1,5 +1,6 @@
 import Foundation
 import PeershareCore
+import PeershareTransfer
 import TOMLKit
 
 /// The settings of a background agent: the receive hook and desktop notifications.

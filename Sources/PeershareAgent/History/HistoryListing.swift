@@ -1,5 +1,6 @@
 import Foundation
 import PeershareCore
+import PeershareTransfer
 
 /// The text table of `peershare history`, newest first, padded like `peers`' table. Every
 /// name is escaped (`DisplayEscape`) before it is measured and printed.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PeershareTransfer
 import ServiceLifecycle
 
 /// Writes every finished transfer and offer of one agent to `history.jsonl`, from the

@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import PeershareCore
+import PeershareTransfer
 
 /// Runs one hook program: `argv` exactly as configured (no shell, no PATH lookup, nothing
 /// of the transfer on its command line), `input` on its standard input, `directory` as its

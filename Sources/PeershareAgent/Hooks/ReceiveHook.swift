@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PeershareCore
+import PeershareTransfer
 import ServiceLifecycle
 
 /// What the receive hook reads on its standard input: one JSON object.
