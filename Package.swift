@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "PeershareCore",
                 "PeershareTransfer",
+                "PeersharePosix",
                 "SodiumKit",
                 "CPeershareSys",
                 "PeershareDiscovery",

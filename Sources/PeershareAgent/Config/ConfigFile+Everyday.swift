@@ -1,7 +1,7 @@
 import Foundation
 import PeershareCore
-import PeershareTransfer
 import TOMLKit
+import PeershareTransfer
 
 /// The settings of a background agent: the receive hook and desktop notifications.
 ///

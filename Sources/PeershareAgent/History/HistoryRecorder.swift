@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import PeershareTransfer
 import ServiceLifecycle
+import PeershareTransfer
 
 /// Writes every finished transfer and offer of one agent to `history.jsonl`, from the
 /// agent's own events (an `EventHub` subscription), so the sessions need not know about it.

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import PeershareCore
-import PeershareTransfer
 import ServiceLifecycle
+import PeershareTransfer
 
 /// What the receive hook reads on its standard input: one JSON object.
 struct HookDocument: Codable, Sendable {
