@@ -127,11 +127,11 @@ public struct ControlServer: Sendable {
                 return
             }
             switch request.command {
-            case "send":
+            case .send:
                 try await streamSend(request, channel: channel, write: write)
-            case "events":
+            case .events:
                 try await streamEvents(channel: channel, write: write)
-            default:
+            case .status, .inbox, .accept, .decline, .peers, .history, .unknown:
                 let text = ControlJSON.line(await reply(to: request))
                 try await Self.within(Self.replyTimeout, on: channel) { try await write(text) }
             }
@@ -172,15 +172,15 @@ public struct ControlServer: Sendable {
     private func reply(to request: ControlRequest) async -> ControlReply {
         do throws(AgentError) {
             switch request.command {
-            case "status":
+            case .status:
                 var reply = ControlReply(ok: true)
                 reply.status = await status()
                 return reply
-            case "inbox":
+            case .inbox:
                 var reply = ControlReply(ok: true)
                 reply.offers = await agent.pendingOffers()
                 return reply
-            case "accept":
+            case .accept:
                 var code: PairingCode?
                 if let text = request.code {
                     guard let parsed = PairingCode(typed: text) else {
@@ -191,7 +191,7 @@ public struct ControlServer: Sendable {
                 var reply = ControlReply(ok: true)
                 reply.offer = try await agent.acceptAndWait(code: code, offerID: request.offer)
                 return reply
-            case "peers":
+            case .peers:
                 var reply = ControlReply(ok: true)
                 let pins = try agent.trust.all()
                 let peers = agent.directory.peers
@@ -200,16 +200,18 @@ public struct ControlServer: Sendable {
                 reply.truncated = leftOut > 0 ? leftOut : nil
                 reply.discovery = agent.directory.state
                 return reply
-            case "history":
+            case .history:
                 var reply = ControlReply(ok: true)
                 reply.history = try HistoryFile(paths: agent.paths).latest(HistoryFile.checkedLimit(request.limit))
                 return reply
-            case "decline":
+            case .decline:
                 var reply = ControlReply(ok: true)
                 reply.offer = try await agent.decline(offerID: request.offer)
                 return reply
-            default:
-                throw AgentError(.usage, "Unknown control command '\(DisplayEscape.escape(request.command))'.")
+            case .unknown(let name):
+                throw AgentError(.usage, "Unknown control command '\(DisplayEscape.escape(name))'.")
+            case .send, .events:
+                throw AgentError(.usage, "'\(request.command.name)' answers with a stream of events, not a reply.")
             }
         } catch {
             return .failure(error)

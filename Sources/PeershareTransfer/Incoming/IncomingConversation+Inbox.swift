@@ -16,10 +16,9 @@ extension IncomingConversation {
     func unwritableInbox(senderName: String) -> UnwritableInbox? {
         guard let problem = inbox.writeProblem() else { return nil }
         let error = AgentError(.io, "the inbox \(DisplayEscape.escape(inbox.path)) is not writable (\(problem)); fix its permissions, then the sender can send again")
-        var event = TransferEvent.failure(error, transfer: transferID)
-        event.peer = senderName
-        event.direction = "receive"
-        context.events(event)
+        var failed = AgentEvent.Failed(error, transfer: transferID)
+        failed.peer = senderName
+        context.events(TransferEvent(.error(failed), direction: .receive))
         return UnwritableInbox(told: "its inbox is not writable (\(problem))", error: error)
     }
 }
