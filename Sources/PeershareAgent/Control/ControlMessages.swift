@@ -4,6 +4,8 @@ import PeershareTransfer
 /// What a control client asks for: the `command` of a request. In JSON it is the command's
 /// name; a name this agent does not know is kept, so that the reply can name it.
 public enum ControlCommand: Sendable, Equatable, Codable {
+    /// Says which API version the agent speaks (`api`).
+    case hello
     case status, inbox, accept, decline, peers, history
     /// Streams the send's events until it ends.
     case send
@@ -11,7 +13,7 @@ public enum ControlCommand: Sendable, Equatable, Codable {
     case events
     case unknown(String)
 
-    static let known: [ControlCommand] = [.status, .inbox, .accept, .decline, .peers, .history, .send, .events]
+    static let known: [ControlCommand] = [.hello, .status, .inbox, .accept, .decline, .peers, .history, .send, .events]
 
     public init(name: String) {
         self = Self.known.first { $0.name == name } ?? .unknown(name)
@@ -19,6 +21,7 @@ public enum ControlCommand: Sendable, Equatable, Codable {
 
     public var name: String {
         switch self {
+        case .hello: "hello"
         case .status: "status"
         case .inbox: "inbox"
         case .accept: "accept"
@@ -41,8 +44,9 @@ public enum ControlCommand: Sendable, Equatable, Codable {
     }
 }
 
-/// A request on the control socket: one JSON object on one line. The fields other than
-/// `command` are the command's arguments.
+/// A request on the control socket: one JSON object on one line. `command` is one of: hello,
+/// status, inbox, accept, decline, peers, history, send, events (docs/CONTROL.md describes
+/// each, with its reply or events). The other fields are the command's arguments.
 public struct ControlRequest: Codable, Sendable {
     public var command: ControlCommand
     public var paths: [String]?
@@ -58,9 +62,18 @@ public struct ControlRequest: Codable, Sendable {
     public init(command: ControlCommand) { self.command = command }
 }
 
+/// The control API's version, in the `hello` and `status` replies. Changes that only add
+/// (a command, a field, an event, a value of `kind`) keep it; clients ignore what they do not
+/// know. Removing or changing the meaning of anything raises it (docs/CONTROL.md).
+public enum ControlAPI {
+    public static let version = 1
+}
+
 /// The answer to a request that is not a stream: one JSON object on one line.
 public struct ControlReply: Codable, Sendable {
     public var ok: Bool
+    /// hello, status: the control API's version (``ControlAPI/version``).
+    public var api: Int?
     public var error: String?
     public var kind: AgentError.Kind?
     public var status: AgentStatus?
@@ -86,6 +99,8 @@ public struct ControlReply: Codable, Sendable {
 
 /// What `peershare status` shows.
 public struct AgentStatus: Codable, Sendable {
+    /// The control API's version (``ControlAPI/version``).
+    public var api: Int? = ControlAPI.version
     public var name: String
     public var fingerprint: String
     public var publicKey: String

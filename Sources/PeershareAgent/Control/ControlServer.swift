@@ -131,7 +131,7 @@ public struct ControlServer: Sendable {
                 try await streamSend(request, channel: channel, write: write)
             case .events:
                 try await streamEvents(channel: channel, write: write)
-            case .status, .inbox, .accept, .decline, .peers, .history, .unknown:
+            case .hello, .status, .inbox, .accept, .decline, .peers, .history, .unknown:
                 let text = ControlJSON.line(await reply(to: request))
                 try await Self.within(Self.replyTimeout, on: channel) { try await write(text) }
             }
@@ -172,8 +172,13 @@ public struct ControlServer: Sendable {
     private func reply(to request: ControlRequest) async -> ControlReply {
         do throws(AgentError) {
             switch request.command {
+            case .hello:
+                var reply = ControlReply(ok: true)
+                reply.api = ControlAPI.version
+                return reply
             case .status:
                 var reply = ControlReply(ok: true)
+                reply.api = ControlAPI.version
                 reply.status = await status()
                 return reply
             case .inbox:

@@ -198,6 +198,10 @@ extension AgentEvent {
         public var peer: String?
         public var fingerprint: String?
         public var address: String?
+        /// An offer refused by a peer's policy: what it offered.
+        public var files: UInt64?
+        public var totalBytes: UInt64?
+        public var names: [String]?
 
         public init(_ error: AgentError, transfer: String?) {
             self.transfer = transfer

@@ -169,7 +169,8 @@ extension AgentEvent {
             self = .done(done)
         case "error", "session-ended":
             guard let message = r.message, let kind = r.kind else { return nil }
-            let failed = Failed(transfer: r.transfer, message: message, kind: kind, peer: r.peer, fingerprint: r.fingerprint, address: r.address)
+            var failed = Failed(transfer: r.transfer, message: message, kind: kind, peer: r.peer, fingerprint: r.fingerprint, address: r.address)
+            (failed.files, failed.totalBytes, failed.names) = (r.files, r.totalBytes, r.names)
             self = r.event == "error" ? .error(failed) : .sessionEnded(failed)
         case "offer", "offer-closed":
             guard let offer = OfferShown(record: r) else { return nil }
@@ -226,6 +227,7 @@ extension AgentEvent.Failed {
     func record(_ name: String) -> EventRecord {
         var r = EventRecord(name)
         (r.transfer, r.message, r.kind, r.peer, r.fingerprint, r.address) = (transfer, message, kind, peer, fingerprint, address)
+        (r.files, r.totalBytes, r.names) = (files, totalBytes, names)
         return r
     }
 }

@@ -40,9 +40,8 @@ extension IncomingConversation {
         }
         await io.flushFinal()
         if error.kind == .security {
-            var failed = AgentEvent.Failed(error, transfer: transferID)
-            failed.peer = shaken.claimedName ?? PinnedPeer.pin(forKey: shaken.outcome.peerIdentity, in: shaken.pins)?.name
-            context.events(TransferEvent(.error(failed), direction: .receive))
+            publishRefusal(error, peer: shaken.claimedName ?? PinnedPeer.pin(forKey: shaken.outcome.peerIdentity, in: shaken.pins)?.name,
+                           transferID: transferID)
         }
         throw error
     }

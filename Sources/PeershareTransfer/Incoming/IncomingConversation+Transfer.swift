@@ -34,7 +34,7 @@ extension IncomingConversation {
                 transfer: transferID, peer: summary.senderName, files: files, bytes: bytes, resumedBytes: writer.resumedBytes,
                 skippedFiles: writer.filesAlreadyPresent, names: writer.placedTopLevelNames,
                 seconds: (ContinuousClock.now - acceptedAt).inSeconds, waitSeconds: (acceptedAt - sessionStart).inSeconds,
-                wireBytes: counters.wireBytes)
+                wireBytes: counters.wireBytes, inbox: inbox.path)
             context.events(TransferEvent(.received(received), direction: .receive))
         } catch let error {
             throw await failed(error, secure: secure, writer: writer, area: area, idle: idle, senderName: summary.senderName)
@@ -57,9 +57,8 @@ extension IncomingConversation {
         guard needed.overflow || free < needed.partialValue else { return }
         let text = "needs \(ByteCount.format(summary.totalBytes)), \(ByteCount.format(free)) free"
         try? await secure.send(.refuse(.noSpace, text), final: true)
-        var failed = AgentEvent.Failed(AgentError(.noSpace, "Refused an offer from \(DisplayEscape.escape(summary.senderName)): not enough space (\(text))."), transfer: transferID)
-        failed.peer = summary.senderName
-        context.events(TransferEvent(.error(failed), direction: .receive))
+        publishRefusal(AgentError(.noSpace, "Refused an offer from \(DisplayEscape.escape(summary.senderName)): not enough space (\(text))."),
+                       peer: summary.senderName, transferID: transferID)
         throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
     }
 
@@ -96,9 +95,7 @@ extension IncomingConversation {
         }
         try? secure.enqueue(.failure(failureCode, reported.message), final: true)
         await io.flushFinal()
-        var failed = AgentEvent.Failed(reported, transfer: transferID)
-        failed.peer = senderName
-        context.events(TransferEvent(.error(failed), direction: .receive))
+        publishRefusal(reported, peer: senderName, transferID: transferID)
         return reported
     }
 
