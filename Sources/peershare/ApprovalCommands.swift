@@ -29,7 +29,7 @@ struct AcceptCommand: AsyncParsableCommand {
     func run() async throws {
         _ = common.bootstrapLogging()
         try await reportingErrors {
-            var request = ControlRequest(command: "accept")
+            var request = ControlRequest(command: .accept)
             request.code = code.isEmpty ? nil : code.joined()
             request.offer = offer
             let reply = try await ControlClient.request(request, paths: common.paths)
@@ -60,7 +60,7 @@ struct DeclineCommand: AsyncParsableCommand {
     func run() async throws {
         _ = common.bootstrapLogging()
         try await reportingErrors {
-            var request = ControlRequest(command: "decline")
+            var request = ControlRequest(command: .decline)
             request.offer = id
             let reply = try await ControlClient.request(request, paths: common.paths)
             if let declined = reply.offer, !common.quiet {
@@ -95,7 +95,7 @@ struct InboxCommand: AsyncParsableCommand {
             return
         }
         try await reportingErrors(json: json) {
-            let reply = try await ControlClient.request(ControlRequest(command: "inbox"), paths: common.paths)
+            let reply = try await ControlClient.request(ControlRequest(command: .inbox), paths: common.paths)
             let offers = reply.offers ?? []
             if json {
                 printJSON(offers)

@@ -21,7 +21,7 @@ struct InboxWatch: Sendable {
         let lines = Self.standardInputLines()
         let answers = Task { for await line in lines { await answer(line) } }
         defer { answers.cancel() }
-        try await ControlClient.stream(ControlRequest(command: "events"), paths: paths) { event in
+        try await ControlClient.stream(ControlRequest(command: .events), paths: paths) { event in
             await follow(event)
         }
         Console.out("The agent stopped.")
@@ -29,7 +29,7 @@ struct InboxWatch: Sendable {
 
     /// Shows the offers not shown yet (the control socket's `inbox`, which has every detail).
     private func refresh() async throws(AgentError) {
-        let offers = try await ControlClient.request(ControlRequest(command: "inbox"), paths: paths).offers ?? []
+        let offers = try await ControlClient.request(ControlRequest(command: .inbox), paths: paths).offers ?? []
         let fresh = waiting.withLockedValue { state in
             state.ids = offers.map(\.id)
             let new = offers.filter { !state.shown.contains($0.id) }
@@ -43,25 +43,26 @@ struct InboxWatch: Sendable {
     }
 
     private func follow(_ event: TransferEvent) async {
-        let peer = "\"\(DisplayEscape.escape(event.peer ?? "?"))\""
-        switch event.event {
-        case "offer":
+        switch event.what {
+        case .offer:
             try? await refresh()
-        case "offer-closed":
-            forget(event.offer)
-            Console.out("Offer \(event.offer ?? "") from \(peer) \(event.message ?? "closed").")
-        case "receiving":
-            forget(event.transfer)
-            Console.out("Receiving \(Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)) from \(peer).")
-        case "received":
-            Console.out("Received \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) from \(peer) into \(DisplayEscape.escape(event.inbox ?? "the inbox")): \(Describe.names(event.names ?? []))")
-        case "error" where event.direction == "receive":
-            forget(event.transfer)
-            Console.out("Transfer from \(peer) failed: \(event.message ?? "unknown error")")
+        case .offerClosed(let closed):
+            forget(closed.offer)
+            Console.out("Offer \(closed.offer) from \(Self.quoted(closed.peer)) \(closed.message ?? "closed").")
+        case .receiving(let receiving):
+            forget(receiving.transfer)
+            Console.out("Receiving \(Describe.contents(files: receiving.files, directories: receiving.directories, bytes: receiving.totalBytes)) from \(Self.quoted(receiving.peer)).")
+        case .received(let received):
+            Console.out("Received \(received.files) file(s), \(ByteCount.format(received.bytes)) from \(Self.quoted(received.peer)) into \(DisplayEscape.escape(received.inbox ?? "the inbox")): \(Describe.names(received.names))")
+        case .error(let failed) where event.direction == .receive:
+            forget(failed.transfer)
+            Console.out("Transfer from \(Self.quoted(failed.peer ?? "?")) failed: \(failed.message)")
         default:
             break
         }
     }
+
+    private static func quoted(_ peer: String) -> String { "\"\(DisplayEscape.escape(peer))\"" }
 
     private func forget(_ id: String?) {
         guard let id else { return }
@@ -75,11 +76,11 @@ struct InboxWatch: Sendable {
             return
         }
         let typed = line.trimmingCharacters(in: .whitespaces)
-        var request = ControlRequest(command: "accept")
+        var request = ControlRequest(command: .accept)
         request.offer = id
         switch typed.lowercased() {
         case "", "n", "no":
-            request.command = "decline"
+            request.command = .decline
         case "y", "yes":
             break
         default:
@@ -92,9 +93,9 @@ struct InboxWatch: Sendable {
         do {
             let reply = try await ControlClient.request(request, paths: paths)
             let peer = DisplayEscape.escape(reply.offer?.peer ?? "?")
-            Console.out(request.command == "decline" ? "Declined offer \(id) from \"\(peer)\"." : request.code != nil ? "Code matched; receiving from \"\(peer)\"." : "Accepted; receiving from \"\(peer)\".")
+            Console.out(request.command == .decline ? "Declined offer \(id) from \"\(peer)\"." : request.code != nil ? "Code matched; receiving from \"\(peer)\"." : "Accepted; receiving from \"\(peer)\".")
         } catch {
-            Console.out("peershare: \(error.message)")
+            Console.out("peershare: \((error as? AgentError)?.message ?? "\(error)")")
         }
     }
 

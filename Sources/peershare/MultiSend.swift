@@ -44,7 +44,7 @@ struct MultiSend {
     /// Sends through the running agent: one control connection per recipient.
     func viaAgent(_ state: StatePaths) async -> [Outcome] {
         await each { target, printer in
-            var request = ControlRequest(command: "send")
+            var request = ControlRequest(command: .send)
             request.paths = paths
             request.to = target
             request.verbose = verbose ? true : nil
@@ -135,58 +135,57 @@ final class RecipientPrinter: Sendable {
     }
 
     func show(_ event: TransferEvent) {
-        record(event)
-        var event = event
-        event.peer = label
+        record(event.what)
         if json {
-            Console.out(ControlJSON.line(event))
-        } else if let line = text(event) {
+            var line = event.record
+            line.peer = label
+            Console.out(ControlJSON.line(line))
+        } else if let line = text(event.what) {
             Console.out("[\(DisplayEscape.escape(label))] " + line)
         }
     }
 
-    private func record(_ event: TransferEvent) {
+    private func record(_ what: AgentEvent) {
         state.withLockedValue { state in
-            switch event.event {
-            case "sending":
-                (state.total, state.start) = (event.totalBytes ?? 0, Date())
-            case "done":
-                state.outcome = MultiSend.Outcome(peer: label, outcome: "confirmed", files: event.files, bytes: event.bytes, leftOut: event.leftOut)
-            case "error" where state.outcome == nil:
-                state.outcome = MultiSend.Outcome(peer: label, outcome: "failed", kind: event.kind, message: event.message)
+            switch what {
+            case .sending(let sending):
+                (state.total, state.start) = (sending.totalBytes, Date())
+            case .done(let done):
+                state.outcome = MultiSend.Outcome(peer: label, outcome: "confirmed", files: done.files, bytes: done.bytes, leftOut: done.leftOut)
+            case .error(let failed) where state.outcome == nil:
+                state.outcome = MultiSend.Outcome(peer: label, outcome: "failed", kind: failed.kind, message: failed.message)
             default:
                 break
             }
         }
     }
 
-    private func text(_ event: TransferEvent) -> String? {
-        switch event.event {
-        case "error":
-            return "failed: \(event.message ?? "the transfer failed")"
-        case "code":
-            let code = event.code ?? ""
-            return "Pairing code: \(code.prefix(3)) \(code.dropFirst(3)) (the receiving person types it)"
+    private func text(_ what: AgentEvent) -> String? {
+        switch what {
+        case .error(let failed):
+            return "failed: \(failed.message)"
+        case .code(let shown):
+            return "Pairing code: \(shown.code.prefix(3)) \(shown.code.dropFirst(3)) (the receiving person types it)"
         case _ where quiet:
             return nil
-        case "sending":
-            return "Sending \(Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0))"
-        case "waiting":
+        case .sending(let sending):
+            return "Sending \(Describe.contents(files: sending.files, directories: sending.directories, bytes: sending.totalBytes))"
+        case .waiting:
             return "Waiting for the receiver to accept…"
-        case "accepted":
+        case .accepted:
             state.withLockedValue { $0.start = Date() }
             return "Accepted. Sending…"
-        case "progress":
+        case .progress(let progress):
             let due = state.withLockedValue { state -> (Date, UInt64)? in
                 guard Date().timeIntervalSince(state.lastLine) >= 2 else { return nil }
                 state.lastLine = Date()
                 return (state.start, state.total)
             }
-            return due.map { Describe.progress(bytes: event.bytes ?? 0, total: $0.1, since: $0.0) }
-        case "done":
-            return "Done: \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)). The receiver confirmed every file."
-        case "warning":
-            return "warning: \(event.message ?? "")"
+            return due.map { Describe.progress(bytes: progress.bytes, total: $0.1, since: $0.0) }
+        case .done(let done):
+            return "Done: \(done.files) file(s), \(ByteCount.format(done.bytes)). The receiver confirmed every file."
+        case .warning(let warning):
+            return "warning: \(warning.message)"
         default:
             return nil
         }

@@ -74,7 +74,7 @@ struct SendCommand: AsyncParsableCommand {
         }
         var failure: AgentError?
         if await ControlClient.isAgentListening(paths: paths) {
-            var request = ControlRequest(command: "send")
+            var request = ControlRequest(command: .send)
             request.paths = absolute
             request.to = to
             request.verbose = verbose ? true : nil
@@ -88,8 +88,8 @@ struct SendCommand: AsyncParsableCommand {
             do {
                 try await ControlClient.stream(request, paths: paths) { event in
                     printer.show(event)
-                    if event.event == "error" {
-                        failure = AgentError(AgentError.Kind(rawValue: event.kind ?? "") ?? .general, event.message ?? "The transfer failed.")
+                    if case .error(let failed) = event.what {
+                        failure = AgentError(failed.errorKind ?? .general, failed.message)
                     }
                 }
             } catch {
