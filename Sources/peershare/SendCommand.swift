@@ -138,8 +138,10 @@ struct SendCommand: AsyncParsableCommand {
 }
 
 /// Cancels the running send on Ctrl-C (the receiver is told, and keeps what arrived for a resend to resume).
+///
+/// `@unchecked Sendable` invariant: `source` is set once in init and only cancelled
+/// afterwards; a DispatchSource is thread-safe.
 final class InterruptHandler: @unchecked Sendable {
-    // `source` is set once in init and only cancelled afterwards; DispatchSource is thread-safe.
     private let source: any DispatchSourceSignal
 
     init(_ action: @escaping @Sendable () -> Void) {
