@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import PeershareAgent
 import PeershareCore
-import PeershareDiscovery
 import PeershareTransfer
 
 /// `peershare send PATH... --to PEER`.
@@ -60,66 +59,40 @@ struct SendCommand: AsyncParsableCommand {
         let absolute = self.paths.map { Settings.expand($0) }
         let verbose = common.verbose > 0 && !common.quiet
         let printer = SendPrinter(json: json, quiet: common.quiet, verbose: verbose)
+        let client = PeershareClient(paths: paths, logger: logger)
+        let request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name)
         var failure: AgentError?
-        if await ControlClient.isAgentListening(paths: paths) {
-            var request = ControlRequest(command: .send)
-            request.paths = absolute
-            request.to = to
-            request.verbose = verbose ? true : nil
-            // Ctrl-C: say so, and leave; the agent cancels the transfer when this connection
-            // closes, and tells the receiver.
-            let interrupt = InterruptHandler {
-                printer.show(.failure(AgentError(.cancelled, "Cancelled.")))
-                Foundation.exit(AgentError.Kind.cancelled.exitCode)
-            }
-            defer { interrupt.cancel() }
-            do {
-                try await ControlClient.stream(request, paths: paths) { event in
-                    printer.show(event)
-                    if case .error(let failed) = event.what {
-                        failure = AgentError(failed.errorKind ?? .general, failed.message)
-                    }
+        do throws(AgentError) {
+            switch await client.route() {
+            case .agent:
+                // Ctrl-C: say so, and leave; the agent cancels the transfer when this
+                // connection closes, and tells the receiver.
+                let interrupt = InterruptHandler {
+                    printer.show(.failure(AgentError(.cancelled, "Cancelled.")))
+                    Foundation.exit(AgentError.Kind.cancelled.exitCode)
                 }
-            } catch {
-                failure = error
-            }
-            if failure == nil && !printer.finished {
-                let error = AgentError(.general, "The agent ended the transfer without a result.")
-                failure = error
-                printer.show(.failure(error))
-            }
-        } else {
-            do {
-                var overrides = Settings.Overrides()
-                overrides.name = name
-                let options = try Settings.resolve(paths: paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
-                let agent = try Agent(paths: paths, options: options, logger: logger)
-                var peers: [DiscoveredPeer] = []
-                if PeerAddress(parsing: to) == nil {
-                    // No agent, so no live table: look around briefly, as `peers` does.
-                    let (found, problem) = await PeerDirectory.browseOnce(
-                        seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
-                        interfaces: options.discoveryInterfaces, logger: logger)
-                    if found.isEmpty, let problem {
-                        throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(to))': discovery is not available (\(problem)). Give HOST:PORT instead.")
-                    }
-                    peers = found
+                defer { interrupt.cancel() }
+                do {
+                    try await client.sendThroughAgent(request) { printer.show($0) }
+                } catch {
+                    // Every outcome the agent reported was shown as its event.
+                    failure = error
                 }
-                var target = try PeerResolver.resolve(to, peers: peers)
-                target.fileEvents = verbose
-                let history = HistoryRecording(agent: agent)
-                let task = Task {
-                    try await agent.send(paths: absolute, to: target) { printer.show($0) }
+            case .here:
+                let task = Task { () async -> Result<Void, AgentError> in
+                    do throws(AgentError) {
+                        return .success(try await client.sendHere(request) { printer.show($0) })
+                    } catch {
+                        return .failure(error)
+                    }
                 }
                 let interrupt = InterruptHandler { task.cancel() }
                 defer { interrupt.cancel() }
-                let result = await task.result
-                await history.finish()
-                _ = try result.get()
-            } catch let error as AgentError {
-                failure = error
-                if !printer.finished { printer.show(.failure(error)) }
+                try await task.value.get()
             }
+        } catch {
+            failure = error
+            if !printer.finished { printer.show(.failure(error)) }
         }
         if let failure { throw ExitCode(failure.kind.exitCode) }
         try checkLeftOut(printer)
