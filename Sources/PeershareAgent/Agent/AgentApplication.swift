@@ -27,12 +27,14 @@ public final class AgentApplication: Sendable {
         let control = ControlServer(agent: agent) { await agent.status() }
         let (ports, portSink) = AsyncStream<Int>.makeStream()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: ListenerService(agent: agent) { port in
-                onListening(port, notifications.state)
-                portSink.yield(port)
-                portSink.finish()
+            .init(service: ServingService {
+                try await agent.serve { port in
+                    onListening(port, notifications.state)
+                    portSink.yield(port)
+                    portSink.finish()
+                }
             }),
-            .init(service: ControlService(server: control) {}),
+            .init(service: ServingService { try await control.run {} }),
         ]
         services += front.map { .init(service: $0) }
         services.append(.init(service: HistoryService(agent: agent)))
