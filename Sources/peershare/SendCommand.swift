@@ -27,8 +27,16 @@ struct SendCommand: AsyncParsableCommand {
             completion: .shellCommand("peershare peers --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
     var recipients: [String] = []
 
-    /// The one receiving peer (`validate` made sure there is exactly one).
-    var to: String { recipients.last ?? "" }
+    /// The receiving peers: every `--to`, split at commas, each once, in order.
+    var targets: [String] {
+        var seen = Set<String>()
+        return recipients.flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
+
+    /// The receiving peer of a send to one.
+    var to: String { targets.first ?? "" }
 
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
@@ -44,10 +52,10 @@ struct SendCommand: AsyncParsableCommand {
         if paths.contains("-") {
             throw ValidationError("Sending standard input ('-') is not supported yet. For a file named '-', write ./-")
         }
-        guard recipients.count <= 1 else {
-            throw ValidationError("Sending to several peers at once is not supported yet: give one --to (got \(recipients.count)).")
+        guard targets.count <= 64 else {
+            throw ValidationError("At most 64 recipients at once (got \(targets.count)).")
         }
-        guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !to.isEmpty else {
             throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
         }
     }
@@ -59,6 +67,10 @@ struct SendCommand: AsyncParsableCommand {
         let absolute = self.paths.map { Settings.expand($0) }
         let verbose = common.verbose > 0 && !common.quiet
         let printer = SendPrinter(json: json, quiet: common.quiet, verbose: verbose)
+        if targets.count > 1 {
+            try await sendToSeveral(absolute, logger: logger)
+            return
+        }
         let client = PeershareClient(paths: paths, logger: logger)
         let request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name)
         var failure: AgentError?
@@ -96,6 +108,30 @@ struct SendCommand: AsyncParsableCommand {
         }
         if let failure { throw ExitCode(failure.kind.exitCode) }
         try checkLeftOut(printer)
+    }
+
+    /// `--to` with several peers: all at once (`MultiSend`), a summary, exit 0 only when
+    /// every recipient confirmed.
+    private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
+        let verbose = common.verbose > 0 && !common.quiet
+        let several = MultiSend(targets: targets, paths: absolute, json: json, quiet: common.quiet, verbose: verbose)
+        let client = PeershareClient(paths: common.paths, logger: logger)
+        let outcomes: [MultiSend.Outcome]
+        switch await client.route() {
+        case .agent:
+            outcomes = await several.viaAgent(common.paths)
+        case .here:
+            let prepared: (Agent, @Sendable (String) throws(AgentError) -> SendTarget)
+            do {
+                prepared = try await client.standalone(name: name, lookingUp: targets)
+            } catch {
+                RecipientPrinter(label: targets.joined(separator: ","), json: json, quiet: common.quiet).show(.failure(error))
+                throw ExitCode(error.kind.exitCode)
+            }
+            outcomes = await several.standalone(agent: prepared.0, resolve: prepared.1)
+        }
+        let status = several.finish(outcomes, skipUnsendable: skipUnsendable)
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// A send that left entries out is not a success unless the person said so: every other

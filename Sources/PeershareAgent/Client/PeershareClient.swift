@@ -112,25 +112,32 @@ public struct PeershareClient: Sendable {
         }
     }
 
-    /// A send by this process, with an agent of its own (no listener): a peer given by name
-    /// is looked up with a short browse first. The send is recorded in the history.
-    public func sendHere(_ send: SendRequest, events: @escaping EventSink) async throws(AgentError) {
+    /// An agent of this process for sends without a running one, and how to turn a `--to`
+    /// into a target: a name (one of `targets`) needs the network looked at briefly (no
+    /// agent, so no live table), as `peers` does; HOST:PORT needs nothing.
+    public func standalone(name: String?, lookingUp targets: [String]) async throws(AgentError)
+        -> (Agent, @Sendable (String) throws(AgentError) -> SendTarget) {
         var overrides = Settings.Overrides()
-        overrides.name = send.name
+        overrides.name = name
         let options = try Settings.resolve(paths: paths, overrides: overrides, hostName: Settings.hostName).options
         let agent = try Agent(paths: paths, options: options, logger: logger)
-        var peers: [DiscoveredPeer] = []
-        if PeerAddress(parsing: send.to) == nil {
-            // No agent, so no live table: look around briefly, as `peers` does.
-            let (found, problem) = await PeerDirectory.browseOnce(
-                seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
-                interfaces: options.discoveryInterfaces, logger: logger)
-            if found.isEmpty, let problem {
-                throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(send.to))': discovery is not available (\(problem)). Give HOST:PORT instead.")
-            }
-            peers = found
+        guard let byName = targets.first(where: { PeerAddress(parsing: $0) == nil }) else {
+            return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: []) })
         }
-        var target = try PeerResolver.resolve(send.to, peers: peers)
+        let (found, problem) = await PeerDirectory.browseOnce(
+            seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
+            interfaces: options.discoveryInterfaces, logger: logger)
+        if found.isEmpty, let problem {
+            throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(byName))': discovery is not available (\(problem)). Give HOST:PORT instead.")
+        }
+        return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: found) })
+    }
+
+    /// A send by this process, with an agent of its own (no listener). The send is recorded
+    /// in the history.
+    public func sendHere(_ send: SendRequest, events: @escaping EventSink) async throws(AgentError) {
+        let (agent, resolve) = try await standalone(name: send.name, lookingUp: [send.to])
+        var target = try resolve(send.to)
         target.fileEvents = send.verbose
         let history = HistoryRecording(agent: agent)
         let result: Result<SendResult, AgentError>

@@ -99,14 +99,17 @@ public struct ControlServer: Sendable {
     }
 
     private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        // Every path ends in `executeThenClose`, which finishes the connection's writer: a
+        // connection dropped without it traps in NIOAsyncWriter's deinit (an agent stopping
+        // while requests were in flight crashed that way).
         guard let uid = await peerUID(connection.channel) else {
-            // The client already went away (a liveness probe): nothing to serve.
-            try? await connection.channel.close()
+            // The client already went away (a liveness probe), or the agent is stopping.
+            try? await connection.executeThenClose { _, _ in }
             return
         }
         guard uid == getuid() else {
             agent.logger.warning("refused a control connection from another user", metadata: ["control.uid": "\(uid)"])
-            try? await connection.channel.close()
+            try? await connection.executeThenClose { _, _ in }
             return
         }
         try? await connection.executeThenClose { inbound, _ in
@@ -154,10 +157,11 @@ public struct ControlServer: Sendable {
     private func refuseBusy(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let channel = connection.channel
         let reply = ControlReply.failure(AgentError(.busy, "The agent is serving \(Self.maxConnections) control connections already; try again in a moment."))
-        try? await Self.within(.seconds(2), on: channel) {
-            try await channel.writeAndFlush(ByteBuffer(string: ControlJSON.line(reply) + "\n")).get()
+        try? await connection.executeThenClose { _, _ in
+            try? await Self.within(.seconds(2), on: channel) {
+                try await channel.writeAndFlush(ByteBuffer(string: ControlJSON.line(reply) + "\n")).get()
+            }
         }
-        try? await channel.close()
     }
 
     /// Runs `body`, closing `channel` if it has not finished within `limit`: a client that
