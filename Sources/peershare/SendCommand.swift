@@ -5,7 +5,7 @@ import PeershareAgent
 import PeershareCore
 import PeershareTransfer
 
-/// `peershare send PATH... --to PEER`.
+/// `peershare send PATH... --to PEER`, or `send -`, `--text`, `--clipboard`.
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
@@ -15,13 +15,22 @@ struct SendCommand: AsyncParsableCommand {
             or HOST:PORT (for example 192.168.1.20:53317 or [fe80::1%eth0]:53317). \
             The first time, a pairing code is shown: the receiving person types it. \
             Exits 0 only once the receiver has confirmed that every file is written. \
-            If no agent is running, send runs one of its own for the duration.
+            If no agent is running, send runs one of its own for the duration. \
+            '-' sends standard input, --text a text and --clipboard the clipboard (through \
+            wl-paste or xclip); each goes as one file (message.txt for a text; --name FILE \
+            names it).
             """)
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: ArgumentHelp("Files and folders to send.", valueName: "PATH"), completion: .file())
-    var paths: [String]
+    @Argument(help: ArgumentHelp("Files and folders to send; '-' alone for standard input.", valueName: "PATH"), completion: .file())
+    var paths: [String] = []
+
+    @Option(help: ArgumentHelp("Send this text.", valueName: "TEXT"))
+    var text: String?
+
+    @Flag(help: "Send the clipboard (through wl-paste under Wayland, xclip under X11).")
+    var clipboard = false
 
     @Option(name: .customLong("to"), help: ArgumentHelp("The receiving peer: a name from `peershare peers`, a fingerprint prefix, or HOST:PORT.", valueName: "PEER"),
             completion: .shellCommand("peershare peers --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
@@ -44,13 +53,37 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Send what can be sent and exit 0 even if some entries cannot be sent (names with a backslash, a control character or invalid UTF-8; FIFOs, sockets and devices; entries you may not read). Without it such a send exits 12.")
     var skipUnsendable = false
 
-    @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("With '-', --text or --clipboard: the file name the receiver gets. Otherwise: the name the receiver sees for this machine (only when no agent is running; default: the host name).", valueName: "NAME"))
     var name: String?
 
+    /// What this send carries.
+    enum Input: Equatable {
+        case files, standardInput, text(String), clipboard
+    }
+
+    var input: Input {
+        if let text { return .text(text) }
+        if clipboard { return .clipboard }
+        return paths == ["-"] ? .standardInput : .files
+    }
+
+    /// `--name` names this machine only when files are sent; otherwise it names the file.
+    var senderName: String? { input == .files ? name : nil }
+
     func validate() throws {
-        guard !paths.isEmpty else { throw ValidationError("Give at least one file or folder to send.") }
-        if paths.contains("-") {
-            throw ValidationError("Sending standard input ('-') is not supported yet. For a file named '-', write ./-")
+        let given = [!paths.isEmpty, text != nil, clipboard].filter { $0 }.count
+        guard given == 1 else {
+            throw ValidationError("Give one thing to send: files and folders, '-' for standard input, --text TEXT, or --clipboard.")
+        }
+        if paths.count > 1, paths.contains("-") {
+            throw ValidationError("'-' (standard input) is sent alone. For a file named '-', write ./-")
+        }
+        if input != .files, let name {
+            do throws(PathError) {
+                try PathRules.validateName(name)
+            } catch {
+                throw ValidationError("--name must be one file name: \(error)")
+            }
         }
         guard targets.count <= 64 else {
             throw ValidationError("At most 64 recipients at once (got \(targets.count)).")
@@ -64,15 +97,23 @@ struct SendCommand: AsyncParsableCommand {
         MemoryTuning.apply()
         let logger = common.bootstrapLogging()
         let paths = common.paths
-        let absolute = self.paths.map { Settings.expand($0) }
         let verbose = common.verbose > 0 && !common.quiet
         let printer = SendPrinter(json: json, quiet: common.quiet, verbose: verbose)
+        let staged: StagedInput?
+        do throws(AgentError) {
+            staged = try stage()
+        } catch {
+            printer.show(.failure(error))
+            throw ExitCode(error.kind.exitCode)
+        }
+        defer { staged?.remove() }
+        let absolute = staged.map { [$0.path] } ?? self.paths.map { Settings.expand($0) }
         if targets.count > 1 {
             try await sendToSeveral(absolute, logger: logger)
             return
         }
         let client = PeershareClient(paths: paths, logger: logger)
-        let request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name)
+        let request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: senderName)
         var failure: AgentError?
         do throws(AgentError) {
             switch await client.route() {
@@ -81,6 +122,7 @@ struct SendCommand: AsyncParsableCommand {
                 // connection closes, and tells the receiver.
                 let interrupt = InterruptHandler {
                     printer.show(.failure(AgentError(.cancelled, "Cancelled.")))
+                    staged?.remove()
                     Foundation.exit(AgentError.Kind.cancelled.exitCode)
                 }
                 defer { interrupt.cancel() }
@@ -110,6 +152,16 @@ struct SendCommand: AsyncParsableCommand {
         try checkLeftOut(printer)
     }
 
+    /// Standard input, the text or the clipboard, copied to a private file to send; nil for files.
+    private func stage() throws(AgentError) -> StagedInput? {
+        switch input {
+        case .files: return nil
+        case .standardInput: return try StagedInput.capture(STDIN_FILENO, name: name, stem: "stdin", what: "Standard input")
+        case .text(let text): return try StagedInput.text(text, name: name)
+        case .clipboard: return try Clipboard.capture(name: name)
+        }
+    }
+
     /// `--to` with several peers: all at once (`MultiSend`), a summary, exit 0 only when
     /// every recipient confirmed.
     private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
@@ -123,7 +175,7 @@ struct SendCommand: AsyncParsableCommand {
         case .here:
             let prepared: (Agent, @Sendable (String) throws(AgentError) -> SendTarget)
             do {
-                prepared = try await client.standalone(name: name, lookingUp: targets)
+                prepared = try await client.standalone(name: senderName, lookingUp: targets)
             } catch {
                 RecipientPrinter(label: targets.joined(separator: ","), json: json, quiet: common.quiet).show(.failure(error))
                 throw ExitCode(error.kind.exitCode)

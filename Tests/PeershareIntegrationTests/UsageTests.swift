@@ -9,7 +9,7 @@ extension EndToEnd {
         (["send", "file.txt"], "--to"),
         (["--verbos"], "--verbose"),
         (["send", "file.txt", "--to", (1...65).map { "p\($0)" }.joined(separator: ",")], "At most 64 recipients"),
-        (["send", "-", "--to", "bob"], "standard input"),
+        (["send", "-", "file.txt", "--to", "bob"], "standard input"),
         (["status", "--bogus"], "--bogus"),
     ])
     func usageErrorsExitTwo(arguments: [String], mentions: String) async throws {
