@@ -156,7 +156,11 @@ struct SendCommand: AsyncParsableCommand {
     private func stage() throws(AgentError) -> StagedInput? {
         switch input {
         case .files: return nil
-        case .standardInput: return try StagedInput.capture(STDIN_FILENO, name: name, stem: "stdin", what: "Standard input")
+        case .standardInput:
+            if isatty(STDIN_FILENO) == 1 && !json {
+                Console.err("Reading standard input; end it with Ctrl-D.")
+            }
+            return try StagedInput.capture(STDIN_FILENO, name: name, stem: "stdin", what: "Standard input")
         case .text(let text): return try StagedInput.text(text, name: name)
         case .clipboard: return try Clipboard.capture(name: name)
         }

@@ -47,6 +47,25 @@ extension EndToEnd {
         #expect(directoryNames(staging).isEmpty, "\(directoryNames(staging))")
     }
 
+    @Test("send - through a running agent: the agent reads the staged copy; the staging folder is gone once the send ends")
+    func sendStandardInputThroughAgent() async throws {
+        let scratch = try Self.scratch("stdin-agent")
+        defer { scratch.remove() }
+        let alice = try await AgentProcess.start(name: "alice", in: scratch.root)
+        defer { alice.stop() }
+        let bob = try await AgentProcess.start(name: "bob", in: scratch.root)
+        defer { bob.stop() }
+        let staging = try scratch.directory("tmp")
+        let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+
+        let send = try sendWithInput(["-", "--name", "dump.raw", "--to", bob.address, "--home", alice.home, "--json"], bytes,
+                                     environment: ["TMPDIR": staging])
+        // The offer comes from "alice", the agent's name: the agent sent it, not a send of its own.
+        #expect(try await finishWithCode(send, on: bob, peer: "alice").exited(0))
+        #expect(FileManager.default.contents(atPath: bob.inbox + "/dump.raw") == Data(bytes))
+        #expect(directoryNames(staging).isEmpty, "\(directoryNames(staging))")
+    }
+
     @Test("send --clipboard: read through wl-paste under Wayland (a stand-in on PATH); without a session or without the tool, a clear usage error (exit 2)")
     func sendClipboard() async throws {
         let scratch = try Self.scratch("clipboard")
