@@ -36,6 +36,12 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Send what can be sent and exit 0 even if some entries cannot be sent (names with a backslash, a control character or invalid UTF-8; FIFOs, sockets and devices; entries you may not read). Without it such a send exits 12.")
     var skipUnsendable = false
 
+    @Option(name: .customLong("limit-rate"), help: ArgumentHelp("Send at most RATE bytes a second: a number with an optional k, M or G (1024-based), like 500k or 10M; 0 for no limit. Default: limit_rate in the config (none).", valueName: "RATE"))
+    var limitRateText: String?
+
+    /// `--limit-rate` in bytes a second (`validate` checked it).
+    var limitRate: UInt64? { limitRateText.flatMap(ByteRate.parse) }
+
     @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))
     var name: String?
 
@@ -49,6 +55,9 @@ struct SendCommand: AsyncParsableCommand {
         }
         guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
+        }
+        if let limitRateText, ByteRate.parse(limitRateText) == nil {
+            throw ValidationError("--limit-rate must be \(ByteRate.help) (got '\(DisplayEscape.escape(limitRateText))').")
         }
     }
 
@@ -65,6 +74,7 @@ struct SendCommand: AsyncParsableCommand {
             request.paths = absolute
             request.to = to
             request.verbose = verbose ? true : nil
+            request.limitRate = limitRate
             // Ctrl-C: say so, and leave; the agent cancels the transfer when this connection
             // closes, and tells the receiver.
             let interrupt = InterruptHandler {
@@ -106,6 +116,7 @@ struct SendCommand: AsyncParsableCommand {
                 }
                 var target = try PeerResolver.resolve(to, peers: peers)
                 target.fileEvents = verbose
+                target.limitRate = limitRate
                 let task = Task {
                     try await agent.send(paths: absolute, to: target) { printer.show($0) }
                 }

@@ -22,6 +22,8 @@ public struct Settings: Sendable {
         public var discoveryInterfaces: [String]?
         public var askPaired = false
         public var offerTimeout: Int?
+        /// Bytes a second (`send --limit-rate`; 0: no limit).
+        public var limitRate: Int?
 
         public init() {}
     }
@@ -70,6 +72,8 @@ public struct Settings: Sendable {
                                                       fallback: Int(options.timeouts.progressWindow)))
         options.minimumProgressBytes = UInt64(pick("limits.progress_bytes", cli: nil, file: config?.progressBytes,
                                                    fallback: Int(options.minimumProgressBytes)))
+        options.limitRate = UInt64(pick("limit_rate", cli: overrides.limitRate, file: config?.limitRate, fallback: 0))
+        options.limitRateTotal = UInt64(pick("limit_rate_total", cli: nil, file: config?.limitRateTotal, fallback: 0))
         items.append(Item(key: "state_directory", value: .text(paths.stateDirectory), source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
         return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
     }

@@ -13,6 +13,8 @@ public struct ControlRequest: Codable, Sendable {
     public var offer: String?
     /// send: also stream a `file` event per file (`send -v`).
     public var verbose: Bool?
+    /// send: bytes a second for this send (`--limit-rate`; 0: no limit).
+    public var limitRate: UInt64?
 
     public init(command: String) { self.command = command }
 }

@@ -43,6 +43,8 @@ struct SenderSession {
     let progress: ProgressThrottle
     /// Emit a `file` event per regular file (`send -v`).
     var fileEvents = false
+    /// The rate limits this send keeps to (its own, the agent's total); empty: none.
+    var rateLimits: [RateLimiter] = []
 
     func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
         let start = ContinuousClock.now
@@ -362,7 +364,7 @@ struct SenderSession {
             reading: while true {
                 var piece = FilePiece.end
                 var readError: SendError?
-                _ = try secure.enqueueData(expected: entry.size - min(fileBytes, entry.size)) { buffer throws(AgentError) in
+                _ = try secure.enqueueData(expected: min(entry.size - min(fileBytes, entry.size), pieceLimit)) { buffer throws(AgentError) in
                     do throws(SendError) {
                         piece = try source.next(into: buffer)
                     } catch {
@@ -377,6 +379,7 @@ struct SenderSession {
                 case .data(let count):
                     fileBytes += UInt64(count)
                     counters.wireBytes += UInt64(count)
+                    try await pace(count, on: secure)
                 case .hole(let length):
                     try secure.enqueue(.hole(length))
                     fileBytes += length
