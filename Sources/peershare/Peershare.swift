@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PeershareAgent
+import PeershareTransfer
 
 /// The `peershare` command: the agent (default subcommand) and the commands that talk to it.
 @main

@@ -4,6 +4,7 @@ import Logging
 import PeershareAgent
 import PeershareDiscovery
 import ServiceLifecycle
+import PeershareTransfer
 
 /// `peershare run` (the default): the agent in the foreground.
 struct RunCommand: AsyncParsableCommand {

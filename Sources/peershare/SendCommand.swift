@@ -4,6 +4,7 @@ import Logging
 import PeershareAgent
 import PeershareCore
 import PeershareDiscovery
+import PeershareTransfer
 
 /// `peershare send PATH... --to PEER`.
 struct SendCommand: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import PeershareDiscovery
+import PeershareTransfer
 
 /// How an agent runs. Filled from the command line (and later the config file).
 public struct AgentOptions: Sendable {
@@ -39,5 +40,13 @@ public struct AgentOptions: Sendable {
         self.name = name
         self.inbox = inbox
         self.port = port
+    }
+}
+
+extension AgentOptions {
+    /// The settings sessions follow.
+    var session: SessionOptions {
+        SessionOptions(name: name, askPaired: askPaired, timeouts: timeouts,
+                       minimumProgressBytes: minimumProgressBytes, reserveBytes: reserveBytes)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import PeershareCore
 import PeershareDiscovery
 import TOMLKit
+import PeershareTransfer
 
 /// The settings in `config.toml` (in `$XDG_CONFIG_HOME/peershare/`, or `DIR/config/` with
 /// `--home DIR`), each with the line it came from, so that `peershare config` can say where

@@ -1,6 +1,7 @@
 import Foundation
 import PeershareCore
 import PeershareDiscovery
+import PeershareTransfer
 
 /// The effective settings of an agent and where each came from: the command line wins over
 /// the config file, which wins over the built-in default. `peershare config` shows this.

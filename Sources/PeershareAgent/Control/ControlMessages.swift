@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// A request on the control socket: one JSON object on one line.
 ///

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import PeershareCore
 internal import CPeershareSys
+import PeershareTransfer
 
 /// The local control API: a Unix socket (directory 0700, socket 0600) through which the
 /// other subcommands talk to the running agent. Connections from another uid are refused,
