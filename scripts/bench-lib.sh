@@ -135,22 +135,24 @@ empty_dir() { find "$1" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; }
 NAME_big=big.bin NAME_tree=srctree NAME_photos=photos
 name_of() { local v=NAME_$1; echo "${!v}"; }
 
+# keystream KEY BYTES: BYTES of the AES-128-CTR keystream of KEY (hex) over /dev/zero: fast,
+# reproducible pseudo-random bytes.
+keystream() {
+    { openssl enc -aes-128-ctr -nosalt -K "$1" -iv 00000000000000000000000000000000 -in /dev/zero 2>/dev/null || true; } |
+        head -c "$2"
+}
+
 generate() {
     mkdir -p "$SRC"
     log "generating workloads in $W (quick=$QUICK)"
-    # AES-128-CTR keystream from a fixed key over /dev/zero: fast, reproducible pseudo-random bytes.
-    { openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f \
-        -iv 00000000000000000000000000000000 -in /dev/zero 2>/dev/null || true; } |
-        head -c "$BIG_BYTES" >"$SRC/big.bin"
+    keystream 000102030405060708090a0b0c0d0e0f "$BIG_BYTES" >"$SRC/big.bin"
     [ "$(stat -c %s "$SRC/big.bin")" = "$BIG_BYTES" ] || die "could not generate big.bin"
     chmod 0644 "$SRC/big.bin"
     touch -d @1700000000.123456789 "$SRC/big.bin"
     DESC_big="1 file, $BIG_BYTES bytes"
     DESC_tree=$(python3 "$ROOT/scripts/bench-gen.py" tree "$SRC/srctree" "$TREE_FILES" 1)
     DESC_photos=$(python3 "$ROOT/scripts/bench-gen.py" photos "$SRC/photos" "$PHOTO_FILES" 2)
-    { openssl enc -aes-128-ctr -nosalt -K 0f0e0d0c0b0a09080706050403020100 \
-        -iv 00000000000000000000000000000000 -in /dev/zero 2>/dev/null || true; } |
-        head -c 4096 >"$SRC/small.bin"
+    keystream 0f0e0d0c0b0a09080706050403020100 4096 >"$SRC/small.bin"
     touch -d @1700000000 "$SRC/small.bin"
     for wl in "${WORKLOADS[@]}"; do
         local d=DESC_$wl

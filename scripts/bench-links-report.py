@@ -6,6 +6,8 @@
         or at the end); the rest of OUT.md is kept as it is.
     bench-links-report.py --rate SEND.out RATE LINK
         prints one "rate" row (TSV) from a timestamped `send --json` output (lines "EPOCH<TAB>JSON").
+    bench-links-report.py --bytes RATE SECONDS
+        prints how many bytes RATE (as `--limit-rate` reads it) moves in SECONDS.
 
 RESULTS rows (TSV):
     workload WL NAME DESCRIPTION
@@ -33,7 +35,7 @@ UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 def parse_rate(text):
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kmg]?)(?:i?b)?", text.strip().lower())
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kmg]?)", text.strip().lower())
     if not m:
         sys.exit(f"cannot read the rate {text!r}")
     return float(m.group(1)) * UNITS[m.group(2)]
@@ -117,7 +119,8 @@ def section(d):
     w(f"- Machine: {meta.get('cpus', '?')} CPUs ({meta.get('cpu_model', '?')}), {meta.get('kernel', '?')}; "
       f"load average at the start {meta.get('load_start', '?')}, at the end {meta.get('load_end', '?')} "
       "(a shared machine: other work shows as noise).")
-    w(f"- Tools: {meta.get('tools', '?')}; ssh cipher {meta.get('ssh_cipher', '?')}.")
+    tools = re.sub(r"\*+ *", "", meta.get("tools", "?"))
+    w(f"- Tools: {tools}; ssh cipher {meta.get('ssh_cipher', '?')}.")
     w("- The link: two network namespaces joined by a veth pair; on each end's egress "
       "`tc qdisc ... root netem rate RATE delay DELAY` (the delay is one way, so the round trip is twice it), "
       "or, on a kernel without netem, `tbf rate RATE` and no added delay (each link's heading says which). "
@@ -219,6 +222,8 @@ def write(results, out_path):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--rate":
         rate_row(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == "--bytes":
+        print(int(parse_rate(sys.argv[2]) * float(sys.argv[3])))
     elif len(sys.argv) == 3:
         write(*sys.argv[1:])
     else:

@@ -12,7 +12,8 @@
 #   BENCH_TREE_FILES=N     files in the source tree (default 8000)
 #   BENCH_PHOTO_FILES=N    files in the photo library (default 200, about 1 GiB)
 #   BENCH_TOOLS="..."      the tools (default: tarnc tarzstd rsync rsyncz scpC peershare)
-#   BENCH_RATE=RATE        also measure `send --limit-rate RATE` on the first link (default 4M; "" skips)
+#   BENCH_RATE=RATE        also measure `send --limit-rate RATE` on the first link (default 4M; "" skips),
+#                          sending BENCH_RATE_SECONDS (default 14) worth of random bytes
 #   BENCH_OUT=FILE         the report (default BENCHMARKS.md; only its "Shaped links" section changes)
 #   BENCH_TMPDIR=DIR       where the workloads and copies go (default $TMPDIR or /tmp)
 #   BENCH_RAW=FILE         also keep the raw results (TSV, read by scripts/bench-links-report.py)
@@ -31,6 +32,7 @@ bench_start 5 peershare-bench-links
 read -r -a LINKS <<<"${BENCH_LINKS:-100mbit:2ms 1gbit:0.2ms}"
 read -r -a TOOLS <<<"${BENCH_TOOLS:-tarnc tarzstd rsync rsyncz scpC peershare}"
 RATE=${BENCH_RATE-4M}
+RATE_SECONDS=${BENCH_RATE_SECONDS:-14}
 AGENT_OWNER=${BENCH_USER:-65534:65534}
 FIRST_RUNS=1
 if [ "$QUICK" = 1 ]; then
@@ -106,25 +108,27 @@ print(max(65536, int(bps / 8 / 250)))' "$rate") || die "cannot read the link rat
 }
 
 # ---------------------------------------------------------------------------------------------
-# The rate limit: one send of the random file with --limit-rate, the rate over the whole send and
-# over the 10 s window in the middle (from the send's progress events).
+# The rate limit: one send of RATE_SECONDS worth of random bytes with --limit-rate RATE; the
+# rate over the whole send and over the 10 s window that starts 2 s in, from the send's progress
+# events (each stamped as it arrives).
 
 rate_check() {
-    local link=$1 out=$W/rate.out rc=0
+    local link=$1 out=$W/rate.out rc=0 bytes
+    bytes=$(python3 "$ROOT/scripts/bench-links-report.py" --bytes "$RATE" "$RATE_SECONDS") || die "cannot read BENCH_RATE=$RATE"
+    keystream 00112233445566778899aabbccddeeff "$bytes" >"$SRC/rate.bin"
     agents_start
     check_paired
-    warm big.bin
-    ps_on s send "$SRC/big.bin" --to "$ADDR_R:$RECEIVER_PORT" --home "$HOME_S" --json --limit-rate "$RATE" \
+    warm rate.bin
+    ps_on s send "$SRC/rate.bin" --to "$ADDR_R:$RECEIVER_PORT" --home "$HOME_S" --json --limit-rate "$RATE" \
         2>>"$W/send.log" | while IFS= read -r line; do printf '%s\t%s\n' "$EPOCHREALTIME" "$line"; done >"$out" ||
         rc=$?
     [ $rc = 0 ] || die "the rate-limited send exited $rc: $(grep -v '"progress"' "$out" | tail -3)"
-    verify peershare big.bin "$INBOX_R"
+    grep -q '"event":"done"' "$out" || die "the rate-limited send ended without a done event: $(tail -3 "$out")"
+    verify peershare rate.bin "$INBOX_R"
     empty_dir "$INBOX_R"
     python3 "$ROOT/scripts/bench-links-report.py" --rate "$out" "$RATE" "$link" >>"$RESULTS"
     agents_stop
 }
-
-# ---------------------------------------------------------------------------------------------
 
 run_link() {
     local link=$1 rate=${1%%:*} delay=${1#*:} wl
@@ -136,7 +140,7 @@ run_link() {
         rm -rf "$W/trash" && mkdir -p "$W/trash"
     done
     if [ -n "$RATE" ] && [ "$link" = "${LINKS[0]}" ]; then
-        log "  $link: send --limit-rate $RATE of big.bin"
+        log "  $link: send --limit-rate $RATE of $RATE_SECONDS s worth of random bytes"
         rate_check "$link"
     fi
 }
