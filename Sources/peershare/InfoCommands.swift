@@ -19,7 +19,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         _ = common.bootstrapLogging()
         try await reportingErrors(json: json) {
-            let reply = try await ControlClient.request(ControlRequest(command: "status"), paths: common.paths)
+            let reply = try await ControlClient.request(ControlRequest(command: .status), paths: common.paths)
             guard let status = reply.status else { throw AgentError(.general, "The agent sent no status.") }
             if json {
                 printJSON(status)
@@ -69,7 +69,7 @@ struct IdCommand: AsyncParsableCommand {
             let paths = common.paths
             let identity = try IdentityStore.loadOrCreate(paths: paths)
             var name = try Settings.resolve(paths: paths, overrides: .init(), hostName: StatePathsHelper.hostName).options.name
-            if let reply = try? await ControlClient.request(ControlRequest(command: "status"), paths: paths), let status = reply.status {
+            if let reply = try? await ControlClient.request(ControlRequest(command: .status), paths: paths), let status = reply.status {
                 name = status.name
             }
             let shown = Identity(name: name, fingerprint: Fingerprint.full(of: identity.publicKey), publicKey: Hex.encode(identity.publicKey))
@@ -100,6 +100,13 @@ struct TrustedCommand: AsyncParsableCommand {
         var firstSeen: Date
         var lastSeen: Date
         var addresses: [String]
+        /// What this receiver does with the peer's offers (`peershare trust`); absent: the defaults.
+        var policy: PeerPolicy?
+
+        init(_ pin: PinnedPeer) {
+            (name, fingerprint, publicKey) = (pin.name, pin.fingerprint, pin.publicKey)
+            (firstSeen, lastSeen, addresses, policy) = (pin.firstSeen, pin.lastSeen, pin.addresses, pin.policy)
+        }
     }
 
     func run() async throws {
@@ -107,7 +114,7 @@ struct TrustedCommand: AsyncParsableCommand {
         try await reportingErrors(json: json) {
             let peers = try TrustStore(paths: common.paths).all()
             if json {
-                printJSON(peers.map { Row(name: $0.name, fingerprint: $0.fingerprint, publicKey: $0.publicKey, firstSeen: $0.firstSeen, lastSeen: $0.lastSeen, addresses: $0.addresses) })
+                printJSON(peers.map(Row.init))
                 return
             }
             if peers.isEmpty {
@@ -117,6 +124,7 @@ struct TrustedCommand: AsyncParsableCommand {
             let formatter = ISO8601DateFormatter()
             for peer in peers {
                 Console.out("\(DisplayEscape.escape(peer.shownName))  \(peer.fingerprint)  last seen \(formatter.string(from: peer.lastSeen))\(peer.addresses.isEmpty ? "" : "  at " + peer.addresses.joined(separator: ", "))")
+                if let policy = peer.policy { Console.out("    policy: \(PolicyText.describe(policy))") }
             }
         }
     }

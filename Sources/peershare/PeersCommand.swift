@@ -28,7 +28,7 @@ struct PeersCommand: AsyncParsableCommand {
             var note: String?
             var more = 0
             if await ControlClient.isAgentListening(paths: paths) {
-                let reply = try await ControlClient.request(ControlRequest(command: "peers"), paths: paths)
+                let reply = try await ControlClient.request(ControlRequest(command: .peers), paths: paths)
                 peers = reply.peers ?? []
                 more = reply.truncated ?? 0
                 if let state = reply.discovery, state == "off" {

@@ -28,17 +28,23 @@ struct RunCommand: AsyncParsableCommand {
             let agent = try Agent(paths: paths, options: options, logger: logger)
             let terminal = AgentTerminal(agent: agent, quiet: common.quiet)
             let events = agent.hub.subscribe()
+            let history = HistoryService(agent: agent)
+            let notifications = NotifyService(agent: agent)
             let control = ControlServer(agent: agent) { await agent.status() }
             let (ports, portSink) = AsyncStream<Int>.makeStream()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: ListenerService(agent: agent) { port in
                     terminal.listening(port: port)
+                    terminal.notifications(notifications.state)
                     portSink.yield(port)
                     portSink.finish()
                 }),
                 .init(service: ControlService(server: control) {}),
                 .init(service: TerminalService(terminal: terminal, events: events)),
+                .init(service: history),
             ]
+            if let hook = ReceiveHookService(agent: agent) { services.append(.init(service: hook)) }
+            services.append(.init(service: notifications))
             if let backend = try await DiscoveryChoice.backend(for: options, logger: logger) {
                 services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: backend)))
             }

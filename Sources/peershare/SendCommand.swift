@@ -28,8 +28,16 @@ struct SendCommand: AsyncParsableCommand {
             completion: .shellCommand("peershare peers --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
     var recipients: [String] = []
 
-    /// The one receiving peer (`validate` made sure there is exactly one).
-    var to: String { recipients.last ?? "" }
+    /// The receiving peers: every `--to`, split at commas, each once, in order.
+    var targets: [String] {
+        var seen = Set<String>()
+        return recipients.flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
+
+    /// The receiving peer of a send to one.
+    var to: String { targets.first ?? "" }
 
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
@@ -51,10 +59,10 @@ struct SendCommand: AsyncParsableCommand {
         if paths.contains("-") {
             throw ValidationError("Sending standard input ('-') is not supported yet. For a file named '-', write ./-")
         }
-        guard recipients.count <= 1 else {
-            throw ValidationError("Sending to several peers at once is not supported yet: give one --to (got \(recipients.count)).")
+        guard targets.count <= 64 else {
+            throw ValidationError("At most 64 recipients at once (got \(targets.count)).")
         }
-        guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !to.isEmpty else {
             throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
         }
         if let limitRateText, ByteRate.parse(limitRateText) == nil {
@@ -69,9 +77,13 @@ struct SendCommand: AsyncParsableCommand {
         let absolute = self.paths.map { Settings.expand($0) }
         let verbose = common.verbose > 0 && !common.quiet
         let printer = SendPrinter(json: json, quiet: common.quiet, verbose: verbose)
+        if targets.count > 1 {
+            try await sendToSeveral(absolute, logger: logger)
+            return
+        }
         var failure: AgentError?
         if await ControlClient.isAgentListening(paths: paths) {
-            var request = ControlRequest(command: "send")
+            var request = ControlRequest(command: .send)
             request.paths = absolute
             request.to = to
             request.verbose = verbose ? true : nil
@@ -86,8 +98,8 @@ struct SendCommand: AsyncParsableCommand {
             do {
                 try await ControlClient.stream(request, paths: paths) { event in
                     printer.show(event)
-                    if event.event == "error" {
-                        failure = AgentError(AgentError.Kind(rawValue: event.kind ?? "") ?? .general, event.message ?? "The transfer failed.")
+                    if case .error(let failed) = event.what {
+                        failure = AgentError(failed.errorKind ?? .general, failed.message)
                     }
                 }
             } catch {
@@ -100,30 +112,19 @@ struct SendCommand: AsyncParsableCommand {
             }
         } else {
             do {
-                var overrides = Settings.Overrides()
-                overrides.name = name
-                let options = try Settings.resolve(paths: paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
-                let agent = try Agent(paths: paths, options: options, logger: logger)
-                var peers: [DiscoveredPeer] = []
-                if PeerAddress(parsing: to) == nil {
-                    // No agent, so no live table: look around briefly, as `peers` does.
-                    let (found, problem) = await PeerDirectory.browseOnce(
-                        seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
-                        interfaces: options.discoveryInterfaces, logger: logger)
-                    if found.isEmpty, let problem {
-                        throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(to))': discovery is not available (\(problem)). Give HOST:PORT instead.")
-                    }
-                    peers = found
-                }
-                var target = try PeerResolver.resolve(to, peers: peers)
+                let (agent, resolve) = try await standalone(logger: logger)
+                var target = try resolve(to)
                 target.fileEvents = verbose
                 target.limitRate = limitRate
+                let history = HistoryRecording(agent: agent)
                 let task = Task {
                     try await agent.send(paths: absolute, to: target) { printer.show($0) }
                 }
                 let interrupt = InterruptHandler { task.cancel() }
                 defer { interrupt.cancel() }
-                _ = try await task.value
+                let result = await task.result
+                await history.finish()
+                _ = try result.get()
             } catch let error as AgentError {
                 failure = error
                 if !printer.finished { printer.show(.failure(error)) }
@@ -131,6 +132,48 @@ struct SendCommand: AsyncParsableCommand {
         }
         if let failure { throw ExitCode(failure.kind.exitCode) }
         try checkLeftOut(printer)
+    }
+
+    /// An agent of this process for a send without a running one, and how to turn a `--to`
+    /// into a target: a name needs the network looked at briefly (no agent, so no live
+    /// table), as `peers` does; HOST:PORT needs nothing.
+    private func standalone(logger: Logger) async throws(AgentError) -> (Agent, @Sendable (String) throws(AgentError) -> SendTarget) {
+        var overrides = Settings.Overrides()
+        overrides.name = name
+        let options = try Settings.resolve(paths: common.paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
+        let agent = try Agent(paths: common.paths, options: options, logger: logger)
+        guard let byName = targets.first(where: { PeerAddress(parsing: $0) == nil }) else {
+            return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: []) })
+        }
+        let (found, problem) = await PeerDirectory.browseOnce(
+            seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
+            interfaces: options.discoveryInterfaces, logger: logger)
+        if found.isEmpty, let problem {
+            throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(byName))': discovery is not available (\(problem)). Give HOST:PORT instead.")
+        }
+        return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: found) })
+    }
+
+    /// `--to` with several peers: all at once (`MultiSend`), a summary, exit 0 only when
+    /// every recipient confirmed.
+    private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
+        let verbose = common.verbose > 0 && !common.quiet
+        let several = MultiSend(targets: targets, paths: absolute, json: json, quiet: common.quiet, verbose: verbose, limitRate: limitRate)
+        let outcomes: [MultiSend.Outcome]
+        if await ControlClient.isAgentListening(paths: common.paths) {
+            outcomes = await several.viaAgent(common.paths)
+        } else {
+            let prepared: (Agent, @Sendable (String) throws(AgentError) -> SendTarget)
+            do {
+                prepared = try await standalone(logger: logger)
+            } catch {
+                RecipientPrinter(label: targets.joined(separator: ","), json: json, quiet: common.quiet).show(.failure(error))
+                throw ExitCode(error.kind.exitCode)
+            }
+            outcomes = await several.standalone(agent: prepared.0, resolve: prepared.1)
+        }
+        let status = several.finish(outcomes, skipUnsendable: skipUnsendable)
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// A send that left entries out is not a success unless the person said so: every other

@@ -200,15 +200,16 @@ with open(sys.argv[2], "ab") as out:
 ' "$2" "$3" >/dev/null
 }
 
-# SCALE agents (default 30) on one bridge; each lists all the others within
-# LAB_SCALE_LIMIT seconds (10), counted from the moment the last agent was listening
-# (the figure from the last start is printed too).
+# SCALE agents (default 30) on one bridge; each lists all the others. LAB_SCALE_TIMEOUT
+# (60 s from the moment the last agent was listening) only bounds the wait: how fast they
+# found each other is a figure, printed (from the last agent listening and from the last
+# start) and kept in BENCHMARKS.md ("Discovery at scale"), not a pass/fail claim.
 # A host's list was complete when the last of its peers appeared: the newest
 # "firstSeen" (milliseconds, stamped by the agent as it adds the peer) among them.
 # The sequential sweeps of `peers` calls that wait for completion are far coarser
 # (a call takes 0.1-2 s under load), so they are reported but not what counts.
 case_agent_scale() {
-    local n=${LAB_SCALE_N:-30} limit=${LAB_SCALE_LIMIT:-10} h t_first t0 worst=0 give_up newest bound
+    local n=${LAB_SCALE_N:-30} timeout=${LAB_SCALE_TIMEOUT:-60} h t_first t0 worst=0 give_up newest bound
     # The daemons speak mDNS over IPv4 only unless LAB_SCALE_IPV6=yes. Thirty dual-stack
     # avahi-daemons on two cores spend most of their CPU (46% in a perf profile) on
     # known-answer suppression, whose cost grows with the square of the queries per
@@ -240,12 +241,12 @@ case_agent_scale() {
     done
     t0=$(now)
     echo "  starting $n agents took $(elapsed "$t_first" "$t_spawned") s; all listening $(elapsed "$t_spawned" "$t0") s later"
-    give_up=$((SECONDS + limit + 30))
+    give_up=$((SECONDS + timeout))
     declare -A done_at=()
     # Each `peers` call starts a process (a sweep of 30 took 10-12 s of a loaded CI
     # machine), which would take CPU from the very agents being measured. firstSeen is what
-    # counts, so the first sweep waits until the limit has passed, and later ones are spaced.
-    sleep "$limit"
+    # counts, so the first sweep waits 10 s (the agent's target), and later ones are spaced.
+    sleep 10
     while [ "${#done_at[@]}" -lt "$n" ] && [ $SECONDS -lt $give_up ]; do
         for h in $(lab_hosts); do
             [ -n "${done_at[$h]:-}" ] && continue
@@ -258,7 +259,7 @@ case_agent_scale() {
     local sweep_worst=0
     for h in $(lab_hosts); do
         if [ -z "${done_at[$h]:-}" ]; then
-            WHY="$h lists $(agent_peer_count "$h") of $((n - 1)) peers $((limit + 30)) s after the last start"
+            WHY="$h lists $(agent_peer_count "$h") of $((n - 1)) peers $timeout s after the last agent listening"
             return 1
         fi
         sweep_worst=$(awk -v a="$sweep_worst" -v b="${done_at[$h]}" 'BEGIN { print (b > a) ? b : a }')
@@ -273,8 +274,97 @@ case_agent_scale() {
     echo "  $n agents: every host listed all $((n - 1)) others within ${worst} s of the last agent listening" \
         "($(awk -v w="$worst" -v a="$t_spawned" -v b="$t0" 'BEGIN { printf "%.2f", w + b - a }') s of the last start)" \
         "(sweep alone: ${sweep_worst} s; daemons' mDNS over IPv6 too: $ipv6; load $(cut -d' ' -f1 /proc/loadavg))"
-    if awk -v w="$worst" -v l="$limit" 'BEGIN { exit !(w > l) }'; then
-        WHY="took ${worst} s (limit $limit s)"
+}
+
+# The control socket is the lab user's alone: a 0600 socket in a 0700 directory, both the
+# lab user's. Another ordinary user's CLI does not get past the directory; root (which the
+# file modes do not stop) is refused by the agent itself (SO_PEERCRED: the connection closes
+# without a reply, and the agent logs it); root's CLI refuses a socket directory that is not
+# its own. Here and not in the Swift suites: they run as one unprivileged user, and only root
+# can act as a second uid.
+case_agent_control_socket_owner() {
+    LAB_BARE="h1" lab_up 1 || { WHY="lab_up failed"; return 1; }
+    agent_start h1 alice --no-discovery
+    local home sock other=$((LAB_USER_UID - 1)) out rc reply
+    home=$(agent_home h1)
+    sock=$home/run/control.sock
+    wait_until 10 test -S "$sock" || { WHY="no control socket at $sock: $(cat "$LAB_DIR/h1/agent.log")"; return 1; }
+    agent_runs_as_lab_user h1 || return 1
+    agent_cli h1 status >/dev/null || { WHY="the lab user's own status call failed"; return 1; }
+    [ "$(stat -c '%a %u' "$sock")" = "600 $LAB_USER_UID" ] ||
+        { WHY="control socket mode and owner: $(stat -c '%a %u' "$sock"), not 600 $LAB_USER_UID"; return 1; }
+    [ "$(stat -c '%a %u' "$home/run")" = "700 $LAB_USER_UID" ] ||
+        { WHY="socket directory mode and owner: $(stat -c '%a %u' "$home/run"), not 700 $LAB_USER_UID"; return 1; }
+    echo "  control socket: mode $(stat -c '%a, uid %u' "$sock"); its directory: mode $(stat -c '%a, uid %u' "$home/run")"
+
+    out=$(lab_exec h1 setpriv --reuid="$other" --regid="$other" --clear-groups -- \
+        env -i PATH=/usr/bin:/bin HOME=/nonexistent "$PEERSHARE_BIN" status --home "$home" 2>&1)
+    rc=$?
+    if [ $rc -ne 9 ] || [[ $out != *"Cannot reach the control socket $sock: Permission denied"* ]]; then
+        WHY="uid $other's status: exit $rc (want 9, security), output: $out"
         return 1
     fi
+    echo "  uid $other's CLI: exit $rc, \"${out:0:90}...\""
+
+    reply=$(lab_exec h1 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"{\"command\":\"status\"}\n")
+data = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except ConnectionResetError:
+    pass  # closed with the request unread: a reset instead of a FIN, still no reply
+print(repr(data))' "$sock" 2>&1)
+    [ "$reply" = "b''" ] || { WHY="root's raw status request got an answer (or an error): $reply"; return 1; }
+    wait_until 5 grep -q "control.uid=0 .*refused a control connection from another user" "$LAB_DIR/h1/agent.log" ||
+        { WHY="the agent did not log refusing root's connection: $(cat "$LAB_DIR/h1/agent.log")"; return 1; }
+    echo "  root's raw connection: closed without a reply, and logged by the agent"
+
+    out=$(lab_exec h1 env -i PATH=/usr/bin:/bin HOME=/nonexistent "$PEERSHARE_BIN" status --home "$home" 2>&1)
+    rc=$?
+    if [ $rc -ne 9 ] || [[ $out != *"it is served by uid $LAB_USER_UID, not by you (uid 0)"* ]]; then
+        WHY="root's status against the lab user's socket: exit $rc (want 9, security), output: $out"
+        return 1
+    fi
+    echo "  root's CLI: exit $rc, \"${out:0:90}...\""
+    agent_cli h1 status >/dev/null || { WHY="the lab user's own status call failed afterwards"; return 1; }
+}
+
+# An agent on a host with two interfaces on two subnets (the routed lab's R, bare hosts, so
+# every agent runs its embedded mDNS stack): R lists A (segment A) and B (segment B), A and
+# B each list R at R's address on their own segment, and a file sent by name from A and
+# from B to R arrives.
+case_agent_two_interfaces() {
+    # shellcheck source=lab_routed.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/lab_routed.sh"
+    lab_routed_up || { WHY="lab_routed_up failed"; return 1; }
+    agent_start h1 alice
+    agent_start h2 bob
+    agent_start h3 rita
+    wait_until 20 agent_sees h3 alice bob || { WHY="R (two interfaces) did not list alice and bob: $(agent_peers_json h3)"; return 1; }
+    wait_until 20 agent_sees h1 rita || { WHY="A did not list rita: $(agent_peers_json h1)"; return 1; }
+    wait_until 20 agent_sees h2 rita || { WHY="B did not list rita: $(agent_peers_json h2)"; return 1; }
+    local on_a on_b h name got
+    on_a=$(agent_peers_json h1 | jq -r '.[] | select(.name == "rita") | .addresses[]' | tr '\n' ' ')
+    on_b=$(agent_peers_json h2 | jq -r '.[] | select(.name == "rita") | .addresses[]' | tr '\n' ' ')
+    echo "  rita as listed on segment A: $on_a; on segment B: $on_b"
+    [[ " $on_a " == *" $ROUTED_R_A "* ]] || { WHY="A lists rita without her segment-A address $ROUTED_R_A: $on_a"; return 1; }
+    [[ " $on_b " == *" $ROUTED_R_B "* ]] || { WHY="B lists rita without her segment-B address $ROUTED_R_B: $on_b"; return 1; }
+    for h in h1 h2 h3; do agent_runs_as_lab_user "$h" || return 1; done
+    make_tree "$LAB_DIR/src/from-a"
+    agent_send h1 h3 "$LAB_DIR/src/from-a" rita || return 1
+    make_tree "$LAB_DIR/src/from-b"
+    agent_send h2 h3 "$LAB_DIR/src/from-b" rita || return 1
+    for name in from-a from-b; do
+        got=$(find_received h3 "$name")
+        same_tree "$LAB_DIR/src/$name" "$got" || return 1
+    done
+    echo "  a tree from each segment arrived at rita, sent by name"
 }

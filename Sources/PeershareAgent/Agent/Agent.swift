@@ -63,7 +63,7 @@ public final class Agent: Sendable {
         let hub = self.hub
         let sink: EventSink = { event in
             var event = event
-            event.direction = "send"
+            event.direction = .send
             events(event)
             hub.publish(event)
         }
@@ -73,19 +73,12 @@ public final class Agent: Sendable {
         } catch {
             // What the person asked for is wrong (usage), or the disk failed (I/O). Said as an
             // event too, so that a `send` that went through a running agent hears why.
-            let kind: AgentError.Kind = switch error.code {
-            case .notFound, .duplicateName, .invalidName, .unsupportedType: .usage
-            case .unreadable, .changedWhileSending, .io: .io
-            }
-            let failure = AgentError(kind, error.message, underlying: error)
+            let failure = Failure.plan(error)
             sink(.failure(failure, transfer: transferID))
             throw failure
         }
         for warning in plan.warnings {
-            var event = TransferEvent("warning")
-            event.transfer = transferID
-            event.message = warning
-            sink(event)
+            sink(TransferEvent(.warning(AgentEvent.Warning(transfer: transferID, message: warning))))
         }
         var context = sessionContext
         context.events = sink
@@ -95,19 +88,8 @@ public final class Agent: Sendable {
             rateLimits: rateLimits(for: target))
         do {
             let result = try await session.run(group: group)
-            var done = TransferEvent("done")
-            done.transfer = transferID
-            done.files = result.files
-            done.bytes = result.bytes
-            done.sentBytes = result.sentBytes
-            done.resumedBytes = result.resumedBytes
-            done.skippedFiles = result.skippedFiles
-            done.resumedFiles = result.resumedFiles
-            done.seconds = result.seconds
-            done.leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)
-            done.waitSeconds = result.waitSeconds
-            done.wireBytes = result.wireBytes
-            sink(done)
+            let leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)
+            sink(TransferEvent(.done(AgentEvent.Done(transfer: transferID, result: result, leftOut: leftOut))))
             return result
         } catch {
             sink(.failure(error, transfer: transferID))
@@ -167,9 +149,9 @@ public final class Agent: Sendable {
     public func serve(onBound: @Sendable (Int) -> Void) async throws(AgentError) {
         let inbox: LiveInbox
         do {
-            inbox = try LiveInbox(path: options.inbox)
+            inbox = try LiveInbox(path: options.baseInbox)
         } catch {
-            throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.inbox)): \(error)", underlying: error)
+            throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.baseInbox)): \(error)", underlying: error)
         }
         var server = try await bindListener(port: options.port)
         let bound = server.channel.localAddress?.port ?? options.port
@@ -241,7 +223,7 @@ public final class Agent: Sendable {
     /// cannot be created in the inbox; nil when they can, or when the inbox cannot be opened:
     /// `serve` reports that. Offers are refused for the same reason as they arrive.
     public func inboxWarning() -> String? {
-        guard let inbox = try? InboxDirectory(path: options.inbox, createIfMissing: false) else { return nil }
+        guard let inbox = try? InboxDirectory(path: options.baseInbox, createIfMissing: false) else { return nil }
         return inbox.writeProblem().map {
             "The inbox \(DisplayEscape.escape(inbox.path)) is not writable (\($0)): every offer is refused until this is fixed."
         }

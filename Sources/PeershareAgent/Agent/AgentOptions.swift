@@ -34,6 +34,12 @@ public struct AgentOptions: Sendable {
     /// Bytes a second all sends of the agent share (`limit_rate_total`; 0: no limit).
     public var limitRateTotal: UInt64 = 0
 
+    /// The receive hook's argv (empty: none) and how long it may run.
+    public var onReceive: [String] = []
+    public var onReceiveTimeout: Double = 60
+    /// Desktop notifications, when a session bus offers them.
+    public var notify = true
+
     public static let defaultPort = 53_317
 
     public init(name: String, inbox: String, port: Int) {
@@ -47,6 +53,6 @@ extension AgentOptions {
     /// The settings sessions follow.
     var session: SessionOptions {
         SessionOptions(name: name, askPaired: askPaired, timeouts: timeouts,
-                       minimumProgressBytes: minimumProgressBytes, reserveBytes: reserveBytes)
+                       minimumProgressBytes: minimumProgressBytes, reserveBytes: reserveBytes, inboxTemplate: inboxTemplate)
     }
 }

@@ -48,10 +48,14 @@ public struct ConfigFile: Sendable, Equatable {
     public var maxUnauthenticated: Entry<Int>?
     public var progressWindow: Entry<Int>?
     public var progressBytes: Entry<Int>?
+    public var onReceive: Entry<[String]>?
+    public var onReceiveTimeout: Entry<Int>?
+    public var notify: Entry<Bool>?
 
     /// Every key the file may hold (`peershare config --help` lists these, so help and parser
     /// cannot disagree).
-    public static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout", "limit_rate", "limit_rate_total", "limits"]
+    public static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout",
+                                      "limit_rate", "limit_rate_total", "limits"] + everydayKeys
     public static let limitKeys = ["max_pending_offers", "max_unauthenticated", "progress_window", "progress_bytes"]
 
     /// Reads and checks the file; nil when there is none. Any problem is an error that
@@ -139,6 +143,7 @@ public struct ConfigFile: Sendable, Equatable {
             let entry = Entry(value: Int(rate), line: lines.line(of: key, in: nil))
             if key == "limit_rate" { config.limitRate = entry } else { config.limitRateTotal = entry }
         }
+        try config.parseEveryday(table, lines: lines)
         if let raw = table["limits"] {
             guard let limits = raw.table else { throw fail("limits", nil, "'limits' must be a table ([limits]).") }
             for key in limits.keys where !limitKeys.contains(key) {

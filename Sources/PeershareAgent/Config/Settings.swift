@@ -75,6 +75,14 @@ public struct Settings: Sendable {
                                                    fallback: Int(options.minimumProgressBytes)))
         options.limitRate = UInt64(pick("limit_rate", cli: overrides.limitRate, file: config?.limitRate, fallback: 0))
         options.limitRateTotal = UInt64(pick("limit_rate_total", cli: nil, file: config?.limitRateTotal, fallback: 0))
+        if let hook = config?.onReceive {
+            options.onReceive = [Self.expand(hook.value[0])] + hook.value.dropFirst()
+            items.append(Item(key: "on_receive", value: .list(hook.value), source: "\(paths.configFile) line \(hook.line)"))
+        } else {
+            items.append(Item(key: "on_receive", value: .text("(none)"), source: "default"))
+        }
+        options.onReceiveTimeout = Double(pick("on_receive_timeout", cli: nil, file: config?.onReceiveTimeout, fallback: 60))
+        options.notify = pick("notify", cli: nil, file: config?.notify, fallback: true)
         items.append(Item(key: "state_directory", value: .text(paths.stateDirectory), source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
         return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
     }

@@ -1,12 +1,54 @@
 import Foundation
 import PeershareTransfer
 
-/// A request on the control socket: one JSON object on one line.
-///
-/// `command` is one of: status, inbox, accept, decline, peers, send, events. The other fields are
-/// the command's arguments.
+/// What a control client asks for: the `command` of a request. In JSON it is the command's
+/// name; a name this agent does not know is kept, so that the reply can name it.
+public enum ControlCommand: Sendable, Equatable, Codable {
+    /// Says which API version the agent speaks (`api`).
+    case hello
+    case status, inbox, accept, decline, peers, history
+    /// Streams the send's events until it ends.
+    case send
+    /// Streams every event until the client goes away.
+    case events
+    case unknown(String)
+
+    static let known: [ControlCommand] = [.hello, .status, .inbox, .accept, .decline, .peers, .history, .send, .events]
+
+    public init(name: String) {
+        self = Self.known.first { $0.name == name } ?? .unknown(name)
+    }
+
+    public var name: String {
+        switch self {
+        case .hello: "hello"
+        case .status: "status"
+        case .inbox: "inbox"
+        case .accept: "accept"
+        case .decline: "decline"
+        case .peers: "peers"
+        case .history: "history"
+        case .send: "send"
+        case .events: "events"
+        case .unknown(let name): name
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(name: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+}
+
+/// A request on the control socket: one JSON object on one line. `command` is one of: hello,
+/// status, inbox, accept, decline, peers, history, send, events (docs/CONTROL.md describes
+/// each, with its reply or events). The other fields are the command's arguments.
 public struct ControlRequest: Codable, Sendable {
-    public var command: String
+    public var command: ControlCommand
     public var paths: [String]?
     /// `HOST:PORT`, a discovered name, a unique prefix of one, or a fingerprint prefix.
     public var to: String?
@@ -16,13 +58,24 @@ public struct ControlRequest: Codable, Sendable {
     public var verbose: Bool?
     /// send: bytes a second for this send (`--limit-rate`; 0: no limit).
     public var limitRate: UInt64?
+    /// history: how many of the latest entries (1 to ``HistoryFile/maxEntries``; default 20).
+    public var limit: Int?
 
-    public init(command: String) { self.command = command }
+    public init(command: ControlCommand) { self.command = command }
+}
+
+/// The control API's version, in the `hello` and `status` replies. Changes that only add
+/// (a command, a field, an event, a value of `kind`) keep it; clients ignore what they do not
+/// know. Removing or changing the meaning of anything raises it (docs/CONTROL.md).
+public enum ControlAPI {
+    public static let version = 1
 }
 
 /// The answer to a request that is not a stream: one JSON object on one line.
 public struct ControlReply: Codable, Sendable {
     public var ok: Bool
+    /// hello, status: the control API's version (``ControlAPI/version``).
+    public var api: Int?
     public var error: String?
     public var kind: AgentError.Kind?
     public var status: AgentStatus?
@@ -33,6 +86,8 @@ public struct ControlReply: Codable, Sendable {
     /// and the agent's table holds at most ``PeerTable/maxPeers``); absent when none were.
     public var truncated: Int?
     public var discovery: String?
+    /// history: the latest entries, newest first.
+    public var history: [HistoryEntry]?
 
     public init(ok: Bool) { self.ok = ok }
 
@@ -46,6 +101,8 @@ public struct ControlReply: Codable, Sendable {
 
 /// What `peershare status` shows.
 public struct AgentStatus: Codable, Sendable {
+    /// The control API's version (``ControlAPI/version``).
+    public var api: Int? = ControlAPI.version
     public var name: String
     public var fingerprint: String
     public var publicKey: String

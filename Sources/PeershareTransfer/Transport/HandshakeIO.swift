@@ -1,8 +1,8 @@
 import PeershareCore
 
 /// Handshake-phase helpers shared by both roles: reading one handshake message (which may
-/// instead be the peer's abort notice) under a deadline, and mapping handshake errors to
-/// what the person is told.
+/// instead be the peer's abort notice) under a deadline, and telling the peer why this side
+/// stops.
 extension FrameIO {
     /// Reads one handshake message within `seconds`. An abort frame from the peer becomes
     /// its error; anything over the handshake cap was already refused by the decoder.
@@ -15,7 +15,7 @@ extension FrameIO {
             guard let abort = AbortFrame.decode(bytes) else {
                 throw AgentError(.protocolError, "Protocol error: a malformed abort message.")
             }
-            throw abort.asError
+            throw Failure.abort(abort)
         }
         return bytes
     }
@@ -26,20 +26,3 @@ extension FrameIO {
     }
 }
 
-extension AgentError {
-    /// The person-facing error for a failed handshake step.
-    static func handshake(_ error: HandshakeError) -> AgentError {
-        switch error {
-        case .confirmationFailed:
-            return AgentError(.wrongCode, "Pairing failed: the code did not match (or someone tampered with the connection). Send again and type the new code.", underlying: error)
-        case .pinMismatch:
-            return AgentError(.security, "Security check failed: the peer at this address holds a different identity key than the one paired before. It may be another device or an impostor; if it was reinstalled, run `peershare forget` for it and pair again.", underlying: error)
-        case .downgrade:
-            return AgentError(.security, "Security check failed: the peer tried to skip pairing (downgrade). The session was stopped.", underlying: error)
-        case .unsupportedVersion:
-            return AgentError(.protocolError, "The peer speaks an unsupported protocol version (\(error)). Update peershare on both machines.", underlying: error)
-        default:
-            return AgentError(.security, "The handshake failed: \(error)", underlying: error)
-        }
-    }
-}
