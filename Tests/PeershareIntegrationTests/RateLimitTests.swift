@@ -52,6 +52,18 @@ extension EndToEnd {
         }
     }
 
+    @Test("limit_rate in the config holds for a send without --limit-rate: 6 MiB at 1 MiB/s take at least 5 s",
+          .timeLimit(.minutes(2)))
+    func limitRateFromConfig() async throws {
+        let scratch = try Self.scratch("limit-config")
+        defer { scratch.remove() }
+        let (receiver, sender, source) = try await limitedPair(scratch, config: "limit_rate = \"1M\"\n")
+        defer { receiver.stop(); sender.stop() }
+        let result = try await sender.startSend([source], to: receiver).wait(timeout: .seconds(60))
+        #expect(result.exited(0), "\(result)\n\(receiver.transcript)")
+        #expect(result.elapsed.seconds >= 5, "6 MiB under limit_rate = 1M took only \(result.elapsed.seconds) s")
+    }
+
     @Test("limit_rate_total in the config: two concurrent sends share 1 MiB/s (12 MiB take at least 10 s); `config` shows both keys",
           .timeLimit(.minutes(2)))
     func limitRateTotal() async throws {
