@@ -237,6 +237,7 @@ public struct ControlServer: Sendable {
         do {
             target = try PeerResolver.resolve(to, peers: agent.directory.peers)
             target.fileEvents = request.verbose == true
+            target.limitRate = request.limitRate
         } catch {
             try await write(ControlJSON.line(TransferEvent.failure(error)))
             return
