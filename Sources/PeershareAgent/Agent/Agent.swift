@@ -176,12 +176,12 @@ public final class Agent: Sendable {
         }
     }
 
-    private typealias Listener = NIOAsyncChannel<(FramedChannel, FrameLimit), Never>
+    private typealias PeerListener = NIOAsyncChannel<(FramedChannel, FrameLimit), Never>
 
     /// Binds the peer port. TCP_NODELAY is set at the TCP level (`tcpOption`): NIO's
     /// `socketOption(.tcp_nodelay)` would set option 1 at SOL_SOCKET, which is SO_DEBUG and
     /// needs CAP_NET_ADMIN.
-    private func bindListener(port: Int) async throws(AgentError) -> Listener {
+    private func bindListener(port: Int) async throws(AgentError) -> PeerListener {
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -196,25 +196,13 @@ public final class Agent: Sendable {
 
     /// Hands every accepted connection to a new session in `sessions` until the listener is
     /// cancelled (nil) or its accept stream fails (the error). The listener is closed either way.
-    private func accept(from server: Listener, inbox: LiveInbox,
+    private func accept(from server: PeerListener, inbox: LiveInbox,
                         into sessions: inout ThrowingDiscardingTaskGroup<any Error>) async -> (any Error)? {
-        do {
-            try await withTaskCancellationHandler {
-                try await server.executeThenClose { inbound in
-                    let context = sessionContext
-                    for try await (connection, limit) in inbound {
-                        let directory = session(inbox)
-                        sessions.addTask {
-                            await ReceiverSession(context: context, inbox: directory, channel: connection, limit: limit).run()
-                        }
-                    }
-                }
-            } onCancel: {
-                server.channel.close(promise: nil)
-            }
-            return nil
-        } catch {
-            return error
+        let context = sessionContext
+        return await Listener.serve(server, in: &sessions) { accepted in
+            let (connection, limit) = accepted
+            let directory = session(inbox)
+            return { await ReceiverSession(context: context, inbox: directory, channel: connection, limit: limit).run() }
         }
     }
 
