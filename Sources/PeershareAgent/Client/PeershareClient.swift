@@ -73,6 +73,8 @@ public struct PeershareClient: Sendable {
         public var verbose: Bool
         /// The name the receiver sees, for a send from this process.
         public var name: String?
+        /// `--limit-rate`, in bytes per second (nil: the configured limit, if any).
+        public var limitRate: UInt64?
 
         public init(paths: [String], to: String, verbose: Bool, name: String?) {
             self.paths = paths
@@ -90,6 +92,7 @@ public struct PeershareClient: Sendable {
         request.paths = send.paths
         request.to = send.to
         request.verbose = send.verbose ? true : nil
+        request.limitRate = send.limitRate
         var failure: AgentError?
         var finished = false
         try await ControlClient.stream(request, paths: paths) { event in
@@ -139,6 +142,7 @@ public struct PeershareClient: Sendable {
         let (agent, resolve) = try await standalone(name: send.name, lookingUp: [send.to])
         var target = try resolve(send.to)
         target.fileEvents = send.verbose
+        target.limitRate = send.limitRate
         let history = HistoryRecording(agent: agent)
         let result: Result<SendResult, AgentError>
         do {

@@ -56,6 +56,8 @@ public struct ControlRequest: Codable, Sendable {
     public var offer: String?
     /// send: also stream a `file` event per file (`send -v`).
     public var verbose: Bool?
+    /// send: bytes a second for this send (`--limit-rate`; 0: no limit).
+    public var limitRate: UInt64?
     /// history: how many of the latest entries (1 to ``HistoryFile/maxEntries``; default 20).
     public var limit: Int?
 
