@@ -15,7 +15,7 @@ extension EndToEnd {
         return send
     }
 
-    @Test("send -: short UTF-8 goes as message.txt (first time with the pairing code), non-UTF-8 as stdin.bin, --name names it, --text as message.txt; the staging folders are gone afterwards")
+    @Test("send -: short UTF-8 goes as message.txt (first time with the pairing code), non-UTF-8 as stdin.bin, longer UTF-8 as stdin.txt, --name names it, --text as message.txt; the staging folders are gone afterwards")
     func sendStandardInputAndText() async throws {
         let scratch = try Self.scratch("stdin")
         defer { scratch.remove() }
@@ -36,6 +36,12 @@ extension EndToEnd {
         let second = try await sendWithInput(["-"] + base, binary, environment: environment).wait(timeout: .seconds(60))
         #expect(second.exited(0), "\(second)")
         #expect(FileManager.default.contents(atPath: bob.inbox + "/stdin.bin") == Data(binary))
+
+        // Over 64 KiB of UTF-8 whose 2-, 3- and 4-byte characters straddle the reads: a file, named as text.
+        let long = "ab" + String(repeating: "aé€😀", count: 8_000)  // byte 65535 is the first of a €
+        let third = try await sendWithInput(["-"] + base, Array(long.utf8), environment: environment).wait(timeout: .seconds(60))
+        #expect(third.exited(0), "\(third)")
+        #expect(try String(contentsOfFile: bob.inbox + "/stdin.txt", encoding: .utf8) == long)
 
         let named = try await sendWithInput(["-", "--name", "notes.md"] + base, Array("# short\n".utf8), environment: environment).wait(timeout: .seconds(60))
         #expect(named.exited(0), "\(named)")
