@@ -45,6 +45,10 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Send what can be sent and exit 0 even if some entries cannot be sent (names with a backslash, a control character or invalid UTF-8; FIFOs, sockets and devices; entries you may not read). Without it such a send exits 12.")
     var skipUnsendable = false
 
+    @Option(name: .customLong("exclude"),
+            help: ArgumentHelp("Do not send entries inside the folders that match this glob: on the base name (`*.tmp`, `.git`), or on the path below the folder sent (`build/*.o`); a trailing `/` matches folders only (`node_modules/`). Repeatable. Excluded folders are not read.", valueName: "PATTERN"))
+    var exclude: [String] = []
+
     @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))
     var name: String?
 
@@ -53,6 +57,7 @@ struct SendCommand: AsyncParsableCommand {
         if paths.contains("-") {
             throw ValidationError("Sending standard input ('-') is not supported yet. For a file named '-', write ./-")
         }
+        if let problem = ExcludeRules.problem(with: exclude) { throw ValidationError(problem) }
         guard targets.count <= 64 else {
             throw ValidationError("At most 64 recipients at once (got \(targets.count)).")
         }
@@ -76,6 +81,7 @@ struct SendCommand: AsyncParsableCommand {
         if await ControlClient.isAgentListening(paths: paths) {
             var request = ControlRequest(command: .send)
             request.paths = absolute
+            request.exclude = exclude.isEmpty ? nil : exclude
             request.to = to
             request.verbose = verbose ? true : nil
             // Ctrl-C: say so, and leave; the agent cancels the transfer when this connection
@@ -107,7 +113,7 @@ struct SendCommand: AsyncParsableCommand {
                 target.fileEvents = verbose
                 let history = HistoryRecording(agent: agent)
                 let task = Task {
-                    try await agent.send(paths: absolute, to: target) { printer.show($0) }
+                    try await agent.send(paths: absolute, exclude: exclude, to: target) { printer.show($0) }
                 }
                 let interrupt = InterruptHandler { task.cancel() }
                 defer { interrupt.cancel() }
@@ -147,7 +153,7 @@ struct SendCommand: AsyncParsableCommand {
     /// every recipient confirmed.
     private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
         let verbose = common.verbose > 0 && !common.quiet
-        let several = MultiSend(targets: targets, paths: absolute, json: json, quiet: common.quiet, verbose: verbose)
+        let several = MultiSend(targets: targets, paths: absolute, exclude: exclude, json: json, quiet: common.quiet, verbose: verbose)
         let outcomes: [MultiSend.Outcome]
         if await ControlClient.isAgentListening(paths: common.paths) {
             outcomes = await several.viaAgent(common.paths)
