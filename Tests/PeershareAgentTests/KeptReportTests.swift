@@ -19,6 +19,13 @@ struct KeptReportTests {
         #expect(removed.sentence == "Kept: 1 complete file(s) in d\\x1Bx; the unfinished d\\x1Bx/s.txt was not; sending again sends only the rest.")
     }
 
+    @Test("After a failure that drops the claims, complete files stay but no resume is promised")
+    func keptWithoutResume() {
+        let report = KeptReport(completeFiles: 2, topLevelNames: ["docs (3)"],
+                                unfinished: UnfinishedFile(placedPath: "docs (3)/sub/e", keptBytes: nil), resumable: false)
+        #expect(report.sentence == "Kept: 2 complete file(s) in docs (3); the unfinished docs (3)/sub/e was not; sending again sends everything, under a new name.")
+    }
+
     @Test("A cause that does not end a sentence gets a full stop before the next one")
     func sentencesDoNotRunTogether() {
         let cause = AgentError(.io, "cannot create 'docs/x': Not a directory")

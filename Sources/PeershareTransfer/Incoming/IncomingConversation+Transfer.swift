@@ -92,7 +92,7 @@ extension IncomingConversation {
         // whenever a resend is in question (a cut, or complete files left behind).
         if keep || writer.filesCompleted > 0 {
             let kept = KeptReport(completeFiles: writer.filesCompleted, topLevelNames: writer.placedTopLevelNames,
-                                  unfinished: writer.unfinished)
+                                  unfinished: writer.unfinished, resumable: keep)
             reported = reported.appending(sentence: kept.sentence)
         }
         try? secure.enqueue(.failure(failureCode, reported.message), final: true)

@@ -16,6 +16,9 @@ struct KeptReport {
     let completeFiles: UInt64
     let topLevelNames: [String]
     let unfinished: UnfinishedFile?
+    /// A cut or cancel: the transfer's claims stay, so a resend continues into the same
+    /// names. After any other failure they are dropped and a resend arrives under new names.
+    var resumable = true
 
     var sentence: String {
         var held: [String] = []
@@ -30,6 +33,7 @@ struct KeptReport {
             return "Nothing was kept" + (removed.map { " (the unfinished \($0) was not)" } ?? "") + "; sending again starts over."
         }
         let rest = removed.map { "; the unfinished \($0) was not" } ?? ""
-        return "Kept: \(held.joined(separator: " and "))\(rest); sending again sends only the rest."
+        let resend = resumable ? "sending again sends only the rest" : "sending again sends everything, under a new name"
+        return "Kept: \(held.joined(separator: " and "))\(rest); \(resend)."
     }
 }
