@@ -1,4 +1,5 @@
 import Logging
+import PeershareCore
 import SodiumKit
 
 /// What a session needs from the agent that runs it, and nothing more: sessions never see
@@ -13,6 +14,9 @@ package struct SessionContext: Sendable {
     package var events: EventSink
     package var options: SessionOptions
     package var logger: Logger
+    /// Values the handshake would draw at random, fixed only to replay a session byte for
+    /// byte in a test (every field nil in an agent: everything is drawn at random).
+    package var draws = HandshakeDraws()
 
     package init(identity: SigningKeyPair, trust: any PinStore, offers: OfferBoard, admission: Admission,
                  events: @escaping EventSink, options: SessionOptions, logger: Logger) {

@@ -6,7 +6,8 @@ extension IncomingConversation {
     func shakeHands() async throws(AgentError) -> Handshaken {
         let m1 = try await io.readHandshakeMessage("the first handshake message", seconds: timeouts.handshakeStep)
         let pins = try await readPins()
-        var handshake = ReceiverHandshake(identity: context.identity) { key in PinnedPeer.pin(forKey: key, in: pins) != nil }
+        var handshake = ReceiverHandshake(identity: context.identity, isPinned: { key in PinnedPeer.pin(forKey: key, in: pins) != nil },
+                                          draws: context.draws)
         let (mode, senderKey) = try await answerM1(m1, &handshake)
         let fingerprint = Fingerprint.full(of: senderKey)
         var shakenSummary: (bytes: [UInt8], claimedName: String)?
