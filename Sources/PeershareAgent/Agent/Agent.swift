@@ -57,7 +57,9 @@ public final class Agent: Sendable {
     }
 
     /// Sends `paths` to `target`; its `expectedKey` (from discovery) must be the key that answers.
-    public func send(paths sources: [String], to target: SendTarget, events: @escaping EventSink) async throws(AgentError) -> SendResult {
+    /// Entries inside the folders that match an `exclude` pattern (`ExcludeRules`) are not sent.
+    public func send(paths sources: [String], exclude: [String] = [], to target: SendTarget,
+                     events: @escaping EventSink) async throws(AgentError) -> SendResult {
         let transferID = TransferID.make()
         let hub = self.hub
         let sink: EventSink = { event in
@@ -66,9 +68,14 @@ public final class Agent: Sendable {
             events(event)
             hub.publish(event)
         }
+        if let problem = ExcludeRules.problem(with: exclude) {
+            let failure = AgentError(.usage, "Cannot send: \(problem).")
+            sink(.failure(failure, transfer: transferID))
+            throw failure
+        }
         let plan: SendPlan
         do {
-            plan = try TreeReader.plan(paths: sources)
+            plan = try TreeReader.plan(paths: sources, exclude: ExcludeRules(exclude))
         } catch {
             // What the person asked for is wrong (usage), or the disk failed (I/O). Said as an
             // event too, so that a `send` that went through a running agent hears why.

@@ -54,6 +54,8 @@ public struct ControlRequest: Codable, Sendable {
     public var to: String?
     public var code: String?
     public var offer: String?
+    /// send: globs of entries inside the folders not to send (`send --exclude`).
+    public var exclude: [String]?
     /// send: also stream a `file` event per file (`send -v`).
     public var verbose: Bool?
     /// send: bytes a second for this send (`--limit-rate`; 0: no limit).

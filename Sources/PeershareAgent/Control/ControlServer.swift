@@ -237,7 +237,7 @@ public struct ControlServer: Sendable {
         let (stream, continuation) = AsyncStream<TransferEvent>.makeStream(bufferingPolicy: .unbounded)
         let agent = self.agent
         let task = Task {
-            _ = try? await agent.send(paths: paths, to: target) { continuation.yield($0) }
+            _ = try? await agent.send(paths: paths, exclude: request.exclude ?? [], to: target) { continuation.yield($0) }
             continuation.finish()
         }
         // The client going away (Ctrl-C on `send`) cancels the transfer, even while it

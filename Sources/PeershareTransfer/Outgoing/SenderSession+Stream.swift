@@ -43,7 +43,7 @@ extension SenderSession {
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
                 await secure.io.flushFinal()
-                throw AgentError(.cancelled, "Cancelled: the receiver was told. It keeps what arrived; sending the same files again resumes.")
+                throw AgentError(.cancelled, "Cancelled: the receiver was told. \(Failure.whatTheReceiverKeeps)")
             }
             throw error
         }
