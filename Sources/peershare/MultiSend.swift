@@ -20,6 +20,8 @@ struct MultiSend {
     let json: Bool
     let quiet: Bool
     let verbose: Bool
+    /// `--limit-rate`, for each recipient's send.
+    var limitRate: UInt64?
 
     /// One recipient's result, as the summary lists it.
     struct Outcome: Codable, Sendable {
@@ -50,6 +52,7 @@ struct MultiSend {
             request.exclude = exclude.isEmpty ? nil : exclude
             request.to = target
             request.verbose = verbose ? true : nil
+            request.limitRate = limitRate
             do throws(AgentError) {
                 try await ControlClient.stream(request, paths: state) { printer.show($0) }
             } catch {
@@ -65,6 +68,7 @@ struct MultiSend {
             do throws(AgentError) {
                 var resolved = try resolve(target)
                 resolved.fileEvents = verbose
+                resolved.limitRate = limitRate
                 _ = try await agent.send(paths: paths, exclude: exclude, to: resolved) { printer.show($0) }
             } catch {
                 if !printer.finished { printer.show(.failure(error)) }

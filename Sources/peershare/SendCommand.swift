@@ -48,6 +48,12 @@ struct SendCommand: AsyncParsableCommand {
             help: ArgumentHelp("Do not send entries inside the folders that match this glob: on the base name (`*.tmp`, `.git`), or on the path below the folder sent (`build/*.o`); a trailing `/` matches folders only (`node_modules/`). Repeatable. Excluded folders are not read.", valueName: "PATTERN"))
     var exclude: [String] = []
 
+    @Option(name: .customLong("limit-rate"), help: ArgumentHelp("Send at most RATE bytes a second: a number with an optional k, M or G (1024-based), like 500k or 10M; 0 for no limit. Default: limit_rate in the config (none).", valueName: "RATE"))
+    var limitRateText: String?
+
+    /// `--limit-rate` in bytes a second (`validate` checked it).
+    var limitRate: UInt64? { limitRateText.flatMap(ByteRate.parse) }
+
     @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))
     var name: String?
 
@@ -63,6 +69,9 @@ struct SendCommand: AsyncParsableCommand {
         guard !to.isEmpty else {
             throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
         }
+        if let limitRateText, ByteRate.parse(limitRateText) == nil {
+            throw ValidationError("--limit-rate must be \(ByteRate.help) (got '\(DisplayEscape.escape(limitRateText))').")
+        }
     }
 
     func run() async throws {
@@ -77,7 +86,8 @@ struct SendCommand: AsyncParsableCommand {
             return
         }
         let client = PeershareClient(paths: paths, logger: logger)
-        let request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name, exclude: exclude)
+        var request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name, exclude: exclude)
+        request.limitRate = limitRate
         var failure: AgentError?
         do throws(AgentError) {
             switch await client.route() {
@@ -119,7 +129,7 @@ struct SendCommand: AsyncParsableCommand {
     /// every recipient confirmed.
     private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
         let verbose = common.verbose > 0 && !common.quiet
-        let several = MultiSend(targets: targets, paths: absolute, exclude: exclude, json: json, quiet: common.quiet, verbose: verbose)
+        let several = MultiSend(targets: targets, paths: absolute, exclude: exclude, json: json, quiet: common.quiet, verbose: verbose, limitRate: limitRate)
         let client = PeershareClient(paths: common.paths, logger: logger)
         let outcomes: [MultiSend.Outcome]
         switch await client.route() {

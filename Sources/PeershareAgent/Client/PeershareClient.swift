@@ -75,6 +75,8 @@ public struct PeershareClient: Sendable {
         public var name: String?
         /// Globs of entries inside the folders not to send (`send --exclude`).
         public var exclude: [String]
+        /// `--limit-rate`, in bytes per second (nil: the configured limit, if any).
+        public var limitRate: UInt64?
 
         public init(paths: [String], to: String, verbose: Bool, name: String?, exclude: [String] = []) {
             self.paths = paths
@@ -94,6 +96,7 @@ public struct PeershareClient: Sendable {
         request.exclude = send.exclude.isEmpty ? nil : send.exclude
         request.to = send.to
         request.verbose = send.verbose ? true : nil
+        request.limitRate = send.limitRate
         var failure: AgentError?
         var finished = false
         try await ControlClient.stream(request, paths: paths) { event in
@@ -143,6 +146,7 @@ public struct PeershareClient: Sendable {
         let (agent, resolve) = try await standalone(name: send.name, lookingUp: [send.to])
         var target = try resolve(send.to)
         target.fileEvents = send.verbose
+        target.limitRate = send.limitRate
         let history = HistoryRecording(agent: agent)
         let result: Result<SendResult, AgentError>
         do {

@@ -58,6 +58,8 @@ public struct ControlRequest: Codable, Sendable {
     public var exclude: [String]?
     /// send: also stream a `file` event per file (`send -v`).
     public var verbose: Bool?
+    /// send: bytes a second for this send (`--limit-rate`; 0: no limit).
+    public var limitRate: UInt64?
     /// history: how many of the latest entries (1 to ``HistoryFile/maxEntries``; default 20).
     public var limit: Int?
 

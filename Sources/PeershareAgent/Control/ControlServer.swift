@@ -64,23 +64,15 @@ public struct ControlServer: Sendable {
         onBound()
         defer { unlink(path) }
         do {
-            try await withTaskCancellationHandler {
-                try await server.executeThenClose { inbound in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        for try await connection in inbound {
-                            guard slots.take() else {
-                                group.addTask { await refuseBusy(connection) }
-                                continue
-                            }
-                            group.addTask {
-                                defer { slots.release() }
-                                await handle(connection)
-                            }
-                        }
+            try await withThrowingDiscardingTaskGroup { group in
+                let failure = await Listener.serve(server, in: &group) { connection in
+                    guard slots.take() else { return { await refuseBusy(connection) } }
+                    return {
+                        defer { slots.release() }
+                        await handle(connection)
                     }
                 }
-            } onCancel: {
-                server.channel.close(promise: nil)
+                if let failure { throw failure }
             }
         } catch {
             if Task.isCancelled { return }
@@ -237,6 +229,7 @@ public struct ControlServer: Sendable {
         do {
             target = try PeerResolver.resolve(to, peers: agent.directory.peers)
             target.fileEvents = request.verbose == true
+            target.limitRate = request.limitRate
         } catch {
             try await write(ControlJSON.line(TransferEvent.failure(error)))
             return

@@ -145,10 +145,11 @@ extension SenderSession {
             counters.resumedBytes += resumeFrom
         }
         while true {
-            switch try readPiece(source, entry: entry, remaining: entry.size - min(fileBytes, entry.size), on: secure) {
+            switch try readPiece(source, entry: entry, remaining: min(entry.size - min(fileBytes, entry.size), pieceLimit), on: secure) {
             case .data(let count):
                 fileBytes += UInt64(count)
                 counters.wireBytes += UInt64(count)
+                try await pace(count, on: secure)
             case .hole(let length):
                 try secure.enqueue(.hole(length))
                 fileBytes += length

@@ -26,10 +26,12 @@ package struct SenderSession {
     let draws: HandshakeDraws
     /// Emit a `file` event per regular file (`send -v`).
     var fileEvents = false
+    /// The rate limits this send keeps to (its own, the agent's total); empty: none.
+    let rateLimits: [RateLimiter]
 
     /// `context.events` hears every event of this send.
     package init(context: SessionContext, plan: SendPlan, addresses: [PeerAddress], expectedKey: [UInt8]?,
-                 transferID: String, fileEvents: Bool) {
+                 transferID: String, fileEvents: Bool, rateLimits: [RateLimiter] = []) {
         self.identity = context.identity
         self.name = context.options.name
         self.trust = context.trust
@@ -43,6 +45,7 @@ package struct SenderSession {
         self.progress = ProgressThrottle()
         self.draws = context.draws
         self.fileEvents = fileEvents
+        self.rateLimits = rateLimits
     }
 
     package func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
