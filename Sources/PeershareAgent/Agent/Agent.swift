@@ -17,6 +17,8 @@ public final class Agent: Sendable {
     public let identity: SigningKeyPair
     public let paths: StatePaths
     public let trust: TrustStore
+    /// Where each paired peer proved its key (hints for `--to NAME` without mDNS).
+    public let addressBook: AddressBook
     public let options: AgentOptions
     public let hub = EventHub()
     /// Peers found over mDNS (empty when discovery is off).
@@ -35,6 +37,7 @@ public final class Agent: Sendable {
         self.group = group
         self.identity = try IdentityStore.loadOrCreate(paths: paths)
         self.trust = TrustStore(paths: paths)
+        self.addressBook = AddressBook(paths: paths)
         self.offers = OfferBoard(capacity: options.maxPendingOffers)
         self.directory = PeerDirectory(ownKey: identity.publicKey)
     }
@@ -79,7 +82,8 @@ public final class Agent: Sendable {
         let session = SenderSession(
             identity: identity, name: options.name, trust: trust, plan: plan, addresses: target.addresses,
             expectedKey: target.expectedKey, transferID: transferID, events: sink,
-            logger: logger, timeouts: options.timeouts, progress: ProgressThrottle(), fileEvents: target.fileEvents)
+            logger: logger, timeouts: options.timeouts, progress: ProgressThrottle(), fileEvents: target.fileEvents,
+            proven: { [self] key, address in noteProven(key, dialled: address) })
         do {
             let result = try await session.run(group: group)
             var done = TransferEvent("done")

@@ -201,6 +201,7 @@ struct ReceiverSession {
             throw (error as? AgentError) ?? AgentError(.general, "\(error)")
         }
         leaveSlot()
+        agent.noteProven(outcome.peerIdentity, from: channel.channel.remoteAddress)
 
         // Authenticated from here on, and still checked.
         let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)

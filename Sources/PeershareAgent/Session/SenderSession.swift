@@ -43,6 +43,8 @@ struct SenderSession {
     let progress: ProgressThrottle
     /// Emit a `file` event per regular file (`send -v`).
     var fileEvents = false
+    /// Told the receiver's key and the address once the handshake proved it (address book).
+    var proven: @Sendable ([UInt8], PeerAddress) -> Void = { _, _ in }
 
     func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
         let start = ContinuousClock.now
@@ -236,6 +238,7 @@ struct SenderSession {
             throw .handshake(error)
         }
         try await io.send(m5)
+        self.proven(outcome.peerIdentity, address)
         if outcome.mode == .pair {
             // Pairing succeeded: pin now, even if the offer is refused later. The receiver's
             // name comes only with its ACCEPT, so a new pin has none until then. (A KNOWN

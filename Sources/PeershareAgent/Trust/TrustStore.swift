@@ -105,42 +105,12 @@ public struct TrustStore: Sendable {
         if list.count > 8 { list.removeLast(list.count - 8) }
     }
 
-    func load() throws(AgentError) -> [PinnedPeer] {
-        guard let bytes = try AtomicFile.read(path, limit: Self.sizeLimit) else { return [] }
-        do {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode([PinnedPeer].self, from: Data(bytes))
-        } catch {
-            throw AgentError(.io, "\(path) is not valid: \(error). Fix or remove it (removing it forgets every paired peer).", underlying: error)
-        }
-    }
+    func load() throws(AgentError) -> [PinnedPeer] { try file.load() }
 
-    func update(_ change: (inout [PinnedPeer]) -> Void) throws(AgentError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        try StatePaths.makeDirectory(directory)
-        let lockPath = path + ".lock"
-        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
-        guard lockFD >= 0 else {
-            throw AgentError(.io, "Cannot lock \(path): \(lockPath): \(String(cString: strerror(errno)))")
-        }
-        defer { close(lockFD) }
-        var info = stat()
-        guard fstat(lockFD, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw AgentError(.io, "Cannot lock \(path): \(lockPath) is not a regular file. Move it away.")
-        }
-        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
-        var peers = try load()
-        change(&peers)
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data: Data
-        do {
-            data = try encoder.encode(peers)
-        } catch {
-            throw AgentError(.general, "Cannot encode the trust store: \(error)", underlying: error)
-        }
-        try AtomicFile.write(Array(data), to: path, mode: 0o600)
+    func update(_ change: (inout [PinnedPeer]) -> Void) throws(AgentError) { try file.update(change) }
+
+    private var file: LockedJSONFile<[PinnedPeer]> {
+        LockedJSONFile(path: path, sizeLimit: Self.sizeLimit, empty: { [] },
+                       repairHint: "Fix or remove it (removing it forgets every paired peer).")
     }
 }
