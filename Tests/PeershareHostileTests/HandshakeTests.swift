@@ -24,8 +24,8 @@ struct PreAuthCase: Sendable, CustomTestStringConvertible {
 
     static let all: [PreAuthCase] = [
         PreAuthCase(item: 23, label: "bad magic", bytes: Frame.encode(m1(magic: Array("XSHR".utf8))), mentioning: "magic"),
-        PreAuthCase(item: 23, label: "protocol version 2", bytes: Frame.encode(m1(version: 2)),
-                    mentioning: HandshakeWire.unsupportedVersionText(2)),
+        PreAuthCase(item: 23, label: "protocol version 3", bytes: Frame.encode(m1(version: 3)),
+                    mentioning: HandshakeWire.unsupportedVersionText(3)),
         PreAuthCase(item: 23, label: "protocol version 0 (downgrade)", bytes: Frame.encode(m1(version: 0)),
                     mentioning: HandshakeWire.unsupportedVersionText(0)),
         PreAuthCase(item: 23, label: "protocol version 255", bytes: Frame.encode(m1(version: 255)), mentioning: "version"),

@@ -37,6 +37,13 @@ struct AbortFrame: Equatable {
         return AbortFrame(reason: reason, text: text)
     }
 
+    /// The version to dial again with when this abort answered an M1 that offered `offered`:
+    /// reason 5 before M2 is how a receiver refuses a version (docs/PROTOCOL.md, Versions).
+    func lowerVersion(than offered: ProtocolVersion) -> ProtocolVersion? {
+        guard reason == .protocolError else { return nil }
+        return ProtocolVersion.fallback(refused: offered, abortText: text)
+    }
+
     /// The error the receiving side of this frame reports. The peer cancelling (or shutting
     /// down) is a lost peer for this side, not this person's Ctrl-C: exit 3, never 130.
     var asError: AgentError {

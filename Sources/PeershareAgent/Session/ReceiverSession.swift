@@ -204,7 +204,8 @@ struct ReceiverSession {
         agent.noteProven(outcome.peerIdentity, from: channel.channel.remoteAddress)
 
         // Authenticated from here on, and still checked.
-        let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
+        let secure = try await SecureChannel.establish(io: io, version: outcome.version, sendKey: outcome.sendKey,
+                                                       receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
         io.timer.arm(seconds: timeouts.handshakeStep, reason: "waiting for the offer")
         let first: Received
         do {
@@ -231,7 +232,10 @@ struct ReceiverSession {
             throw error
         }
         io.timer.disarm()
-        guard case .message(.offer(let summary), false) = first else {
+        if mode == .known, case .message(.hello(_, let offered), true) = first {
+            return await answerProbe(secure, offered: offered, sender: outcome.peerIdentity, logger: logger)
+        }
+        guard case .message(.offer(let summary, let offered), false) = first else {
             let text = "bad offer: expected an OFFER without the final tag, got \(Self.describe(first))"
             try? await secure.send(.refuse(.badOffer, text), final: true)
             throw AgentError(.protocolError, "Protocol error from \(remote): \(text).")
@@ -315,7 +319,8 @@ struct ReceiverSession {
             agent.hub.publish(event)
             throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
         }
-        try secure.enqueue(.accept(receiverName: agent.options.name))
+        secure.capabilities = Capabilities.agreed(offered: offered)
+        try secure.enqueue(.accept(receiverName: agent.options.name, capabilities: secure.capabilities))
         try await Self.sendHoldings(holdings.records, on: secure)
         let acceptedAt = ContinuousClock.now
 

@@ -98,39 +98,53 @@ struct SenderSession {
     /// The send at one address. A paired receiver that answered at an address it was never
     /// reached at (another address family, a new DHCP lease) proves nothing by its key in M2,
     /// so the same address is dialled again asking KNOWN for that key: the handshake proves it.
+    /// A receiver that refused this side's protocol version is dialled once more with the
+    /// highest version both speak (docs/PROTOCOL.md, Versions); so at most three connections.
     private func attempt(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress, start: ContinuousClock.Instant,
                          group: any EventLoopGroup, proven: inout Bool) async throws(AgentError) -> SendResult {
-        switch try await session(channel, limit: limit, address: address, redialKey: nil, start: start, proven: &proven) {
-        case .finished(let result):
-            return result
-        case .pinnedKeyAnswered(let key):
-            let (again, againLimit, _) = try await Connections.connect(toFirstOf: [address], group: group)
-            switch try await session(again, limit: againLimit, address: address, redialKey: key, start: start, proven: &proven) {
+        var (channel, limit) = (channel, limit)
+        var redialKey: [UInt8]?
+        var version = ProtocolVersion.highest
+        while true {
+            switch try await session(channel, limit: limit, address: address, redialKey: redialKey, version: version,
+                                     start: start, proven: &proven) {
             case .finished(let result):
                 return result
-            case .pinnedKeyAnswered:
-                throw AgentError(.protocolError, "Protocol error: the receiver at \(address) answered a paired session as a stranger.")
+            case .pinnedKeyAnswered(let key):
+                guard redialKey == nil else {
+                    throw AgentError(.protocolError, "Protocol error: the receiver at \(address) answered a paired session as a stranger.")
+                }
+                redialKey = key
+            case .versionRefused(let lower):
+                guard version == .highest else {
+                    throw AgentError(.protocolError, "The receiver at \(address) refused protocol \(version) too. Update peershare on both machines.")
+                }
+                logger.info("the receiver speaks an older protocol; dialling again", metadata: ["net.address": "\(address)", "protocol.version": "\(lower)"])
+                version = lower
             }
+            (channel, limit, _) = try await Connections.connect(toFirstOf: [address], group: group)
         }
     }
 
-    /// How one connection ended: the transfer finished, or a pinned key answered a PAIR
-    /// request at an unpinned address (then this side dials again in KNOWN mode).
+    /// How one connection ended: the transfer finished, a pinned key answered a PAIR request
+    /// at an unpinned address (then this side dials again in KNOWN mode), or the receiver
+    /// refused M1's version and speaks `lower` (then this side dials again offering it).
     private enum Conversation {
         case finished(SendResult)
         case pinnedKeyAnswered([UInt8])
+        case versionRefused(lower: ProtocolVersion)
     }
 
     /// One connection; `redialKey` is the pin to ask KNOWN for when dialling again. `proven`
     /// turns true once the receiver's key passed every check, after which no failure may be
     /// retried at another address.
     private func session(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress, redialKey: [UInt8]?,
-                         start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
+                         version: ProtocolVersion, start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
         do {
             return try await channel.executeThenClose { inbound, _ in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
                 let pinned = try redialKey ?? pinnedKey(at: address)
-                return try await converse(io: io, address: address, pinned: pinned, start: start, proven: &proven)
+                return try await converse(io: io, address: address, pinned: pinned, version: version, start: start, proven: &proven)
             }
         } catch let error as AgentError {
             throw error
@@ -149,8 +163,8 @@ struct SenderSession {
         }
     }
 
-    private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, start: ContinuousClock.Instant,
-                          proven: inout Bool) async throws(AgentError) -> Conversation {
+    private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, version: ProtocolVersion,
+                          start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
         let summary = OfferSummary(
             senderName: name,
             fileCount: plan.fileCount,
@@ -160,13 +174,20 @@ struct SenderSession {
             topLevelNames: Array(plan.topLevelNames.prefix(WireLimits.maxTopLevelNamesInSummary)),
             moreTopLevelNames: UInt64(max(0, plan.topLevelNames.count - WireLimits.maxTopLevelNamesInSummary)))
         let summaryBytes = summary.encode()
-        var handshake = SenderHandshake(identity: identity, pinnedReceiver: pinned, summary: summaryBytes)
+        var handshake = SenderHandshake(identity: identity, pinnedReceiver: pinned, summary: summaryBytes, version: version)
 
         // M1, M2
         let m1: [UInt8]
         do { m1 = try handshake.makeM1() } catch { throw .handshake(error) }
         try await io.send(m1)
-        let m2 = try await io.readHandshakeMessage("the receiver's reply", seconds: timeouts.handshakeStep)
+        let m2: [UInt8]
+        switch try await io.readHandshakeReply("the receiver's reply", seconds: timeouts.handshakeStep) {
+        case .message(let bytes):
+            m2 = bytes
+        case .abort(let abort):
+            if let lower = abort.lowerVersion(than: version) { return .versionRefused(lower: lower) }
+            throw abort.asError
+        }
         let step: SenderStep
         do {
             step = try handshake.handleM2(m2)
@@ -247,12 +268,14 @@ struct SenderSession {
         }
 
         // Encrypted streams: offer, answer, entries, end, confirmation.
-        let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
-        try await secure.send(.offer(summary))
+        let secure = try await SecureChannel.establish(io: io, version: outcome.version, sendKey: outcome.sendKey,
+                                                       receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
+        try await secure.send(.offer(summary, capabilities: .implemented))
         let holdings: SenderHoldings
         var acceptedAt = ContinuousClock.now
         switch try await secure.receive(waitingFor: "the receiver's answer") {
-        case .message(.accept(let receiverName), false):
+        case .message(.accept(let receiverName, let agreed), false):
+            secure.capabilities = agreed.intersection(.implemented)
             holdings = try await SenderHoldings.receive(secure)
             // Now that the receiver said its name, the pin (made right after the handshake
             // under the address) carries it.

@@ -128,7 +128,7 @@ final class SecureSession: @unchecked Sendable {
             case .failure(let code, let text): return .failure(code, text)
             case .refuse(let reason, let text): return .refuse(reason, text)
             case .done(let files, let bytes): return .done(files: files, bytes: bytes)
-            case .accept(let name): return .accept(name)
+            case .accept(let name, _): return .accept(name)
             default: return .message(message, final: pulled.isFinal)
             }
         } catch {
@@ -193,7 +193,8 @@ final class SenderAttempt: @unchecked Sendable {
 
     init(socket: PeerSocket, identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8]) {
         self.socket = socket
-        self.handshake = SenderHandshake(identity: identity, pinnedReceiver: pinnedReceiver, summary: summary)
+        // Protocol 1.0 on purpose: every hostile case also shows that a 1.0 sender is still served.
+        self.handshake = SenderHandshake(identity: identity, pinnedReceiver: pinnedReceiver, summary: summary, version: .v1_0)
     }
 
     var receiverIdentity: [UInt8]? { handshake.receiverIdentity }
