@@ -7,7 +7,9 @@
 //   SodiumKit                  thin, checked Swift wrapper over libsodium
 //   PeershareCore              no I/O: wire messages, codec, path rules, CPace and the handshake
 //   PeershareDiscovery         mDNS through Avahi behind one Swift interface
-//   PeershareAgent             sessions, transfers, inbox, trust store, control API
+//   PeersharePosix             the raw *at system calls, EINTR retried in one place
+//   PeershareTransfer          one session each way: transport, outgoing, incoming, resume
+//   PeershareAgent             the runtime: listener, offers, events, peers, trust, control API
 //   peershare                  the executable (CLI)
 //   peershare-mitm             test tool for the LAN lab (Tests/Tools): never installed or packaged
 import PackageDescription
@@ -66,9 +68,33 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "PeersharePosix",
+            dependencies: [
+                "CPeershareSys",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PeershareTransfer",
+            dependencies: [
+                "PeershareCore",
+                "SodiumKit",
+                "PeersharePosix",
+                "CPeershareSys",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "PeershareAgent",
             dependencies: [
                 "PeershareCore",
+                "PeershareTransfer",
                 "SodiumKit",
                 "CPeershareSys",
                 "PeershareDiscovery",
@@ -86,10 +112,14 @@ let package = Package(
             name: "peershare",
             dependencies: [
                 "PeershareAgent",
+                "PeershareTransfer",
                 "PeershareCore",
+                "PeershareDiscovery",
+                "SodiumKit",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -113,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "PeershareAgentTests",
             dependencies: [
-                "PeershareAgent", "PeershareCore", "PeershareDiscovery", "SodiumKit", "CPeershareSys",
+                "PeershareAgent", "PeershareTransfer", "PeershareCore", "PeershareDiscovery", "SodiumKit", "CPeershareSys",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

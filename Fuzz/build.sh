@@ -14,8 +14,8 @@
 #      nothing is linked there and libFuzzer's main() does not get in the way.
 #   2. swiftc compiles each Fuzz/fuzz_*.swift with -sanitize=fuzzer,address and links it with
 #      those object files and -lsodium. fuzz_frame also compiles the product's
-#      Sources/PeershareAgent/Net/FrameAssembler.swift, unchanged, into the harness module (its
-#      types are internal, and the rest of PeershareAgent needs Avahi, NIOPosix, ... which the
+#      Sources/PeershareTransfer/Transport/FrameAssembler.swift, unchanged, into the harness module (its
+#      types are package-internal, and the rest of PeershareTransfer needs NIOPosix, ... which the
 #      frame assembler does not).
 # A first build takes several minutes on 2 cores (NIOCore dominates); later ones seconds.
 set -euo pipefail
@@ -90,7 +90,7 @@ while IFS= read -r -d '' map; do
 done < <(find "$LIBS" -maxdepth 2 -name module.modulemap -print0; \
          find "$SCRATCH/checkouts" -path '*/include/module.modulemap' -print0)
 
-common=(-parse-as-library -swift-version 6 "$OPT" -g -I "$LIBS/Modules" -I Sources/CSodium "${module_maps[@]}")
+common=(-parse-as-library -swift-version 6 -package-name peershare "$OPT" -g -I "$LIBS/Modules" -I Sources/CSodium "${module_maps[@]}")
 
 link() { # link NAME SOURCES... -- OBJECTS...
     local name=$1; shift
@@ -104,7 +104,7 @@ link() { # link NAME SOURCES... -- OBJECTS...
 link fuzz_manifest Fuzz/fuzz_manifest.swift -- "${core_objects[@]}"
 link fuzz_path Fuzz/fuzz_path.swift -- "${core_objects[@]}"
 link fuzz_handshake Fuzz/fuzz_handshake.swift -- "${core_objects[@]}"
-link fuzz_frame Fuzz/fuzz_frame.swift Sources/PeershareAgent/Net/FrameAssembler.swift -- "${core_objects[@]}" "${nio_objects[@]}"
+link fuzz_frame Fuzz/fuzz_frame.swift Sources/PeershareTransfer/Transport/FrameAssembler.swift -- "${core_objects[@]}" "${nio_objects[@]}"
 
 if [ "${1:-}" = seeds ]; then
     # The generator links the same instrumented objects with ASan only: the ASan runtime

@@ -1,5 +1,5 @@
 // libFuzzer target 2, "the frame layer": the product's own FrameAssembler
-// (Sources/PeershareAgent/Net/FrameAssembler.swift, compiled into this binary unchanged by
+// (Sources/PeershareTransfer/Transport/FrameAssembler.swift, compiled into this binary unchanged by
 // Fuzz/build.sh) on an EmbeddedChannel, fed the fuzz bytes in chunks, and compared with an
 // independent reference splitter.
 //

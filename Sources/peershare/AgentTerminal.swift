@@ -3,6 +3,7 @@ import PeershareAgent
 import PeershareCore
 import ServiceLifecycle
 import NIOConcurrencyHelpers
+import PeershareTransfer
 
 /// What the agent's own terminal shows: its identity, offers (asking for the code or y/N),
 /// transfers and their progress. Typed lines answer the oldest waiting offer: six digits

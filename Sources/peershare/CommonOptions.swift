@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import PeershareAgent
+import PeershareTransfer
 
 /// Options every subcommand takes.
 struct CommonOptions: ParsableArguments {

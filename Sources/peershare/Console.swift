@@ -1,6 +1,7 @@
 import Foundation
 import PeershareAgent
 import PeershareCore
+import PeershareTransfer
 
 /// Unbuffered output, so a person (or a test reading a pipe) sees each line as it happens.
 enum Console {

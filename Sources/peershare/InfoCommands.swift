@@ -3,6 +3,7 @@ import Foundation
 import PeershareAgent
 import PeershareCore
 import SodiumKit
+import PeershareTransfer
 
 /// `peershare status`: the running agent's identity, port, addresses and transfers.
 struct StatusCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PeershareAgent
+import PeershareTransfer
 
 /// The `peershare` command: the agent (default subcommand) and the commands that talk to it.
 @main
@@ -18,7 +19,7 @@ struct Peershare: AsyncParsableCommand {
         version: version,
         subcommands: [
             RunCommand.self, SendCommand.self, PeersCommand.self, AcceptCommand.self, DeclineCommand.self,
-            InboxCommand.self, StatusCommand.self, IdCommand.self, TrustedCommand.self, ForgetCommand.self, ConfigCommand.self,
+            InboxCommand.self, HistoryCommand.self, StatusCommand.self, IdCommand.self, TrustedCommand.self, ForgetCommand.self, ConfigCommand.self,
         ],
         defaultSubcommand: RunCommand.self)
 

@@ -4,6 +4,7 @@ import Logging
 import PeershareAgent
 import PeershareDiscovery
 import ServiceLifecycle
+import PeershareTransfer
 
 /// `peershare run` (the default): the agent in the foreground.
 struct RunCommand: AsyncParsableCommand {
@@ -27,6 +28,7 @@ struct RunCommand: AsyncParsableCommand {
             let agent = try Agent(paths: paths, options: options, logger: logger)
             let terminal = AgentTerminal(agent: agent, quiet: common.quiet)
             let events = agent.hub.subscribe()
+            let history = HistoryService(agent: agent)
             let control = ControlServer(agent: agent) { await agent.status() }
             let (ports, portSink) = AsyncStream<Int>.makeStream()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
@@ -37,7 +39,9 @@ struct RunCommand: AsyncParsableCommand {
                 }),
                 .init(service: ControlService(server: control) {}),
                 .init(service: TerminalService(terminal: terminal, events: events)),
+                .init(service: history),
             ]
+            if let hook = ReceiveHookService(agent: agent) { services.append(.init(service: hook)) }
             if let backend = try await DiscoveryChoice.backend(for: options, logger: logger) {
                 services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: backend)))
             }

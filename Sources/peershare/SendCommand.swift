@@ -4,6 +4,7 @@ import Logging
 import PeershareAgent
 import PeershareCore
 import PeershareDiscovery
+import PeershareTransfer
 
 /// `peershare send PATH... --to PEER`.
 struct SendCommand: AsyncParsableCommand {
@@ -106,12 +107,15 @@ struct SendCommand: AsyncParsableCommand {
                 }
                 var target = try PeerResolver.resolve(to, peers: peers)
                 target.fileEvents = verbose
+                let history = HistoryRecording(agent: agent)
                 let task = Task {
                     try await agent.send(paths: absolute, to: target) { printer.show($0) }
                 }
                 let interrupt = InterruptHandler { task.cancel() }
                 defer { interrupt.cancel() }
-                _ = try await task.value
+                let result = await task.result
+                await history.finish()
+                _ = try result.get()
             } catch let error as AgentError {
                 failure = error
                 if !printer.finished { printer.show(.failure(error)) }

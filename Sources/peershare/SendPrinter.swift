@@ -2,6 +2,7 @@ import Foundation
 import PeershareAgent
 import PeershareCore
 import NIOConcurrencyHelpers
+import PeershareTransfer
 
 /// Shows a send's events: JSON lines with `--json`; otherwise text, with a redrawn progress
 /// line on a terminal and a plain line every few seconds when output is not a terminal.

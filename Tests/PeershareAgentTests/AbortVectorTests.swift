@@ -3,6 +3,7 @@ import Foundation
 import PeershareCore
 import SodiumKit
 import Testing
+@testable import PeershareTransfer
 
 /// docs/vectors/codes.json, the part that lives in the agent: the Abort frame's reasons and
 /// layout (PeershareCoreTests check the rest of the file and write it).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import PeershareAgent
 import PeershareDiscovery
+@testable import PeershareTransfer
 
 /// config.toml: values with their lines, errors that name the line, and precedence
 /// (command line over file over default).

@@ -6,6 +6,7 @@ import PeershareDiscovery
 import SodiumKit
 import Testing
 @testable import PeershareAgent
+@testable import PeershareTransfer
 
 /// The control socket under load (issue 12, item 9): whole replies to slow readers, no
 /// subscriber left behind by `events` clients, and a cap on connections.

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import PeershareAgent
 import PeershareCore
+import PeershareTransfer
 
 /// A fresh directory under the system temp directory for one test, removed afterwards
 /// (directories are made writable first so removal cannot fail on modes set by a test).

@@ -3,6 +3,7 @@ import NIOEmbedded
 @testable import PeershareAgent
 import PeershareCore
 import Testing
+@testable import PeershareTransfer
 
 /// The frame layer every byte from a peer goes through first (`FrameAssembler`), on an
 /// `EmbeddedChannel`: frames come out exactly however the stream is cut into reads, a bad

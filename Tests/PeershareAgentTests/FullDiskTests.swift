@@ -3,6 +3,7 @@ import Glibc
 import PeershareAgent
 import PeershareCore
 import Testing
+import PeershareTransfer
 
 /// The small file systems of the full-disk tests. Mounting needs root and the tests run as an
 /// ordinary user, so `scripts/test-as-user.sh` mounts them as root before it drops privileges:

@@ -6,6 +6,7 @@ import PeershareDiscovery
 import SodiumKit
 import Testing
 @testable import PeershareAgent
+@testable import PeershareTransfer
 
 /// A host that announces a peer's key at its own address (issue 12, item 9): the send tries
 /// every address recorded for the key and keeps the one whose handshake proves it. Three

@@ -3,6 +3,7 @@ import Glibc
 import PeershareAgent
 import PeershareCore
 import Testing
+import PeershareTransfer
 
 /// Partial files are never presented as complete, and cleanup touches only what the
 /// writer made (hostile-inputs.md items 16 and 17; Warpinator CVE-2023-29380).

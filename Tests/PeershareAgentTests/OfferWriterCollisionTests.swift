@@ -3,6 +3,7 @@ import Glibc
 import PeershareAgent
 import PeershareCore
 import Testing
+import PeershareTransfer
 
 /// Names already in the inbox are never overwritten (hostile-inputs.md items 9 and 10).
 @Suite struct OfferWriterCollisionTests {

@@ -3,6 +3,7 @@ import Glibc
 import PeershareAgent
 import PeershareCore
 import Testing
+import PeershareTransfer
 
 /// Symlinks in the inbox, planted or swapped in, are never followed
 /// (hostile-inputs.md items 12–14; Syncthing CVE-2017-1000420).

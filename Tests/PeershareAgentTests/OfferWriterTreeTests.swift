@@ -3,6 +3,7 @@ import Glibc
 import PeershareAgent
 import PeershareCore
 import Testing
+import PeershareTransfer
 
 /// A whole tree written through `OfferWriter` matches what was declared, byte for byte,
 /// with masked modes and nanosecond times.

@@ -2,6 +2,7 @@ import Foundation
 @testable import PeershareAgent
 import PeershareCore
 import Testing
+@testable import PeershareTransfer
 
 /// docs/PROTOCOL.md §6, "what R keeps": a transfer that fails for a reason that removes its
 /// unfinished file (protocol error, no space, I/O error) removes exactly the `.part` it was

@@ -3,6 +3,7 @@ import Glibc
 @testable import PeershareAgent
 import PeershareCore
 import Testing
+@testable import PeershareTransfer
 
 /// An unfinished file's name in the partial area taken by a symlink, a FIFO or a directory
 /// (anyone who can write to the inbox can do that): the entry is discarded, never followed,

@@ -3,6 +3,7 @@ import Glibc
 @testable import PeershareAgent
 import PeershareCore
 import Testing
+@testable import PeershareTransfer
 
 /// The partial area (resume state in the inbox): what a failed transfer keeps, what a
 /// resumed one reuses, and the bounds that keep it small.

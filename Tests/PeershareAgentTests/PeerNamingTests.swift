@@ -3,6 +3,7 @@ import Testing
 @testable import PeershareAgent
 @testable import PeershareDiscovery
 import SodiumKit
+@testable import PeershareTransfer
 
 /// What `peers` shows for a peer is what `send --to` takes: two peers named "bob" are
 /// listed as "bob (TAG)" with TAG the start of each fingerprint, and resolve that way.

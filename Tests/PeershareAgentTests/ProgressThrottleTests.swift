@@ -1,5 +1,6 @@
 import Testing
 @testable import PeershareAgent
+@testable import PeershareTransfer
 
 /// Progress events' rate is measured over the last few seconds, from where streaming began.
 @Suite("Progress rate")

@@ -3,6 +3,7 @@ import Glibc
 @testable import PeershareAgent
 import PeershareCore
 import Testing
+@testable import PeershareTransfer
 
 /// How the sender reads files: the last read that also detects growth (instead of an
 /// `fstat` at the end), and files opened relative to their already open directory.

@@ -3,6 +3,7 @@ import Glibc
 import PeershareAgent
 import PeershareCore
 import Testing
+import PeershareTransfer
 
 /// Files over 4 GiB with holes: 64-bit offsets on both sides, and holes stay holes.
 @Suite struct SparseFileTests {

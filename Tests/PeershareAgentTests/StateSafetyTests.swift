@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 @testable import PeershareAgent
 import Testing
+@testable import PeershareTransfer
 
 /// State that decides trust fails closed: an unreadable trust store, a state file that is
 /// not a regular file, a runtime directory another user could control, and a control

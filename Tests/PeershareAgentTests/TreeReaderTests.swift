@@ -3,6 +3,7 @@ import Glibc
 import PeershareAgent
 import PeershareCore
 import Testing
+import PeershareTransfer
 
 /// The sending side: what `send` offers for a given set of paths, and how file data is read.
 @Suite struct TreeReaderTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PeershareAgent
+@testable import PeershareTransfer
 
 /// A pin made before the peer said its name has none, and gets it once the name is known.
 @Suite("Trust store names")

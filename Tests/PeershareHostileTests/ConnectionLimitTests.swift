@@ -87,8 +87,9 @@ struct ConnectionLimitTests {
         }()
         // 6. Accepted, then silence mid-transfer (the idle limit, 30 s).
         async let stalled: Slow = {
-            let session = try await hostile.openAccepted(port: port, offer: Raw.offer(files: 1, total: 10, names: ["stall.bin"]))
-            try await session.perform([.message(Raw.file("stall.bin", size: 10)), .message(Raw.data(Raw.pattern(4)))])
+            let size = UInt64(StreamTests.resumableSize)  // kept when cut (over the nameless-file limit)
+            let session = try await hostile.openAccepted(port: port, offer: Raw.offer(files: 1, total: size, names: ["stall.bin"]))
+            try await session.perform([.message(Raw.file("stall.bin", size: size)), .message(Raw.data(Raw.pattern(4)))])
             return await Self.waitForClose(session.socket, label: "stalled mid-file", since: .now)
         }()
         // Meanwhile an honest peer is served.

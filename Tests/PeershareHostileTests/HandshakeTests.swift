@@ -9,11 +9,10 @@ struct PreAuthCase: Sendable, CustomTestStringConvertible {
     let item: Int
     let label: String
     let bytes: [UInt8]
-    /// Text the abort notice must contain, when the agent sends one.
-    let mentioning: String?
-    /// Why closing without an abort is the right answer here, if it is: bytes that are not a
-    /// peershare frame (nobody speaking the protocol to tell), or a peer that aborted itself.
-    var silentClose: String? = nil
+    /// The agent's answer: an abort with reason 5 (protocol error) naming what is wrong, or,
+    /// for bytes that are not a peershare frame and for the peer's own abort, a close
+    /// without a word, with why that is right.
+    let answer: Rejection
 
     var testDescription: String { "item \(item): \(label)" }
 
@@ -22,36 +21,46 @@ struct PreAuthCase: Sendable, CustomTestStringConvertible {
         magic + [version, type, mode] + keys
     }
 
+    /// An abort with reason 5 (protocol error) whose text contains `text`.
+    static func refused(_ text: String) -> Rejection { .abort(AbortNotice.protocolError, text) }
+
+    static let notAFrame = Rejection.silentClose(because: "not a peershare frame: nothing speaks the protocol there to be told")
+    static let badMagic = refused("The peer sent a malformed handshake message (not a peershare handshake (bad magic))")
+
     static let all: [PreAuthCase] = [
-        PreAuthCase(item: 23, label: "bad magic", bytes: Frame.encode(m1(magic: Array("XSHR".utf8))), mentioning: "magic"),
+        PreAuthCase(item: 23, label: "bad magic", bytes: Frame.encode(m1(magic: Array("XSHR".utf8))), answer: badMagic),
         PreAuthCase(item: 23, label: "protocol version 3", bytes: Frame.encode(m1(version: 3)),
-                    mentioning: HandshakeWire.unsupportedVersionText(3)),
+                    answer: refused(HandshakeWire.unsupportedVersionText(3))),
         PreAuthCase(item: 23, label: "protocol version 0 (downgrade)", bytes: Frame.encode(m1(version: 0)),
-                    mentioning: HandshakeWire.unsupportedVersionText(0)),
-        PreAuthCase(item: 23, label: "protocol version 255", bytes: Frame.encode(m1(version: 255)), mentioning: "version"),
-        PreAuthCase(item: 23, label: "M1 with message type 2", bytes: Frame.encode(m1(type: 2)), mentioning: nil),
-        PreAuthCase(item: 23, label: "M1 with message type 9", bytes: Frame.encode(m1(type: 9)), mentioning: "type"),
-        PreAuthCase(item: 23, label: "M1 with mode 3", bytes: Frame.encode(m1(mode: 3)), mentioning: "mode"),
-        PreAuthCase(item: 23, label: "M1 with mode 0", bytes: Frame.encode(m1(mode: 0)), mentioning: "mode"),
-        PreAuthCase(item: 20, label: "M1 one byte short", bytes: Frame.encode(Array(m1().dropLast())), mentioning: "truncated"),
-        PreAuthCase(item: 20, label: "M1 with a trailing byte", bytes: Frame.encode(m1() + [0]), mentioning: "trailing"),
-        PreAuthCase(item: 23, label: "an M3 as the first message", bytes: Frame.encode([3] + Random.bytes(120)), mentioning: "magic"),
-        PreAuthCase(item: 23, label: "an M5 as the first message", bytes: Frame.encode([5] + Random.bytes(96)), mentioning: "magic"),
+                    answer: refused(HandshakeWire.unsupportedVersionText(0))),
+        PreAuthCase(item: 23, label: "protocol version 255", bytes: Frame.encode(m1(version: 255)),
+                    answer: refused("unsupported protocol version 255; supported versions: 1")),
+        PreAuthCase(item: 23, label: "M1 with message type 2", bytes: Frame.encode(m1(type: 2)),
+                    answer: refused("The peer sent a handshake message out of turn")),
+        PreAuthCase(item: 23, label: "M1 with message type 9", bytes: Frame.encode(m1(type: 9)),
+                    answer: refused("The peer sent a malformed handshake message (unknown message type 9)")),
+        PreAuthCase(item: 23, label: "M1 with mode 3", bytes: Frame.encode(m1(mode: 3)),
+                    answer: refused("The peer sent a malformed handshake message (unknown mode 3)")),
+        PreAuthCase(item: 23, label: "M1 with mode 0", bytes: Frame.encode(m1(mode: 0)),
+                    answer: refused("The peer sent a malformed handshake message (unknown mode 0)")),
+        PreAuthCase(item: 20, label: "M1 one byte short", bytes: Frame.encode(Array(m1().dropLast())),
+                    answer: refused("The peer sent a malformed handshake message (truncated IDs_pk)")),
+        PreAuthCase(item: 20, label: "M1 with a trailing byte", bytes: Frame.encode(m1() + [0]),
+                    answer: refused("The peer sent a malformed handshake message (1 trailing bytes)")),
+        PreAuthCase(item: 23, label: "an M3 as the first message", bytes: Frame.encode([3] + Random.bytes(120)), answer: badMagic),
+        PreAuthCase(item: 23, label: "an M5 as the first message", bytes: Frame.encode([5] + Random.bytes(96)), answer: badMagic),
         PreAuthCase(item: 23, label: "an abort notice as the first message",
-                    bytes: Frame.encode(AbortNotice(reason: 4, text: "\u{1B}[2Jbusy").encoded), mentioning: nil,
-                    silentClose: "the peer aborted: an abort is not answered with an abort"),
-        PreAuthCase(item: 23, label: "103 random bytes", bytes: Frame.encode(Random.bytes(103)), mentioning: nil),
-        PreAuthCase(item: 20, label: "a 65536-byte frame of garbage (at the cap)", bytes: Frame.encode(Random.bytes(65_536)), mentioning: nil),
-        PreAuthCase(item: 20, label: "length prefix 65537 (over the cap)", bytes: Frame.header(65_537) + Random.bytes(64), mentioning: nil,
-                    silentClose: "not a peershare frame: nothing speaks the protocol there to be told"),
-        PreAuthCase(item: 20, label: "length prefix 2^32-1", bytes: Frame.header(UInt32.max), mentioning: nil,
-                    silentClose: "not a peershare frame: nothing speaks the protocol there to be told"),
-        PreAuthCase(item: 20, label: "length prefix 0", bytes: Frame.header(0), mentioning: nil,
-                    silentClose: "not a peershare frame: nothing speaks the protocol there to be told"),
-        PreAuthCase(item: 23, label: "an HTTP request", bytes: Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8), mentioning: nil,
-                    silentClose: "not a peershare frame: nothing speaks the protocol there to be told"),
+                    bytes: Frame.encode(AbortNotice(reason: 4, text: "\u{1B}[2Jbusy").encoded),
+                    answer: .silentClose(because: "the peer aborted: an abort is not answered with an abort")),
+        // "PSHR" as the first 4 of 103 random bytes: 2^-32.
+        PreAuthCase(item: 23, label: "103 random bytes", bytes: Frame.encode(Random.bytes(103)), answer: badMagic),
+        PreAuthCase(item: 20, label: "a 65536-byte frame of garbage (at the cap)", bytes: Frame.encode(Random.bytes(65_536)), answer: badMagic),
+        PreAuthCase(item: 20, label: "length prefix 65537 (over the cap)", bytes: Frame.header(65_537) + Random.bytes(64), answer: notAFrame),
+        PreAuthCase(item: 20, label: "length prefix 2^32-1", bytes: Frame.header(UInt32.max), answer: notAFrame),
+        PreAuthCase(item: 20, label: "length prefix 0", bytes: Frame.header(0), answer: notAFrame),
+        PreAuthCase(item: 23, label: "an HTTP request", bytes: Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8), answer: notAFrame),
         PreAuthCase(item: 23, label: "a TLS ClientHello", bytes: [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03] + Random.bytes(64),
-                    mentioning: nil, silentClose: "not a peershare frame: nothing speaks the protocol there to be told"),
+                    answer: notAFrame),
     ]
 }
 
@@ -69,10 +78,7 @@ struct HandshakeTests {
         // close within that came from the agent refusing these bytes, not from its timer.
         let outcome = Outcome(await socket.readFrame(timeout: .seconds(10)))
         socket.close()
-        lab.expectRejected(outcome, probe.label, mentioning: preAuth.mentioning, silentCloseIsRight: preAuth.silentClose)
-        if case .abort(let notice) = outcome {
-            #expect(notice.reason == AbortNotice.protocolError, "\(probe.label): abort reason \(notice.reason)")
-        }
+        lab.expectRejected(outcome, probe.label, preAuth.answer)
         await lab.finish(probe, outcome: outcome)
     }
 
@@ -96,7 +102,8 @@ struct HandshakeTests {
         try await socket.sendFrame(m1.encoded)
         let outcome = Outcome(await socket.readFrame(timeout: .seconds(10)))
         socket.close()
-        lab.expectRejected(outcome, probe.label, mentioning: "key")
+        lab.expectRejected(outcome, probe.label,
+                           .abort(AbortNotice.protocolError, "The peer sent an invalid key-exchange key; the connection was closed."))
         await lab.finish(probe, outcome: outcome)
     }
 
@@ -131,7 +138,7 @@ struct HandshakeTests {
         let (label, share) = Self.badShares[index]
         let probe = lab.begin("item 27 Ya = \(label)")
         let outcome = try await Self.pairingWithTamperedM3(lab) { m3 in m3.replaceSubrange(1..<33, with: share) }
-        lab.expectRejected(outcome, probe.label)
+        lab.expectRejected(outcome, probe.label, .abort(AbortNotice.protocolError, "M3 carries an invalid pairing value"))
         let offers = await lab.agent.pendingOffers() ?? []
         #expect(offers.isEmpty, "\(probe.label): an offer is pending")
         await lab.finish(probe, outcome: outcome)
@@ -141,6 +148,9 @@ struct HandshakeTests {
     func tamperedM3(_ variant: Int) async throws {
         let lab = try #require(Lab.current)
         let labels = ["a flipped byte in the sealed summary", "a length field past the frame end", "a length field under 40"]
+        let answers = ["the offer summary in M3 failed authentication (tampered with on the way?)",
+                       "a malformed M3 (the offer): truncated sealed summary",
+                       "a malformed M3 (the offer): sealed summary of 39 bytes is too short"]
         let probe = lab.begin("item 27 M3 with \(labels[variant])")
         let outcome = try await Self.pairingWithTamperedM3(lab) { m3 in
             switch variant {
@@ -149,7 +159,7 @@ struct HandshakeTests {
             default: m3[33] = 0; m3[34] = 0; m3[35] = 0; m3[36] = 39
             }
         }
-        lab.expectRejected(outcome, probe.label)
+        lab.expectRejected(outcome, probe.label, .abort(AbortNotice.protocolError, answers[variant]))
         let offers = await lab.agent.pendingOffers() ?? []
         #expect(offers.isEmpty, "\(probe.label): an offer is pending")
         await lab.finish(probe, outcome: outcome)
@@ -172,12 +182,12 @@ struct HandshakeTests {
         let probe = lab.begin("item 27 replayed M1 and M5")
         let socket = try await PeerSocket.connect(port: lab.port)
         try await socket.sendFrame(recorded.m1)
+        // A replayed M1 cannot be told from a fresh one: it is answered with a fresh M2, and
+        // the replayed M5 then fails against the new transcript.
         let m2 = await socket.readFrame(timeout: .seconds(10))
         guard case .frame(let replayM2) = m2 else {
-            // Refusing the replayed M1 outright is also fine.
-            let outcome = Outcome(m2)
-            lab.expectRejected(outcome, probe.label)
-            await lab.finish(probe, outcome: outcome)
+            Issue.record("\(probe.label): expected a fresh M2 to the replayed M1, got \(m2)")
+            await lab.finish(probe, outcome: Outcome(m2))
             return
         }
         #expect(replayM2 != recorded.m2, "the agent answered a replayed M1 with the same M2 (no fresh nonce and key)")
@@ -192,7 +202,7 @@ struct HandshakeTests {
         if case .handshakeFrame(let bytes) = outcome {
             Issue.record("\(probe.label): the agent answered the replayed M5 with a \(bytes.count)-byte frame (authenticated?)")
         }
-        lab.expectRejected(outcome, probe.label)
+        lab.expectRejected(outcome, probe.label, .abort(AbortNotice.security, "the key confirmation (M5) failed: wrong confirmation tag"))
         await lab.finish(probe, outcome: outcome)
     }
 
@@ -249,13 +259,11 @@ struct HandshakeTests {
             if case .frame(let bytes) = read, AbortNotice(bytes) == nil {
                 Issue.record("\(probe.label): the agent answered a forged M5 with a \(bytes.count)-byte frame that is no abort")
             }
-            lab.expectRejected(outcome, probe.label, mentioning: "M5")
-            if case .abort(let notice) = outcome, forgery != .garbage {
-                #expect(notice.reason == AbortNotice.security, "\(probe.label): abort reason \(notice.reason)")
-            }
+            // Garbage fails the tag check first, like a wrong tag.
+            let reason = forgery == .signedByAnotherKey ? "bad signature" : "wrong confirmation tag"
+            lab.expectRejected(outcome, probe.label, .abort(AbortNotice.security, "the key confirmation (M5) failed: \(reason)"))
             // The person at the agent is told that a session used a paired key it could not
             // prove (a man in the middle would otherwise go unnoticed on this side).
-            let reason = forgery == .signedByAnotherKey ? "bad signature" : "wrong confirmation tag"
             await lab.waitForAgentOutput("failed authentication", since: probe, timeout: .seconds(5))
             let output = lab.agentOutput(since: probe)
             #expect(output.contains("claimed to be the paired peer") && output.contains("failed authentication (\(reason))"),
@@ -336,7 +344,7 @@ struct HandshakeTests {
         session.close()
         let typedResult = await typed.value
         #expect(typedResult.exited(9) && typedResult.stderr.contains("differs"), "a substituted offer must make accept fail with the security status: \(typedResult)")
-        lab.expectRejected(outcome, probe.label, mentioning: "differs")
+        lab.expectRejected(outcome, probe.label, .protocolError("the offer differs from the one approved"))
         try await Task.sleep(for: .milliseconds(200))
         #expect(lab.agent.pins() == pinsBefore, "the key of a peer whose offer was substituted got pinned: \(lab.agent.pins())")
         await lab.finish(probe, outcome: outcome)
@@ -389,11 +397,14 @@ struct HandshakeTests {
         try? await socket.sendFrame(bytes)
         let outcome = Outcome(await socket.readFrame(timeout: .seconds(10)))
         socket.close()
-        if type == 0x7F {
-            lab.expectRejected(outcome, probe.label, silentCloseIsRight: "the peer aborted: an abort is not answered with an abort")
-        } else {
-            lab.expectRejected(outcome, probe.label, mentioning: "M5")
+        let answer: Rejection = switch type {
+        case 0x7F: .silentClose(because: "the peer aborted: an abort is not answered with an abort")
+        // M1 begins with the magic "PSHR": read as a message type, 0x50.
+        case 1: .abort(AbortNotice.protocolError,
+                       "the key confirmation (M5) was refused: The peer sent a malformed handshake message (unknown message type 80)")
+        default: .abort(AbortNotice.protocolError, "a handshake message out of turn: expected M5 (the key confirmation), got message type \(type)")
         }
+        lab.expectRejected(outcome, probe.label, answer)
         await lab.finish(probe, outcome: outcome)
     }
 }

@@ -41,8 +41,9 @@ struct StreamRuleTests {
     func trickleIsCutOff() async throws {
         let lab = try #require(Lab.current)
         let probe = lab.begin("item 5 trickle of 1-byte DATA every 2 s")
-        let session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 1000))
-        try await session.send(Raw.file("f.bin", size: 1000))
+        let size = UInt64(StreamTests.resumableSize)  // kept when cut (over the nameless-file limit)
+        let session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: size))
+        try await session.send(Raw.file("f.bin", size: size))
         let start = ContinuousClock.now
         let trickle = Task {
             for _ in 0..<30 {

@@ -6,7 +6,9 @@ import Testing
 extension EndToEnd {
     static let loadSenders = 20
 
-    @Test("20 senders at once to one receiver: every transfer completes and arrives intact (peak RSS and time are printed)",
+    /// Overlap is proven as in `severalAtOnce`: the first sender is stopped (SIGSTOP) once
+    /// its offer was accepted, and the other 19 must finish while its session is held open.
+    @Test("20 senders at once to one receiver: 19 finish while the first is held open mid-transfer, then every transfer arrives intact (peak RSS and time are printed)",
           .timeLimit(.minutes(4)))
     func twentySendersAtOnce() async throws {
         let scratch = try Self.scratch("load")
@@ -46,7 +48,8 @@ extension EndToEnd {
             try #require(paired, "\(name) could not pair")
             let source = try scratch.directory("src") + "/load-\(name)"
             let tree = try TreeBuilder(source)
-            try tree.randomFile("big.bin", size: 6 << 20, seed: UInt64(900 + index))
+            // The held sender's file is large enough that it cannot finish before it is stopped.
+            try tree.randomFile("big.bin", size: index == 0 ? 64 << 20 : 6 << 20, seed: UInt64(900 + index))
             try tree.directory("small")
             for file in 0..<40 {
                 try tree.file("small/\(file).txt", Fixture.bytes(count: 200 + 700 * file, seed: UInt64(10_000 * index + file)))
@@ -61,9 +64,31 @@ extension EndToEnd {
 
         // All at once: paired now, so no code and no person in the way.
         let start = ContinuousClock.now
-        let sends = try zip(senders, sources).map { try $0.startSend([$1], to: receiver) }
+        // The first is started and held alone: it is stopped as soon as the receiver opened
+        // its big file (a `.part` in the partial area), early in its 64 MiB. The other 19
+        // start while its session is open.
+        let outputBefore = receiver.output.count  // its pairing was received before
+        let held = try senders[0].startSend([sources[0]], to: receiver)
+        let partialArea = receiver.inbox + "/.peershare-partial"
+        let opened = try await poll(timeout: .seconds(30), interval: .milliseconds(1)) {
+            directoryNames(partialArea).contains { $0.hasSuffix(".part") } ? true : nil
+        }
+        try #require(opened == true, "the receiver never opened the first send's file: \(held.currentStdout)")
+        held.send(signal: SIGSTOP)
+        defer { held.send(signal: SIGCONT) }
+        let heldName = senders[0].name
+        let heldDone = {
+            receiver.output.dropFirst(outputBefore).split(separator: "\n")
+                .contains { $0.hasPrefix("Received") && $0.contains("\"\(heldName)\"") }
+        }
+        try #require(!heldDone(), "setup: the first transfer finished before it could be held")
+        let sends = try zip(senders, sources).dropFirst().map { try $0.startSend([$1], to: receiver) }
         var results: [CommandResult] = []
         for send in sends { results.append(try await send.wait(timeout: .seconds(150))) }
+        #expect(held.process.isRunning, "the first send must still be held open while the others finish")
+        #expect(!heldDone(), "the held transfer finished before the others: \(receiver.output)")
+        held.send(signal: SIGCONT)
+        results.insert(try await held.wait(timeout: .seconds(150)), at: 0)
         let elapsed = ContinuousClock.now - start
         let peak = receiver.peakMemoryKiB()
         for (index, result) in results.enumerated() {
@@ -75,7 +100,7 @@ extension EndToEnd {
             try expectSameTree(source, receiver.inbox + "/load-\(sender.name)")
         }
         #expect(receiver.isRunning)
-        let total = Double(Self.loadSenders) * (Double(6 << 20) + Double((0..<40).reduce(0) { $0 + 200 + 700 * $1 }))
+        let total = Double(Self.loadSenders) * (Double(6 << 20) + Double((0..<40).reduce(0) { $0 + 200 + 700 * $1 })) + Double(58 << 20)
         print(String(format: "[load] %d senders at once, %.1f MiB in all: %.2f s; receiver peak RSS (VmHWM) %@ MiB",
                      Self.loadSenders, total / 1_048_576, elapsed.seconds, peak.map { String(format: "%.1f", Double($0) / 1024) } ?? "?"))
     }

@@ -60,14 +60,14 @@ case_lab_avahi_restart() {
 
 # SCALE hosts (default 30) on one bridge; each must resolve all the others. This
 # checks the lab at scale and measures what real avahi-daemons need on this machine
-# (avahi-browse -r resolves every instance and keeps its resolvers open). The limit,
-# LAB_HARNESS_SCALE_LIMIT (60 s), is loose on purpose: the time is Avahi's and the
-# machine's, a figure to print; the agent's own target is agent_scale's 10 s.
+# (avahi-browse -r resolves every instance and keeps its resolvers open).
+# LAB_HARNESS_SCALE_TIMEOUT (60 s) only bounds the wait: the time is Avahi's and the
+# machine's, a figure printed and kept in BENCHMARKS.md ("Discovery at scale").
 # Like agent_scale, the daemons speak mDNS over IPv4 only unless LAB_SCALE_IPV6=yes:
 # thirty dual-stack daemons on two cores took 25-26 s here and over 30 s on CI, and
 # IPv4-only ones 8.9-20.1 s (README.md, "The scale case").
 case_lab_scale() {
-    local n=${LAB_SCALE_N:-30} limit=${LAB_HARNESS_SCALE_LIMIT:-60} h t0 worst=0 t
+    local n=${LAB_SCALE_N:-30} timeout=${LAB_HARNESS_SCALE_TIMEOUT:-60} h t0 worst=0 t
     local ipv6=${LAB_SCALE_IPV6:-no}
     LAB_AVAHI_IPV6=$ipv6 lab_up "$n" || { WHY="lab_up $n failed"; return 1; }
     for h in $(lab_hosts); do browse_start "$h"; done
@@ -75,8 +75,8 @@ case_lab_scale() {
     t0=$(now)
     for h in $(lab_hosts); do publish_start "$h" "agent-$h" $((4000 + ${h#h})) "$(fake_pk "$h")" >/dev/null; done
     for h in $(lab_hosts); do
-        if ! wait_until "$limit" browse_has "$h" IPv4 "$n"; then
-            WHY="$h resolved $(browse_count "$h" IPv4) of $n instances within $limit s; missing: $(browse_missing "$h" IPv4 "$n")"
+        if ! wait_until "$timeout" browse_has "$h" IPv4 "$n"; then
+            WHY="$h resolved $(browse_count "$h" IPv4) of $n instances within $timeout s; missing: $(browse_missing "$h" IPv4 "$n")"
             return 1
         fi
     done
@@ -85,10 +85,6 @@ case_lab_scale() {
         worst=$(awk -v a="$worst" -v b="$t" 'BEGIN { print (b > a) ? b : a }')
     done
     echo "  discovery, $n hosts: ${worst} s until every host resolved all $n instances over IPv4 (daemons' mDNS over IPv6 too: $ipv6; load $(cut -d' ' -f1 /proc/loadavg))"
-    if awk -v w="$worst" -v l="$limit" 'BEGIN { exit !(w > l) }'; then
-        WHY="took ${worst} s (limit $limit s)"
-        return 1
-    fi
 }
 
 # The lab keeps daemons out of the machine's namespace and leaves nothing behind.

@@ -7,7 +7,10 @@
 # shellcheck disable=SC2034 # WHY is read by run.sh
 
 SAME_HOST_NAME=vm
-SAME_NAME_LIMIT=${LAB_SAME_NAME_LIMIT:-10}
+# Bounds the wait for every host to list every other; the time it took is printed, a
+# figure (BENCHMARKS.md, "Discovery at scale"), not a pass/fail claim. Hosts that rename in
+# lockstep and never settle fail on their rename count and on this bound.
+SAME_NAME_TIMEOUT=${LAB_SAME_NAME_TIMEOUT:-30}
 
 # same_name_start_all HOST...: `peershare run -v` (default name) on every HOST, released
 # together: each waits (as root, before dropping to the lab user) for a barrier file that
@@ -63,8 +66,8 @@ same_name_host_renames_ok() {
 
 # same_name_run N KIND: N hosts all called $SAME_HOST_NAME, KIND embedded (no daemon
 # anywhere), daemon (avahi-daemon everywhere) or mixed (daemons on the first
-# N/2 hosts, bare hosts after). Every agent lists every other within SAME_NAME_LIMIT
-# seconds of the common start; an embedded stack never renames its host (it advertises
+# N/2 hosts, bare hosts after). Every agent lists every other (waited for up to
+# SAME_NAME_TIMEOUT seconds from the common start); an embedded stack never renames its host (it advertises
 # "peershare-<key>", not the shared name); each agent runs on the stack it should.
 same_name_run() {
     local n=$1 kind=$2 h i others t_done
@@ -91,14 +94,10 @@ same_name_run() {
     for h in $(lab_hosts); do
         others=()
         for i in $(lab_hosts); do [ "$i" != "$h" ] && others+=("${SAME_NAME_FP[$i]}"); done
-        wait_until "$SAME_NAME_LIMIT" same_name_sees_all "$h" "${others[@]}" ||
-            { WHY="$h lists $(agent_peer_count "$h") of $((n - 1)) peers $SAME_NAME_LIMIT s after the common start"; return 1; }
+        wait_until "$SAME_NAME_TIMEOUT" same_name_sees_all "$h" "${others[@]}" ||
+            { WHY="$h lists $(agent_peer_count "$h") of $((n - 1)) peers $SAME_NAME_TIMEOUT s after the common start"; return 1; }
     done
     t_done=$(elapsed "$SAME_NAME_T0" "$(now)")
-    if awk -v t="$t_done" -v l="$SAME_NAME_LIMIT" 'BEGIN { exit !(t > l) }'; then
-        WHY="every host listed the others only after $t_done s (limit $SAME_NAME_LIMIT s)"
-        return 1
-    fi
     local renames=0 host_renames want stack
     for h in $(lab_hosts); do
         agent_runs_as_lab_user "$h" || return 1

@@ -1,4 +1,5 @@
 import PeershareCore
+import PeershareTransfer
 
 extension Agent {
     /// Approves an offer (as `accept`) and waits for what came of it, so that the person who

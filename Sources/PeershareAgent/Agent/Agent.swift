@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import PeershareCore
+import PeershareTransfer
 import SodiumKit
 import Synchronization
 import NIOConcurrencyHelpers
@@ -26,8 +27,7 @@ public final class Agent: Sendable {
     let offers: OfferBoard
     let logger: Logger
     let group: any EventLoopGroup
-    private let limiter = NIOLockedValueBox(FailureLimiter())
-    private let handshaking = NIOLockedValueBox(HandshakeSlots())
+    let admission: Admission
     private let port = Atomic<Int>(0)
 
     public init(paths: StatePaths, options: AgentOptions, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(AgentError) {
@@ -39,6 +39,7 @@ public final class Agent: Sendable {
         self.trust = TrustStore(paths: paths)
         self.addressBook = AddressBook(paths: paths)
         self.offers = OfferBoard(capacity: options.maxPendingOffers)
+        self.admission = Admission(capacity: options.maxUnauthenticated)
         self.directory = PeerDirectory(ownKey: identity.publicKey)
     }
 
@@ -51,7 +52,7 @@ public final class Agent: Sendable {
 
     /// Sends `paths` to `target`; its `expectedKey` (from discovery) must be the key that answers.
     public func send(paths sources: [String], to target: SendTarget, events: @escaping EventSink) async throws(AgentError) -> SendResult {
-        let transferID = Self.makeID()
+        let transferID = TransferID.make()
         let hub = self.hub
         let sink: EventSink = { event in
             var event = event
@@ -79,11 +80,11 @@ public final class Agent: Sendable {
             event.message = warning
             sink(event)
         }
+        var context = sessionContext
+        context.events = sink
         let session = SenderSession(
-            identity: identity, name: options.name, trust: trust, plan: plan, addresses: target.addresses,
-            expectedKey: target.expectedKey, transferID: transferID, events: sink,
-            logger: logger, timeouts: options.timeouts, progress: ProgressThrottle(), fileEvents: target.fileEvents,
-            proven: { [self] key, address in noteProven(key, dialled: address) })
+            context: context, plan: plan, addresses: target.addresses,
+            expectedKey: target.expectedKey, transferID: transferID, fileEvents: target.fileEvents)
         do {
             let result = try await session.run(group: group)
             var done = TransferEvent("done")
@@ -140,34 +141,13 @@ public final class Agent: Sendable {
         return offer
     }
 
-    // MARK: Limits shared by incoming sessions
-
-    /// Seconds until pairing from these sources is allowed again, or nil.
-    func pairingBlocked(sources: [String]) -> TimeInterval? {
-        limiter.withLockedValue { $0.blockedFor(sources: sources) }
+    /// What every session is given: sends replace `events` with their own sink.
+    private var sessionContext: SessionContext {
+        var context = SessionContext(identity: identity, trust: trust, offers: offers, admission: admission,
+                                     events: { [hub] in hub.publish($0) }, options: options.session, logger: logger)
+        context.proven = { [self] key, place in noteProven(key, at: place) }
+        return context
     }
-
-    func recordPairingFailure(sources: [String]) {
-        limiter.withLockedValue { $0.recordFailure(sources: sources) }
-    }
-
-    /// Takes one of the unauthenticated-connection slots for `channel`. When all are taken,
-    /// the oldest connection that has not yet shown it is a real peer (a pinned key in KNOWN
-    /// mode, or a complete M3 with its offer in PAIR mode) is closed to make room: an honest
-    /// peer gets there within milliseconds, so a flood of silent or half-done connections
-    /// cannot lock honest peers out, and offers waiting for a person are capped on their own.
-    /// Nil when every slot belongs to such a peer.
-    func enterHandshake(_ timer: ConnectionTimer) -> UInt64? {
-        let capacity = options.maxUnauthenticated
-        let (slot, evicted) = handshaking.withLockedValue { $0.enter(timer, capacity: capacity) }
-        evicted?.close(because: "This side closed the connection to make room for a new one: all \(capacity) handshake slots were taken, and this was the oldest connection that had not yet shown it is a real peer.")
-        return slot
-    }
-
-    /// The connection in `slot` showed it is a real peer: it can no longer be evicted.
-    func handshakeStarted(_ slot: UInt64) { handshaking.withLockedValue { $0.started(slot) } }
-
-    func leaveHandshake(_ slot: UInt64) { handshaking.withLockedValue { $0.leave(slot) } }
 
     // MARK: Serving
 
@@ -234,10 +214,11 @@ public final class Agent: Sendable {
         do {
             try await withTaskCancellationHandler {
                 try await server.executeThenClose { inbound in
+                    let context = sessionContext
                     for try await (connection, limit) in inbound {
                         let directory = session(inbox)
                         sessions.addTask {
-                            await ReceiverSession(agent: self, inbox: directory, channel: connection, limit: limit).run()
+                            await ReceiverSession(context: context, inbox: directory, channel: connection, limit: limit).run()
                         }
                     }
                 }
@@ -270,7 +251,4 @@ public final class Agent: Sendable {
             return inbox.stale
         }
     }
-
-    /// A short random id for transfers and offers (8 lowercase hex digits).
-    static func makeID() -> String { Hex.encode(Random.bytes(4)) }
 }

@@ -1,4 +1,5 @@
 import PeershareDiscovery
+import PeershareTransfer
 
 /// How an agent runs. Filled from the command line (and later the config file).
 public struct AgentOptions: Sendable {
@@ -29,11 +30,25 @@ public struct AgentOptions: Sendable {
     /// Bytes that must stay free in the inbox after an offer is written.
     public var reserveBytes: UInt64 = 16 << 20
 
+    /// The receive hook's argv (empty: none) and how long it may run.
+    public var onReceive: [String] = []
+    public var onReceiveTimeout: Double = 60
+    /// Desktop notifications, when a session bus offers them.
+    public var notify = true
+
     public static let defaultPort = 53_317
 
     public init(name: String, inbox: String, port: Int) {
         self.name = name
         self.inbox = inbox
         self.port = port
+    }
+}
+
+extension AgentOptions {
+    /// The settings sessions follow.
+    var session: SessionOptions {
+        SessionOptions(name: name, askPaired: askPaired, timeouts: timeouts,
+                       minimumProgressBytes: minimumProgressBytes, reserveBytes: reserveBytes)
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import PeershareCore
 import PeershareDiscovery
+import PeershareTransfer
 
 /// The discovery back end for the agent's `--discovery` mode. The rest of the agent
 /// sees only `DiscoveryBackend`, whichever stack runs behind it.

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import PeershareTransfer
 
 /// Fans events out to every subscriber (the agent's terminal, `peershare watch`-style control
 /// clients) and keeps the table of transfers in progress that `status` shows.

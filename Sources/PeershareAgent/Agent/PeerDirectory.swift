@@ -4,6 +4,7 @@ import PeershareCore
 import PeershareDiscovery
 import SodiumKit
 import NIOConcurrencyHelpers
+import PeershareTransfer
 
 /// The agent's live table of peers found over mDNS, and the discovery back end that feeds it.
 ///
@@ -171,7 +172,7 @@ public struct PeerInfo: Codable, Sendable, Equatable {
         let others = peer.endpoints.filter { !primary.contains($0) }
             .map { PeerAddress(host: $0.host, port: Int($0.port)).description }
         otherEndpoints = others.isEmpty ? nil : others
-        paired = TrustStore.pin(forKey: key, in: pins) != nil
+        paired = PinnedPeer.pin(forKey: key, in: pins) != nil
         firstSeen = peer.firstSeen
         lastSeen = peer.lastSeen
         instanceNames = peer.instanceNames

@@ -1,6 +1,7 @@
 import PeershareCore
 import PeershareDiscovery
 import SodiumKit
+import PeershareTransfer
 
 /// Where a send goes: the addresses to try, in order, and the identity key that must answer
 /// (nil for a bare `HOST:PORT`, where the pin for that address, if any, is checked).

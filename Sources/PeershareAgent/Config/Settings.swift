@@ -1,6 +1,7 @@
 import Foundation
 import PeershareCore
 import PeershareDiscovery
+import PeershareTransfer
 
 /// The effective settings of an agent and where each came from: the command line wins over
 /// the config file, which wins over the built-in default. `peershare config` shows this.
@@ -70,6 +71,14 @@ public struct Settings: Sendable {
                                                       fallback: Int(options.timeouts.progressWindow)))
         options.minimumProgressBytes = UInt64(pick("limits.progress_bytes", cli: nil, file: config?.progressBytes,
                                                    fallback: Int(options.minimumProgressBytes)))
+        if let hook = config?.onReceive {
+            options.onReceive = [Self.expand(hook.value[0])] + hook.value.dropFirst()
+            items.append(Item(key: "on_receive", value: .list(hook.value), source: "\(paths.configFile) line \(hook.line)"))
+        } else {
+            items.append(Item(key: "on_receive", value: .text("(none)"), source: "default"))
+        }
+        options.onReceiveTimeout = Double(pick("on_receive_timeout", cli: nil, file: config?.onReceiveTimeout, fallback: 60))
+        options.notify = pick("notify", cli: nil, file: config?.notify, fallback: true)
         items.append(Item(key: "state_directory", value: .text(paths.stateDirectory), source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))
         return Settings(options: options, items: items, configPath: paths.configFile, configFound: config != nil)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import PeershareTransfer
 
 /// The client end of the control socket, used by the subcommands.
 public enum ControlClient {

@@ -1,8 +1,9 @@
 import Foundation
+import PeershareTransfer
 
 /// A request on the control socket: one JSON object on one line.
 ///
-/// `command` is one of: status, inbox, accept, decline, peers, send, events. The other fields are
+/// `command` is one of: status, inbox, accept, decline, peers, history, send, events. The other fields are
 /// the command's arguments.
 public struct ControlRequest: Codable, Sendable {
     public var command: String
@@ -13,6 +14,8 @@ public struct ControlRequest: Codable, Sendable {
     public var offer: String?
     /// send: also stream a `file` event per file (`send -v`).
     public var verbose: Bool?
+    /// history: how many of the latest entries (1 to ``HistoryFile/maxEntries``; default 20).
+    public var limit: Int?
 
     public init(command: String) { self.command = command }
 }
@@ -30,6 +33,8 @@ public struct ControlReply: Codable, Sendable {
     /// and the agent's table holds at most ``PeerTable/maxPeers``); absent when none were.
     public var truncated: Int?
     public var discovery: String?
+    /// history: the latest entries, newest first.
+    public var history: [HistoryEntry]?
 
     public init(ok: Bool) { self.ok = ok }
 

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import PeershareCore
 internal import CPeershareSys
+import PeershareTransfer
 
 /// The local control API: a Unix socket (directory 0700, socket 0600) through which the
 /// other subcommands talk to the running agent. Connections from another uid are refused,
@@ -198,6 +199,10 @@ public struct ControlServer: Sendable {
                 let leftOut = max(0, peers.count - Self.maxPeersInReply) + agent.directory.hiddenPeers
                 reply.truncated = leftOut > 0 ? leftOut : nil
                 reply.discovery = agent.directory.state
+                return reply
+            case "history":
+                var reply = ControlReply(ok: true)
+                reply.history = try HistoryFile(paths: agent.paths).latest(HistoryFile.checkedLimit(request.limit))
                 return reply
             case "decline":
                 var reply = ControlReply(ok: true)

@@ -1,5 +1,6 @@
 internal import CPeershareSys
 import Glibc
+import PeershareTransfer
 
 /// The client's connection to the control socket, made by hand (not by SwiftNIO) so that
 /// the server's uid can be checked on the descriptor before a single byte is written: a

@@ -1,4 +1,5 @@
 import NIOCore
+import PeershareTransfer
 
 /// Splits the control socket's byte stream into lines, refusing any line over `maxLength`
 /// before buffering more of it (a local client is trusted more than the network, but a

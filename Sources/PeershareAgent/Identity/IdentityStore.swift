@@ -1,5 +1,6 @@
 import Foundation
 import SodiumKit
+import PeershareTransfer
 
 /// The agent's long-term Ed25519 identity, created on first run and kept in
 /// `identity.key` (mode 0600) in the state directory.

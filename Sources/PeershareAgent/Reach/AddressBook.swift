@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 import SodiumKit
 
 /// Where each paired peer was last reached: `addresses.json` in the state directory, keyed by

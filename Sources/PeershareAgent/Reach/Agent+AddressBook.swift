@@ -1,20 +1,22 @@
 import Foundation
 import Logging
 import NIOCore
+import PeershareTransfer
 import SodiumKit
 
 extension Agent {
-    /// Records that `key` proved itself at `address`, which this side dialled. A state
-    /// directory that cannot be written costs the hint only, never the session: it is logged.
-    func noteProven(_ key: [UInt8], dialled address: PeerAddress) {
-        note(key, host: address.host, port: address.port, way: .dialled)
-    }
-
-    /// Records that `key` proved itself on a connection it opened from `remote` (its source
-    /// port is not where it listens, so only the host is kept).
-    func noteProven(_ key: [UInt8], from remote: SocketAddress?) {
-        guard let host = remote.flatMap(Self.scopedHost) else { return }
-        note(key, host: host, port: nil, way: .incoming)
+    /// Records where a handshake proved `key`: the address this side dialled, or the host the
+    /// peer dialled from (its source port is not where it listens, so only the host is kept).
+    /// A state directory that cannot be written costs the hint only, never the session: it is
+    /// logged.
+    func noteProven(_ key: [UInt8], at place: ProvenAt) {
+        switch place {
+        case .dialled(let address):
+            note(key, host: address.host, port: address.port, way: .dialled)
+        case .incoming(let remote):
+            guard let host = remote.flatMap(Self.scopedHost) else { return }
+            note(key, host: host, port: nil, way: .incoming)
+        }
     }
 
     private func note(_ key: [UInt8], host: String, port: Int?, way: RememberedAddress.Way) {

@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// One address where a paired peer proved its identity key in a handshake.
 ///

@@ -1,4 +1,5 @@
 import Glibc
+import PeershareTransfer
 
 /// One agent per state directory. Two agents on one home would share the identity key, the
 /// pins and the partial area, and the second would take over the first one's control socket,

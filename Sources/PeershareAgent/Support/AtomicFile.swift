@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// Small files (identity, pins) are replaced atomically: written to a temporary file in the
 /// same directory with the final mode, fsynced, then renamed over the old one. A crash

@@ -1,8 +1,9 @@
 import Foundation
+import PeershareTransfer
 
 /// A small JSON state file shared by the agent and stand-alone CLI runs: read whole on every
-/// lookup, and changed under an exclusive `flock` on `PATH.lock` (re-read, change, atomic
-/// replace), so that two processes never lose each other's changes.
+/// lookup, and changed under `FileLock` (re-read, change, atomic replace), so that two
+/// processes never lose each other's changes.
 ///
 /// A missing file is the empty value; an unreadable or corrupt one is an error, never
 /// "empty": state that cannot be read must stop the caller, not be silently rebuilt.
@@ -29,19 +30,14 @@ struct LockedJSONFile<Value: Codable>: Sendable {
     func update(_ change: (inout Value) -> Void) throws(AgentError) {
         let directory = (path as NSString).deletingLastPathComponent
         try StatePaths.makeDirectory(directory)
-        let lockPath = path + ".lock"
-        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o600)
-        guard lockFD >= 0 else {
-            throw AgentError(.io, "Cannot lock \(path): \(lockPath): \(String(cString: strerror(errno)))")
+        try FileLock.withExclusive(for: path) { () throws(AgentError) in
+            var value = try load()
+            change(&value)
+            try write(value)
         }
-        defer { close(lockFD) }
-        var info = stat()
-        guard fstat(lockFD, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            throw AgentError(.io, "Cannot lock \(path): \(lockPath) is not a regular file. Move it away.")
-        }
-        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
-        var value = try load()
-        change(&value)
+    }
+
+    private func write(_ value: Value) throws(AgentError) {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

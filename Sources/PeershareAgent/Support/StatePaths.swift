@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// Where the agent keeps its state, following the XDG base directory rules, or entirely
 /// under one directory when `PEERSHARE_HOME` (or `--home`) is set, so that several agents

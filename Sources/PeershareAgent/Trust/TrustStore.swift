@@ -1,6 +1,7 @@
 import Foundation
 import PeershareCore
 import SodiumKit
+import PeershareTransfer
 
 /// The pinned peers, kept in `trusted.json` in the state directory.
 ///
@@ -24,17 +25,12 @@ public struct TrustStore: Sendable {
     /// An unreadable or corrupt file is an error, never "not pinned": a caller that took it
     /// for "not pinned" would pair again and so could replace a pin without a word.
     public func pin(forKey key: [UInt8]) throws(AgentError) -> PinnedPeer? {
-        Self.pin(forKey: key, in: try load())
+        PinnedPeer.pin(forKey: key, in: try load())
     }
 
     /// The pin last reached at `address` (`HOST:PORT`), if any; errors as `pin(forKey:)`.
     public func pin(forAddress address: String) throws(AgentError) -> PinnedPeer? {
         try load().filter { $0.addresses.contains(address) }.max { $0.lastSeen < $1.lastSeen }
-    }
-
-    /// The pin for `key` among `peers` (a list read once with `all()`).
-    public static func pin(forKey key: [UInt8], in peers: [PinnedPeer]) -> PinnedPeer? {
-        peers.first { ConstantTime.equal($0.keyBytes, key) }
     }
 
     /// Pins `key` (or refreshes its name, last-seen time and address). A nil or empty
@@ -114,3 +110,6 @@ public struct TrustStore: Sendable {
                        repairHint: "Fix or remove it (removing it forgets every paired peer).")
     }
 }
+
+/// Sessions read and refresh pins through this store.
+extension TrustStore: PinStore {}

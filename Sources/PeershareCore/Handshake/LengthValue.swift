@@ -65,6 +65,6 @@ public enum LV {
 }
 
 /// `lv_cat(items...)` of the CPace draft: shorthand for `LV.cat`.
-public func lvCat(_ items: [UInt8]...) -> [UInt8] {
+package func lvCat(_ items: [UInt8]...) -> [UInt8] {
     LV.cat(items)
 }

@@ -268,6 +268,17 @@ final class Lab: @unchecked Sendable {
         TreeSnapshot.scan(inbox).nodes.filter { Self.isInPartialArea($0.key) && $0.key != Self.partialArea }
     }
 
+    /// True for a kept partial file's name in the partial area (64 hex digits and `.part`).
+    static func isPartFile(_ key: [UInt8]) -> Bool {
+        let name = key.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? key
+        return name.count == 70 && name.reversed().starts(with: Array("trap.".utf8))
+    }
+
+    /// The partial files kept for a resume (relative to the inbox).
+    func partFiles() -> [[UInt8]] {
+        partialAreaEntries().filter { Self.isPartFile($0.key) && $0.value.kind == "file" }.map(\.key)
+    }
+
     /// Temp files of the writer anywhere in the inbox.
     func temporaryFiles() -> [[UInt8]] {
         TreeSnapshot.scan(inbox).nodes.keys.filter { key in
@@ -287,6 +298,16 @@ final class Lab: @unchecked Sendable {
         return false
     }
 
+    /// Polls `fact` until it holds, up to `timeout`; false when it never did.
+    func waitUntil(timeout: Duration = .seconds(10), _ fact: () -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if fact() { return true }
+            if !(await pause(.milliseconds(10))) { return false }
+        }
+        return fact()
+    }
+
     /// What the agent printed since the probe (stdout then stderr).
     func agentOutputBytes(since probe: Probe) -> [UInt8] {
         Array(agent.stdoutBytes.dropFirst(probe.stdoutOffset)) + Array(agent.stderrBytes.dropFirst(probe.stderrOffset))
@@ -299,22 +320,27 @@ final class Lab: @unchecked Sendable {
     /// Checks every invariant after a case, then that an honest peer is still served, then
     /// restores the inbox for the next case.
     ///
-    /// `keepsPartial`: the case cut an authenticated transfer off mid-file, so the agent may
-    /// keep that file in its partial area for a resume (only `.part` files, mode 0600).
-    /// Otherwise the partial area must be gone: a refused or failed transfer keeps nothing.
+    /// `keepsPartial`: the case cut an authenticated transfer off mid-file, after some of the
+    /// file's bytes, so the agent must keep that file in its partial area for a resume: at
+    /// least one `.part` file, and only `.part` files of mode 0600. Otherwise the partial area
+    /// must be gone: a refused or failed transfer keeps nothing.
     func finish(_ probe: Probe, outcome: Outcome? = nil, expect expected: Expected = .nothing, honestCheck: Bool = true,
                 keepsPartial: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) async {
         print("[hostile:\(tag)] \(probe.label): \(outcome.map { "\($0)" } ?? "-")")
-        // Let an abort the agent noticed on its own (connection closed) finish its cleanup.
+        // Let an abort the agent noticed on its own (connection closed) finish its cleanup: the
+        // facts waited for are the temp files gone and the partial area in its final state.
         let deadline = ContinuousClock.now + .seconds(5)
         _ = await pause(.milliseconds(30))
-        while (!temporaryFiles().isEmpty || (!keepsPartial && !partialAreaEntries().isEmpty)) && ContinuousClock.now < deadline {
+        while (!temporaryFiles().isEmpty || (!keepsPartial && !partialAreaEntries().isEmpty)
+               || (keepsPartial && partFiles().isEmpty)) && ContinuousClock.now < deadline {
             if !(await pause(.milliseconds(20))) { break }
         }
+        if keepsPartial {
+            #expect(!partFiles().isEmpty, "\(probe.label): the cut transfer left no .part in the partial area for a resume",
+                    sourceLocation: sourceLocation)
+        }
         for (key, node) in partialAreaEntries() {
-            let name = key.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? key
-            let isPart = name.count == 70 && name.reversed().starts(with: Array("trap.".utf8))
-            #expect(keepsPartial && isPart && node.mode & 0o7777 == 0o600,
+            #expect(keepsPartial && Self.isPartFile(key) && node.mode & 0o7777 == 0o600,
                     "\(probe.label): unexpected in the partial area: \(shown(key)) \(node)", sourceLocation: sourceLocation)
         }
 
@@ -426,38 +452,68 @@ final class Lab: @unchecked Sendable {
 
     // MARK: Assertions on outcomes
 
-    /// The attempt was refused or aborted; when the agent gave a reason, it is printable and,
-    /// if `mentioning` is given, contains that text (case-insensitive).
-    /// The agent refused with a reason (an abort, REFUSE or FAILURE with text). A close
-    /// without one counts only where `silentCloseIsRight` says why it is the right answer
-    /// (bytes that are not a frame at all, where there is nobody to tell).
-    func expectRejected(_ outcome: Outcome, _ label: String, mentioning: String? = nil,
-                        silentCloseIsRight: String? = nil,
+    /// The agent answered exactly as `expected` says: the same kind of answer (abort,
+    /// REFUSE or FAILURE) with the same reason code, and a printable text containing the
+    /// expected piece (case-insensitive). A close without a word counts only where the case
+    /// expects `.silentClose` and says why that is the right answer.
+    func expectRejected(_ outcome: Outcome, _ label: String, _ expected: Rejection,
                         sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(outcome.isRejection, "\(label): expected a refusal or abort, got \(outcome)", sourceLocation: sourceLocation)
-        guard let reason = outcome.reason else {
-            #expect(silentCloseIsRight != nil && outcome.isClosedWithoutReason,
-                    "\(label): the agent closed without saying why (\(outcome))", sourceLocation: sourceLocation)
+        if case .silentClose = expected {
+            #expect(outcome.isClosedWithoutReason, "\(label): expected \(expected), got \(outcome)",
+                    sourceLocation: sourceLocation)
             return
         }
-        #expect(!reason.isEmpty, "\(label): the refusal carries no text", sourceLocation: sourceLocation)
+        guard let reason = outcome.reason, expected.matchesKind(of: outcome) else {
+            Issue.record("\(label): expected \(expected), got \(outcome)", sourceLocation: sourceLocation)
+            return
+        }
         let leaks = Self.rawControlFindings(Array(reason.utf8))
         #expect(leaks.isEmpty, "\(label): the refusal text has raw control bytes: \(leaks)", sourceLocation: sourceLocation)
-        if let mentioning {
-            #expect(reason.lowercased().contains(mentioning.lowercased()),
-                    "\(label): the reason \"\(DisplayEscape.escape(reason))\" does not mention \"\(mentioning)\"",
-                    sourceLocation: sourceLocation)
+        #expect(reason.lowercased().contains(expected.text.lowercased()),
+                "\(label): the reason \"\(DisplayEscape.escape(reason))\" does not mention \"\(expected.text)\" (\(expected))",
+                sourceLocation: sourceLocation)
+    }
+}
+
+/// What the agent must answer to a hostile case: the kind of answer, its reason code and a
+/// piece of its text that names the cause.
+enum Rejection: CustomStringConvertible, Sendable {
+    /// A plaintext handshake abort with this reason byte (`AbortNotice`).
+    case abort(UInt8, String)
+    case refuse(RefusalReason, String)
+    case failure(FailureCode, String)
+    /// The connection closed without a message; the text says why that is the right answer.
+    case silentClose(because: String)
+
+    /// FAILURE 1 (protocol error) naming `text`: the answer to a broken stream.
+    static func protocolError(_ text: String) -> Rejection { .failure(.protocolViolation, text) }
+
+    /// REFUSE 5 (bad offer) naming `text`.
+    static func badOffer(_ text: String) -> Rejection { .refuse(.badOffer, text) }
+
+    var text: String {
+        switch self {
+        case .abort(_, let text), .refuse(_, let text), .failure(_, let text), .silentClose(let text): text
         }
     }
 
-    /// The agent answered with FAILURE (it always can once the transfer is under way).
-    func expectFailure(_ outcome: Outcome, _ label: String, mentioning: String? = nil,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
-        guard case .failure = outcome else {
-            Issue.record("\(label): expected FAILURE with a reason, got \(outcome)", sourceLocation: sourceLocation)
-            return
+    /// True when `outcome` is this kind of answer with this reason code.
+    func matchesKind(of outcome: Outcome) -> Bool {
+        switch (self, outcome) {
+        case (.abort(let reason, _), .abort(let notice)): reason == notice.reason
+        case (.refuse(let reason, _), .refuse(let got, _)): reason == got
+        case (.failure(let code, _), .failure(let got, _)): code == got
+        default: false
         }
-        expectRejected(outcome, label, mentioning: mentioning, sourceLocation: sourceLocation)
+    }
+
+    var description: String {
+        switch self {
+        case .abort(let reason, let text): "abort(reason \(reason)) mentioning \"\(text)\""
+        case .refuse(let reason, let text): "REFUSE(\(reason.rawValue) \(reason)) mentioning \"\(text)\""
+        case .failure(let code, let text): "FAILURE(\(code.rawValue) \(code)) mentioning \"\(text)\""
+        case .silentClose(let why): "a close without a message (\(why))"
+        }
     }
 }
 

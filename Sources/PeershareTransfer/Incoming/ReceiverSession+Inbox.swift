@@ -1,0 +1,25 @@
+import PeershareCore
+
+extension ReceiverSession {
+    /// An offer refused because the inbox does not take files: what the sender is told and
+    /// the error this side ends the session with.
+    struct UnwritableInbox {
+        /// For the sender; without the inbox's path, which is this machine's business.
+        var told: String
+        var error: AgentError
+    }
+
+    /// Nil when files can be created in the inbox. Otherwise the offer is refused before the
+    /// person is asked (no code typed in vain, and no "not enough space" later): the
+    /// refusal is published for the agent's terminal and `--json` listeners, naming the
+    /// inbox and the cause.
+    func unwritableInbox(senderName: String, transferID: String) -> UnwritableInbox? {
+        guard let problem = inbox.writeProblem() else { return nil }
+        let error = AgentError(.io, "the inbox \(DisplayEscape.escape(inbox.path)) is not writable (\(problem)); fix its permissions, then the sender can send again")
+        var event = TransferEvent.failure(error, transfer: transferID)
+        event.peer = senderName
+        event.direction = "receive"
+        context.events(event)
+        return UnwritableInbox(told: "its inbox is not writable (\(problem))", error: error)
+    }
+}
