@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// One finished transfer or offer, as `peershare history` lists it: one line of
 /// `history.jsonl` and one element of the control API's `history` reply.

@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// `history.jsonl` in the state directory: one `HistoryEntry` per line, oldest first, at
 /// most ``maxEntries`` of them.

@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 import PeershareCore
 
 /// The text table of `peershare history`, newest first, padded like `peers`' table. Every

@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 import Logging
 import ServiceLifecycle
 

@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// Follows the events of sends, offers and receives, and turns the last event of each into
 /// a `HistoryEntry`. Pure bookkeeping (no I/O): the history recorder, the receive hook and

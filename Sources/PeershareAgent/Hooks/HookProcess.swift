@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 import NIOConcurrencyHelpers
 import PeershareCore
 

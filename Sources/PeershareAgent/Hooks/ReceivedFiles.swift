@@ -1,4 +1,5 @@
 import Foundation
+import PeershareTransfer
 
 /// One entry a confirmed receive placed in the inbox, as the receive hook is told of it.
 struct ReceivedFile: Codable, Sendable, Equatable {

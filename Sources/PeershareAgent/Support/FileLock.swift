@@ -1,4 +1,5 @@
 import Glibc
+import PeershareTransfer
 
 /// Serializes the writers of a small state file that is replaced atomically (`AtomicFile`):
 /// an exclusive `flock(2)` on `PATH.lock`, held while the writer reads, changes and replaces
