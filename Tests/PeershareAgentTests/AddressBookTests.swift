@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import PeershareAgent
+import PeershareTransfer
 
 /// The address book: bounded per peer, pruned by age, most recent first, and never "empty"
 /// when its file cannot be read.
