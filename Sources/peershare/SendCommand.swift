@@ -94,18 +94,7 @@ struct SendCommand: AsyncParsableCommand {
                 overrides.name = name
                 let options = try Settings.resolve(paths: paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
                 let agent = try Agent(paths: paths, options: options, logger: logger)
-                var peers: [DiscoveredPeer] = []
-                if PeerAddress(parsing: to) == nil {
-                    // No agent, so no live table: look around briefly, as `peers` does.
-                    let (found, problem) = await PeerDirectory.browseOnce(
-                        seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
-                        interfaces: options.discoveryInterfaces, logger: logger)
-                    if found.isEmpty, let problem {
-                        throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(to))': discovery is not available (\(problem)). Give HOST:PORT instead.")
-                    }
-                    peers = found
-                }
-                var target = try PeerResolver.resolve(to, peers: peers)
+                var target = try await resolveTarget(agent: agent, options: options, logger: logger)
                 target.fileEvents = verbose
                 let history = HistoryRecording(agent: agent)
                 let task = Task {

@@ -224,7 +224,8 @@ public struct ControlServer: Sendable {
         }
         var target: SendTarget
         do {
-            target = try PeerResolver.resolve(to, peers: agent.directory.peers)
+            let known = try KnownPeers.read(trust: agent.trust, book: agent.addressBook, defaultPort: AgentOptions.defaultPort)
+            target = try PeerResolver.resolve(to, peers: agent.directory.peers, known: known)
             target.fileEvents = request.verbose == true
         } catch {
             try await write(ControlJSON.line(TransferEvent.failure(error)))

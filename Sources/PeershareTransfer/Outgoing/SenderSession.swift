@@ -88,7 +88,8 @@ package struct SenderSession {
             } catch {
                 throw refused ?? error
             }
-            remaining = remaining.drop { $0 != address }.dropFirst()
+            // Dials overlap, so the winner need not be the first address: only it is done.
+            remaining.removeAll { $0 == address }
             var proven = false
             do {
                 return try await attempt(channel, limit: limit, address: address, start: start, group: group, proven: &proven)
