@@ -40,6 +40,7 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: ControlService(server: control) {}),
                 .init(service: TerminalService(terminal: terminal, events: events)),
                 .init(service: history),
+                .init(service: ReachService(agent: agent)),
             ]
             if let hook = ReceiveHookService(agent: agent) { services.append(.init(service: hook)) }
             if let backend = try await DiscoveryChoice.backend(for: options, logger: logger) {

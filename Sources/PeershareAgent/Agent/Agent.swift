@@ -20,6 +20,8 @@ public final class Agent: Sendable {
     public let trust: TrustStore
     /// Where each paired peer proved its key (hints for `--to NAME` without mDNS).
     public let addressBook: AddressBook
+    /// The last probe of each static peer and of each paired peer mDNS does not show.
+    public let reach = ReachProbes()
     public let options: AgentOptions
     public let hub = EventHub()
     /// Peers found over mDNS (empty when discovery is off).
@@ -142,7 +144,7 @@ public final class Agent: Sendable {
     }
 
     /// What every session is given: sends replace `events` with their own sink.
-    private var sessionContext: SessionContext {
+    var sessionContext: SessionContext {
         var context = SessionContext(identity: identity, trust: trust, offers: offers, admission: admission,
                                      events: { [hub] in hub.publish($0) }, options: options.session, logger: logger)
         context.proven = { [self] key, place in noteProven(key, at: place) }

@@ -113,3 +113,17 @@ extension Agent {
         return nonLoopback.isEmpty ? result : nonLoopback
     }
 }
+
+/// Probes static peers and paired peers mDNS does not show, every minute (`ReachProbes`).
+public struct ReachService: Service {
+    let agent: Agent
+
+    public init(agent: Agent) { self.agent = agent }
+
+    public func run() async throws {
+        let agent = self.agent
+        await cancelWhenGracefulShutdown {
+            await agent.probeReachLoop()
+        }
+    }
+}

@@ -158,6 +158,29 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var firstSeen: Date
     public var lastSeen: Date
     public var instanceNames: [String]
+    /// How the peer is known: "mdns", "static" (configured address) or "remembered" (paired,
+    /// at an address where it proved its key).
+    public var source: String? = "mdns"
+    /// Whether its last probe proved (or, for an unpaired static peer, got) an answer; absent
+    /// for mDNS peers (listed while they announce) and when not probed yet.
+    public var reachable: Bool?
+    /// The last probe's time from dial to answer, in milliseconds.
+    public var latencyMs: Int?
+    /// What the last probe found, in words ("static, not paired", "refused", ...).
+    public var note: String?
+
+    /// A peer not found over mDNS (`PeerInfo+Reach.swift`).
+    init(name: String, key: [UInt8], addresses: [String], port: UInt16, paired: Bool, seen: Date) {
+        self.name = name
+        publicKey = Hex.encode(key)
+        fingerprint = key.isEmpty ? "" : Fingerprint.full(of: key)
+        self.addresses = addresses
+        self.port = port
+        self.paired = paired
+        firstSeen = seen
+        lastSeen = seen
+        instanceNames = []
+    }
 
     /// `pins` is the trust store read once (`TrustStore.all()`), so that an unreadable one is
     /// an error for the whole listing rather than "not paired" for each peer.

@@ -192,10 +192,11 @@ public struct ControlServer: Sendable {
                 reply.offer = try await agent.acceptAndWait(code: code, offerID: request.offer)
                 return reply
             case "peers":
+                if request.probe == true { await agent.probeReachOnce() }
                 var reply = ControlReply(ok: true)
                 let pins = try agent.trust.all()
                 let peers = agent.directory.peers
-                reply.peers = peers.prefix(Self.maxPeersInReply).map { PeerInfo($0, pins: pins) }
+                reply.peers = peers.prefix(Self.maxPeersInReply).map { PeerInfo($0, pins: pins) } + (try agent.reachListing())
                 let leftOut = max(0, peers.count - Self.maxPeersInReply) + agent.directory.hiddenPeers
                 reply.truncated = leftOut > 0 ? leftOut : nil
                 reply.discovery = agent.directory.state
