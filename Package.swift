@@ -12,6 +12,7 @@
 //   PeershareAgent             the runtime: listener, offers, events, peers, trust, control API
 //   peershare                  the executable (CLI)
 //   peershare-mitm             test tool for the LAN lab (Tests/Tools): never installed or packaged
+//   PeershareSpec              tests only: PROTOCOL.md's handshake from the document, libsodium primitives only
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -95,6 +96,7 @@ let package = Package(
             dependencies: [
                 "PeershareCore",
                 "PeershareTransfer",
+                "PeersharePosix",
                 "SodiumKit",
                 "CPeershareSys",
                 "PeershareDiscovery",
@@ -135,9 +137,17 @@ let package = Package(
             path: "Tests/Tools/peershare-mitm",
             swiftSettings: strict
         ),
+        // docs/PROTOCOL.md's handshake written from the document with libsodium primitives
+        // only, for the tests (conformance vectors, the hostile peer). Not a product.
+        .target(
+            name: "PeershareSpec",
+            dependencies: ["SodiumKit"],
+            path: "Tests/PeershareSpec",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PeershareCoreTests",
-            dependencies: ["PeershareCore", "SodiumKit"],
+            dependencies: ["PeershareCore", "PeershareSpec", "SodiumKit"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -152,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PeershareHostileTests",
-            dependencies: ["PeershareCore", "SodiumKit"],
+            dependencies: ["PeershareCore", "PeershareSpec", "SodiumKit"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -155,6 +155,31 @@ package enum SystemCall {
         return buffer[0..<count].map { UInt8(bitPattern: $0) }
     }
 
+    /// `pread(fd, buffer, count, offset)`: the bytes read (0 at the end of the file).
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(Errno) -> Int {
+        try retryingCount { Glibc.pread(fd, buffer.baseAddress, buffer.count, off_t(offset)) }
+    }
+
+    /// `read(fd, buffer, count)`: the bytes read (0 at the end of the file).
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        try retryingCount { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    }
+
+    /// `write(fd, buffer, count)`: the bytes written.
+    package static func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        try retryingCount { Glibc.write(fd, buffer.baseAddress, buffer.count) }
+    }
+
+    /// `faccessat(dirfd, name, mode, flags)`.
+    package static func checkAccess(_ dirfd: Int32, _ name: String, mode: Int32, flags: Int32) throws(Errno) {
+        _ = try retrying { Glibc.faccessat(dirfd, name, mode, flags) }
+    }
+
+    /// `flock(fd, operation)`: waits for the lock unless `operation` has `LOCK_NB`.
+    package static func lock(_ fd: Int32, _ operation: Int32) throws(Errno) {
+        _ = try retrying { flock(fd, operation) }
+    }
+
     /// `close(fd)`. Never retried: on Linux the descriptor is gone even when close reports EINTR.
     package static func close(_ fd: Int32) {
         _ = Glibc.close(fd)

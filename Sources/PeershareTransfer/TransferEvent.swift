@@ -67,7 +67,7 @@ public struct TransferEvent: Codable, Sendable, Equatable {
 
     /// `now` as UTC ISO 8601 with milliseconds; `gmtime_r`, so no formatter is shared
     /// between the threads that make events.
-    public static func timestamp(_ now: Date = Date()) -> String {
+    package static func timestamp(_ now: Date = Date()) -> String {
         let since1970 = now.timeIntervalSince1970
         var seconds = time_t(since1970.rounded(.down))
         var parts = tm()

@@ -1,11 +1,14 @@
 import PeershareCore
+import PeershareSpec
 import SodiumKit
 import Testing
 
 /// docs/vectors/handshake-pair.json and handshake-known.json: M1–M5 byte for byte and every
 /// derived value for fixed randomness and a fixed code. Each is computed twice: by running
 /// `SenderHandshake` and `ReceiverHandshake` with fixed draws, and from the formulas of
-/// docs/PROTOCOL.md §3 with raw libsodium calls (no `HandshakeKeySchedule`, `CPace` or `LV`).
+/// docs/PROTOCOL.md §3 by `SpecHandshake` (PeershareSpec: the document's layouts and
+/// derivations with libsodium primitives, no `HandshakeKeySchedule`, `CPace` or `LV`), which
+/// the hostile peer also speaks.
 @Suite("Conformance vectors: handshake")
 struct ConformanceHandshakeVectorTests {
     struct HandshakeVector: Codable {
@@ -51,11 +54,12 @@ struct ConformanceHandshakeVectorTests {
         ]
         var messages: [String: String] = [:]
 
-        let m1 = Spec.ascii("PSHR") + [1, 1, mode.rawValue] + (try input("nS")) + senderEphemeral.publicKey + idS
-        let m2 = [2, mode.rawValue] + (try input("nR")) + receiverEphemeral.publicKey + idR
+        let m1 = SpecHandshake.m1(mode: mode.rawValue, nonce: try input("nS"), ephemeralKey: senderEphemeral.publicKey, identityKey: idS)
+        let m2 = SpecHandshake.m2(mode: mode.rawValue, nonce: try input("nR"), ephemeralKey: receiverEphemeral.publicKey,
+                                  identityKey: idR)
         messages["M1"] = hex(m1)
         messages["M2"] = hex(m2)
-        let th = try Hash.generic(Spec.lvCat(Spec.ascii("peershare/v1/th"), m1, m2), outputLength: 64)
+        let th = try SpecHandshake.transcriptHash(m1: m1, m2: m2)
         let kx = try senderEphemeral.clientSessionKeys(serverPublicKey: receiverEphemeral.publicKey)
         let kxServer = try receiverEphemeral.serverSessionKeys(clientPublicKey: senderEphemeral.publicKey)
         #expect(kx.transmit == kxServer.receive && kx.receive == kxServer.transmit)
@@ -67,43 +71,41 @@ struct ConformanceHandshakeVectorTests {
         var ya: [UInt8] = [], yb: [UInt8] = [], isk: [UInt8] = [], summaryHash: [UInt8] = []
         if mode == .pair {
             let sid = Array(th.prefix(32))
-            let ci = Spec.lvCat(idS, idR)
-            let generatorString = Spec.lvCat(Spec.ascii("CPaceRistretto255"), Spec.ascii(try #require(inputs["code"])),
-                                             [UInt8](repeating: 0, count: 102), ci, sid)
-            let g = try Ristretto255.fromHash(Hash.sha512(generatorString))
+            let generatorString = SpecHandshake.generatorString(code: try #require(inputs["code"]), senderIdentity: idS,
+                                                                receiverIdentity: idR, sid: sid)
+            let g = try SpecHandshake.generator(generatorString)
             let scalarA = try SecretKey(bytes: try input("ya")), scalarB = try SecretKey(bytes: try input("yb"))
             ya = try Ristretto255.multiply(scalar: scalarA, point: g)
             yb = try Ristretto255.multiply(scalar: scalarB, point: g)
             let k = try Ristretto255.multiply(scalar: scalarB, point: ya)
             #expect(try Ristretto255.multiply(scalar: scalarA, point: yb) == k)
-            isk = Hash.sha512(Spec.lvCat(Spec.ascii("CPaceRistretto255_ISK"), sid, k, ya, [], yb, []))
+            isk = SpecHandshake.isk(sid: sid, k: k, ya: ya, yb: yb)
             let summary = try input("summary")
-            let summaryKey = try Hash.generic(Spec.lvCat(Spec.ascii("peershare/v1/summary"), th), outputLength: 32, key: kxC2S)
+            let summaryKey = try SpecHandshake.summaryKey(th: th, kxC2S: kxC2S)
             let sealed = try SecretBox.seal(summary, key: SecretKey(bytes: summaryKey), nonce: try input("summaryNonce"))
             summaryHash = try Hash.generic(summary, outputLength: 32)
-            messages["M3"] = hex([3] + ya + Spec.bigEndian(UInt64(sealed.count), count: 4) + sealed)
-            derived.merge(["sid": hex(sid), "CI": hex(ci), "generatorString": hex(generatorString), "g": hex(g), "Ya": hex(ya),
-                           "Yb": hex(yb), "K": hex(k), "ISK": hex(isk), "summaryKey": hex(summaryKey),
+            messages["M3"] = hex(SpecHandshake.m3(ya: ya, sealedSummary: sealed))
+            derived.merge(["sid": hex(sid), "CI": hex(Spec.lvCat(idS, idR)), "generatorString": hex(generatorString), "g": hex(g),
+                           "Ya": hex(ya), "Yb": hex(yb), "K": hex(k), "ISK": hex(isk), "summaryKey": hex(summaryKey),
                            "summaryHash": hex(summaryHash)]) { $1 }
         }
 
-        let prk = try Hash.generic(Spec.lvCat(Spec.ascii("peershare/v1/prk"), th, isk), outputLength: 32, key: kxC2S + kxS2C)
-        let prkKey = try SecretKey(bytes: prk)
-        let keys = try (1...4).map { id in try KeyDerivation.derive(id: UInt64(id), context: "pshr-hs1", from: prkKey) }
-        derived.merge(["PRK": hex(prk), "kConfS": hex(keys[0].bytes), "kConfR": hex(keys[1].bytes),
-                       "k_c2s": hex(keys[2].bytes), "k_s2c": hex(keys[3].bytes)]) { $1 }
+        let prk = try SpecHandshake.prk(th: th, isk: isk, kxC2S: kxC2S, kxS2C: kxS2C)
+        let keys = try SpecHandshake.Keys(prk: prk)
+        derived.merge(["PRK": hex(prk), "kConfS": hex(keys.confirmSender.bytes), "kConfR": hex(keys.confirmReceiver.bytes),
+                       "k_c2s": hex(keys.senderToReceiver.bytes), "k_s2c": hex(keys.receiverToSender.bytes)]) { $1 }
 
         func confirm(_ role: String, _ identity: SigningKeyPair, _ key: SecretKey) -> (input: [UInt8], sig: [UInt8], tag: [UInt8]) {
-            let authInput = Spec.lvCat(Spec.ascii("peershare/v1/auth"), Spec.ascii(role), th, ya, yb, summaryHash)
+            let authInput = SpecHandshake.authInput(role: role, th: th, ya: ya, yb: yb, summaryHash: summaryHash)
             let signature = identity.sign(authInput)
-            return (authInput, signature, HMACSHA512256.authenticate(authInput + Spec.lvCat(signature), key: key))
+            return (authInput, signature, SpecHandshake.tag(authInput: authInput, signature: signature, key: key))
         }
-        let r = confirm("R", receiverIdentity, keys[1])
-        let s = confirm("S", senderIdentity, keys[0])
+        let r = confirm("R", receiverIdentity, keys.confirmReceiver)
+        let s = confirm("S", senderIdentity, keys.confirmSender)
         derived.merge(["A_R": hex(r.input), "sigR": hex(r.sig), "tagR": hex(r.tag),
                        "A_S": hex(s.input), "sigS": hex(s.sig), "tagS": hex(s.tag)]) { $1 }
-        messages["M4"] = hex([4] + yb + r.sig + r.tag)
-        messages["M5"] = hex([5] + s.sig + s.tag)
+        messages["M4"] = hex(SpecHandshake.m4(yb: yb, signature: r.sig, tag: r.tag))
+        messages["M5"] = hex(SpecHandshake.m5(signature: s.sig, tag: s.tag))
         return (derived, messages)
     }
 

@@ -1,4 +1,5 @@
 import PeershareCore
+import PeershareSpec
 import SodiumKit
 import Testing
 

@@ -43,31 +43,3 @@ func expectSameFields(_ file: [String: String], _ computed: [String: String], _ 
 
 /// Lowercase hex of `bytes`.
 func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
-
-/// Hand-written encodings the vectors are cross-checked with, written from docs/PROTOCOL.md
-/// rather than taken from PeershareCore.
-enum Spec {
-    /// Unsigned LEB128.
-    static func leb128(_ value: UInt64) -> [UInt8] {
-        var value = value
-        var out: [UInt8] = []
-        repeat {
-            let low = UInt8(value & 0x7f)
-            value >>= 7
-            out.append(value == 0 ? low : low | 0x80)
-        } while value != 0
-        return out
-    }
-
-    /// `lv_cat(items...)`.
-    static func lvCat(_ items: [UInt8]...) -> [UInt8] {
-        items.flatMap { leb128(UInt64($0.count)) + $0 }
-    }
-
-    /// Big-endian bytes of `value`, `count` bytes long.
-    static func bigEndian(_ value: UInt64, count: Int) -> [UInt8] {
-        (0..<count).reversed().map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
-    }
-
-    static func ascii(_ text: String) -> [UInt8] { Array(text.utf8) }
-}

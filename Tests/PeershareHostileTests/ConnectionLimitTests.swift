@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PeershareCore
+import PeershareSpec
 import SodiumKit
 import Testing
 
@@ -48,8 +49,9 @@ struct ConnectionLimitTests {
         // 2. A valid M1, one byte per second: trickling does not extend the deadline.
         async let trickle: Slow = {
             let socket = try await PeerSocket.connect(port: port)
-            let m1 = Frame.encode(HandshakeM1(mode: .pair, nonce: Random.bytes(32), ephemeralKey: KXKeyPair.generate().publicKey,
-                                              identityKey: SigningKeyPair.generate().publicKey).encoded)
+            let m1 = Frame.encode(SpecHandshake.m1(mode: SpecHandshake.pair, nonce: Random.bytes(32),
+                                                   ephemeralKey: KXKeyPair.generate().publicKey,
+                                                   identityKey: SigningKeyPair.generate().publicKey))
             for byte in m1 {
                 do { try await socket.send([byte]) } catch { break }
                 let read = await socket.readFrame(timeout: .seconds(1))
@@ -71,8 +73,7 @@ struct ConnectionLimitTests {
         // 4. PAIR: M3 sent, nobody types the code (the person's deadline, --offer-timeout).
         async let noCode: Slow = {
             let socket = try await PeerSocket.connect(port: port)
-            let summary = OfferSummary(senderName: "nobody-answers", fileCount: 1, directoryCount: 0, symlinkCount: 0,
-                                       totalBytes: 1, topLevelNames: ["x"]).encode()
+            let summary = Raw.summary(sender: "nobody-answers", names: ["x"])
             let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
             try await attempt.sendM1()
             _ = await attempt.readM2()
@@ -118,8 +119,7 @@ struct ConnectionLimitTests {
     /// answer within `wait`), else the agent's answer. The socket stays open in `sockets`.
     static func pendingOffer(_ lab: Lab, from source: String, sockets: inout [PeerSocket], wait: Duration = .milliseconds(700))
         async throws -> Outcome? {
-        let summary = OfferSummary(senderName: "flood", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["flood.txt"]).encode()
+        let summary = Raw.summary(sender: "flood", names: ["flood.txt"])
         let socket = try await PeerSocket.connect(port: lab.port, source: source)
         sockets.append(socket)
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
@@ -209,8 +209,7 @@ struct ConnectionLimitTests {
         let lab = try #require(Lab.current)
         let probe = lab.begin("item 26 code guessing")
         let guesser = SigningKeyPair.generate()
-        let summary = OfferSummary(senderName: "guesser", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["guess.txt"]).encode()
+        let summary = Raw.summary(sender: "guesser", names: ["guess.txt"])
         for round in 0..<3 {
             let socket = try await PeerSocket.connect(port: lab.port, source: "127.0.0.9")
             let attempt = SenderAttempt(socket: socket, identity: guesser, pinnedReceiver: nil, summary: summary)
@@ -228,14 +227,14 @@ struct ConnectionLimitTests {
                 try await Task.sleep(for: .milliseconds(50))
                 pending = await lab.agent.pendingOffers() ?? []
             }
-            let wrong = String(format: "%06d", ((Int(code.digits) ?? 0) + 1) % 1_000_000)
+            let wrong = String(format: "%06d", ((Int(code) ?? 0) + 1) % 1_000_000)
             // `accept` waits for the outcome, which needs this attempt's next step: typed
             // meanwhile, and checked below (a wrong code is exit 5).
             let agent = lab.agent
             let typed = Task { await agent.accept(wrong) }
             switch await attempt.readM4() {
             case .success(let m4):
-                #expect(attempt.checkM4(m4) == .confirmationFailed, "item 26 round \(round + 1): a wrong code must fail the key confirmation")
+                #expect(attempt.checkM4(m4) == .wrongConfirmation, "item 26 round \(round + 1): a wrong code must fail the key confirmation")
             case .failure(let box):
                 Issue.record("item 26 round \(round + 1): no M4 after a wrong code but \(box)")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PeershareCore
+import PeershareSpec
 import SodiumKit
 import Testing
 
@@ -98,8 +99,9 @@ struct HandshakeTests {
         let (label, key) = Self.lowOrderKeys[index]
         let probe = lab.begin("item 27 low-order eS_pk \(label)")
         let socket = try await PeerSocket.connect(port: lab.port)
-        let m1 = HandshakeM1(mode: .pair, nonce: Random.bytes(32), ephemeralKey: key, identityKey: SigningKeyPair.generate().publicKey)
-        try await socket.sendFrame(m1.encoded)
+        let m1 = SpecHandshake.m1(mode: SpecHandshake.pair, nonce: Random.bytes(32), ephemeralKey: key,
+                                  identityKey: SigningKeyPair.generate().publicKey)
+        try await socket.sendFrame(m1)
         let outcome = Outcome(await socket.readFrame(timeout: .seconds(10)))
         socket.close()
         lab.expectRejected(outcome, probe.label,
@@ -110,8 +112,7 @@ struct HandshakeTests {
     /// Plays a PAIR handshake with a fresh identity up to M3, lets `tamper` change M3, and
     /// returns what the agent answered.
     static func pairingWithTamperedM3(_ lab: Lab, _ tamper: (inout [UInt8]) -> Void) async throws -> Outcome {
-        let summary = OfferSummary(senderName: "ya-tester", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["x"]).encode()
+        let summary = Raw.summary(sender: "ya-tester", names: ["x"])
         let socket = try await PeerSocket.connect(port: lab.port)
         defer { socket.close() }
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
@@ -224,27 +225,26 @@ struct HandshakeTests {
         let probe = lab.begin("item 27 KNOWN M5 \(forgery.rawValue)")
         let socket = try await PeerSocket.connect(port: lab.port)
         let ephemeral = KXKeyPair.generate()
-        let m1 = HandshakeM1(mode: .known, nonce: Random.bytes(32), ephemeralKey: ephemeral.publicKey,
-                             identityKey: lab.hostile.identity.publicKey).encoded
+        // Built from docs/PROTOCOL.md §3 (PeershareSpec), not from the product's key schedule.
+        let m1 = SpecHandshake.m1(mode: SpecHandshake.known, nonce: Random.bytes(32), ephemeralKey: ephemeral.publicKey,
+                                  identityKey: lab.hostile.identity.publicKey)
         try await socket.sendFrame(m1)
         guard case .frame(let m2) = await socket.readFrame(timeout: .seconds(10)) else { throw HarnessError("no M2") }
-        let parsed = try HandshakeM2(parsing: m2)
-        #expect(parsed.mode == .known)
+        let parsed = try SpecHandshake.M2(parsing: m2)
+        #expect(parsed.mode == SpecHandshake.known)
         guard case .frame(let m4) = await socket.readFrame(timeout: .seconds(10)), m4.first == 4 else { throw HarnessError("no M4") }
-        let th = try HandshakeKeySchedule.transcriptHash(m1: m1, m2: m2)
+        let th = try SpecHandshake.transcriptHash(m1: m1, m2: m2)
         let kx = try ephemeral.clientSessionKeys(serverPublicKey: parsed.ephemeralKey)
-        let keys = try HandshakeKeySchedule.keys(transcriptHash: th, intermediateSessionKey: [],
-                                                 kxSenderToReceiver: kx.transmit, kxReceiverToSender: kx.receive)
-        let input = HandshakeKeySchedule.authenticationInput(role: .sender, transcriptHash: th, senderShare: [], receiverShare: [],
-                                                             summaryHash: [])
+        let keys = try SpecHandshake.Keys(prk: SpecHandshake.prk(th: th, isk: [], kxC2S: kx.transmit.bytes, kxS2C: kx.receive.bytes))
+        let input = SpecHandshake.authInput(role: "S", th: th, ya: [], yb: [], summaryHash: [])
         let m5: [UInt8]
         switch forgery {
         case .genuine, .signedByAnotherKey:
             let signature = (forgery == .genuine ? lab.hostile.identity : SigningKeyPair.generate()).sign(input)
-            m5 = HandshakeM5(signature: signature, tag: HandshakeKeySchedule.confirmationTag(
-                authenticationInput: input, signature: signature, key: keys.confirmSender)).encoded
+            m5 = SpecHandshake.m5(signature: signature, tag: SpecHandshake.tag(authInput: input, signature: signature,
+                                                                               key: keys.confirmSender))
         case .wrongTag:
-            m5 = HandshakeM5(signature: lab.hostile.identity.sign(input), tag: Random.bytes(32)).encoded
+            m5 = SpecHandshake.m5(signature: lab.hostile.identity.sign(input), tag: Random.bytes(32))
         case .garbage:
             m5 = [5] + Random.bytes(96)
         }
@@ -282,15 +282,14 @@ struct HandshakeTests {
         let pinsBefore = lab.agent.pins()
         #expect(pinsBefore.values.contains(name), "setup: \(name) should be a paired name: \(pinsBefore)")
         let impostor = SigningKeyPair.generate()
-        let summary = OfferSummary(senderName: name, fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["from-\(name).txt"]).encode()
+        let summary = Raw.summary(sender: name, names: ["from-\(name).txt"])
         let socket = try await PeerSocket.connect(port: lab.port)
         // It claims to know the agent (asks KNOWN), as the real peer would.
         let attempt = SenderAttempt(socket: socket, identity: impostor, pinnedReceiver: lab.agent.publicKey, summary: summary)
         try await attempt.sendM1()
         let refused = await attempt.readM2()
         #expect(refused == nil, "no M2: \(String(describing: refused))")
-        #expect((try? HandshakeM2(parsing: attempt.m2))?.mode == .pair, "the agent granted KNOWN to an unpinned key")
+        #expect((try? SpecHandshake.M2(parsing: attempt.m2))?.mode == SpecHandshake.pair, "the agent granted KNOWN to an unpinned key")
         let pairing = try attempt.handleM2()
         #expect(attempt.fellBackToPairing)
         var offer: [String: Any]?
@@ -319,8 +318,7 @@ struct HandshakeTests {
         let lab = try #require(Lab.current)
         let probe = lab.begin("item 27 OFFER differs from the approved M3 summary")
         let pinsBefore = lab.agent.pins()
-        let approved = OfferSummary(senderName: "subst", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                    topLevelNames: ["approved.txt"]).encode()
+        let approved = Raw.summary(sender: "subst", names: ["approved.txt"])
         let socket = try await PeerSocket.connect(port: lab.port)
         defer { socket.close() }
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: approved)
@@ -336,7 +334,7 @@ struct HandshakeTests {
         }
         // `accept` waits for the outcome, which needs the rest of this session.
         let agent = lab.agent
-        let digits = code.digits
+        let digits = code
         let typed = Task { await agent.accept(digits) }
         guard case .success(let m4) = await attempt.readM4() else { throw HarnessError("no M4") }
         let session = try await attempt.finish(m4: m4)

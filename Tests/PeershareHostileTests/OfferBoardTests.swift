@@ -10,8 +10,7 @@ import Testing
 struct OfferBoardTests {
     /// A PAIR offer from `source` with a fresh identity, M3 sent, its socket kept open.
     static func openOffer(_ lab: Lab, from source: String) async throws -> PeerSocket {
-        let summary = OfferSummary(senderName: "squatter", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["squat.txt"]).encode()
+        let summary = Raw.summary(sender: "squatter", names: ["squat.txt"])
         let socket = try await PeerSocket.connect(port: lab.port, source: source)
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
         try await attempt.sendM1()

@@ -8,12 +8,7 @@ import Testing
 /// the receiver did not announce, one beyond the size, in the wrong place, or a HOLDING
 /// message sent the wrong way, is refused and leaves nothing behind.
 extension StreamTests {
-    static func resume(_ offset: UInt64) -> [UInt8] {
-        var writer = WireWriter()
-        writer.writeByte(StreamMessage.resumeType)
-        writer.writeVarint(offset)
-        return writer.bytes
-    }
+    static func resume(_ offset: UInt64) -> [UInt8] { Raw.resume(offset) }
 
     static let resumeCases: [StreamCase] = [
         StreamCase(item: 16, label: "RESUME for a file the receiver never announced", offer: StreamCase.oneFile(size: 10),
@@ -44,7 +39,7 @@ extension StreamTests {
                    steps: [.message(Raw.file("f.bin", size: 10)), .message(Raw.data(Raw.pattern(3))), .message(resume(3))],
                    expect: .protocolError("unexpected resume message (expected data or hole)")),
         StreamCase(item: 23, label: "a HOLDING message from the sender", offer: StreamCase.oneFile(size: 10),
-                   steps: [.message([StreamMessage.holdingType, 1, 0])],
+                   steps: [.message([Raw.holdingType, 1, 0])],
                    expect: .protocolError("an unexpected message during the transfer.")),
     ]
 

@@ -160,8 +160,7 @@ struct StreamRuleTests {
         let probe = lab.begin("item 7 M5 instead of M3")
         let socket = try await PeerSocket.connect(port: lab.port)
         defer { socket.close() }
-        let summary = OfferSummary(senderName: "early", fileCount: 1, directoryCount: 0, symlinkCount: 0, totalBytes: 1,
-                                   topLevelNames: ["x"]).encode()
+        let summary = Raw.summary(sender: "early", names: ["x"])
         let attempt = SenderAttempt(socket: socket, identity: .generate(), pinnedReceiver: nil, summary: summary)
         try await attempt.sendM1()
         if let refused = await attempt.readM2() { throw HarnessError("no M2 but \(refused)") }

@@ -16,8 +16,38 @@ extension EndToEnd {
             "HOME": home, "XDG_RUNTIME_DIR": runtime, "XDG_CONFIG_HOME": nil, "XDG_STATE_HOME": nil,
             "XDG_DOWNLOAD_DIR": nil, "PEERSHARE_HOME": nil,
         ]
+        try await Self.runWithDefaults(environment: environment, home: home, socketDirectory: runtime + "/peershare",
+                                       scratch: scratch)
+    }
+
+    /// Without XDG_RUNTIME_DIR (a login without systemd, a cron job) the control socket goes to
+    /// `/tmp/peershare-UID`, made private by the agent. A directory by that name that the test
+    /// did not find is removed afterwards; one already there is left as it was.
+    @Test("Without XDG_RUNTIME_DIR: the control socket in a private /tmp/peershare-UID, found by the CLI, and a send arrives")
+    func runtimeDirectoryFallback() async throws {
+        let scratch = try Self.scratch("fallback")
+        defer { scratch.remove() }
+        let home = try scratch.directory("user")
+        let fallback = "/tmp/peershare-\(getuid())"
+        var before = stat()
+        let existed = lstat(fallback, &before) == 0
+        defer { if !existed { try? FileManager.default.removeItem(atPath: fallback) } }
+        let environment: [String: String?] = [
+            "HOME": home, "XDG_RUNTIME_DIR": nil, "XDG_CONFIG_HOME": nil, "XDG_STATE_HOME": nil,
+            "XDG_DOWNLOAD_DIR": nil, "PEERSHARE_HOME": nil,
+        ]
+        try await Self.runWithDefaults(environment: environment, home: home, socketDirectory: fallback, scratch: scratch)
+    }
+
+    /// Starts `peershare run` with only `environment` to go by (loopback, discovery off),
+    /// checks the defaults it chose (name, identity, a 0700 socket directory holding a 0600
+    /// socket, all this user's), pairs a sender with it through `accept` by the same rules,
+    /// checks the file arrived in ~/Downloads/peershare, and stops it with SIGTERM.
+    static func runWithDefaults(environment: [String: String?], home: String, socketDirectory: String,
+                                scratch: Scratch) async throws {
         let agent = try RunningCommand(["run", "--port", "0", "--listen", "127.0.0.1", "--no-discovery"],
                                        environment: environment)
+        defer { agent.send(signal: SIGKILL) }
         var status: AgentStatus?
         for _ in 0..<200 where status == nil {
             let result = try await CLI.run(["status", "--json"], environment: environment)
@@ -31,10 +61,16 @@ extension EndToEnd {
         var identity = stat()
         #expect(lstat(home + "/.local/state/peershare/identity.key", &identity) == 0, "identity under XDG_STATE_HOME's default")
         #expect(identity.st_mode & 0o777 == 0o600)
-        var socketDirectory = stat()
-        #expect(lstat(runtime + "/peershare", &socketDirectory) == 0)
-        #expect(socketDirectory.st_mode & 0o777 == 0o700, "the control socket's directory is private")
-        #expect(socketDirectory.st_uid == getuid())
+        var directory = stat()
+        #expect(lstat(socketDirectory, &directory) == 0, "no control socket directory at \(socketDirectory)")
+        #expect(directory.st_mode & S_IFMT == S_IFDIR && directory.st_mode & 0o777 == 0o700,
+                "the control socket's directory is private: mode \(String(directory.st_mode & 0o7777, radix: 8))")
+        #expect(directory.st_uid == getuid())
+        var socket = stat()
+        #expect(lstat(socketDirectory + "/control.sock", &socket) == 0, "no control.sock in \(socketDirectory)")
+        #expect(socket.st_mode & S_IFMT == S_IFSOCK && socket.st_mode & 0o777 == 0o600,
+                "the control socket is this user's alone: mode \(String(socket.st_mode & 0o7777, radix: 8))")
+        #expect(socket.st_uid == getuid())
 
         let file = scratch.path("hello.txt")
         try Fixture.file(file, text: "hello defaults\n")
@@ -49,10 +85,11 @@ extension EndToEnd {
         #expect(accepted != nil, "accept by the default rules failed")
         let sent = try await send.wait(timeout: .seconds(30))
         #expect(sent.exited(0), "\(sent)")
-        let arrived = try String(contentsOfFile: home + "/Downloads/peershare/hello.txt", encoding: .utf8)
+        let arrived = try? String(contentsOfFile: home + "/Downloads/peershare/hello.txt", encoding: .utf8)
         #expect(arrived == "hello defaults\n")
         agent.send(signal: SIGTERM)
         let ended = try await agent.wait(timeout: .seconds(10))
         #expect(ended.exited(0), "the agent stops cleanly on SIGTERM: \(ended)")
+        #expect(lstat(socketDirectory + "/control.sock", &socket) != 0, "the agent left its control socket behind")
     }
 }

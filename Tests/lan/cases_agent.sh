@@ -275,3 +275,61 @@ case_agent_scale() {
         "($(awk -v w="$worst" -v a="$t_spawned" -v b="$t0" 'BEGIN { printf "%.2f", w + b - a }') s of the last start)" \
         "(sweep alone: ${sweep_worst} s; daemons' mDNS over IPv6 too: $ipv6; load $(cut -d' ' -f1 /proc/loadavg))"
 }
+
+# The control socket is the lab user's alone: a 0600 socket in a 0700 directory, both the
+# lab user's. Another ordinary user's CLI does not get past the directory; root (which the
+# file modes do not stop) is refused by the agent itself (SO_PEERCRED: the connection closes
+# without a reply, and the agent logs it); root's CLI refuses a socket directory that is not
+# its own. Here and not in the Swift suites: they run as one unprivileged user, and only root
+# can act as a second uid.
+case_agent_control_socket_owner() {
+    LAB_BARE="h1" lab_up 1 || { WHY="lab_up failed"; return 1; }
+    agent_start h1 alice --no-discovery
+    local home sock other=$((LAB_USER_UID - 1)) out rc reply
+    home=$(agent_home h1)
+    sock=$home/run/control.sock
+    wait_until 10 test -S "$sock" || { WHY="no control socket at $sock: $(cat "$LAB_DIR/h1/agent.log")"; return 1; }
+    agent_runs_as_lab_user h1 || return 1
+    agent_cli h1 status >/dev/null || { WHY="the lab user's own status call failed"; return 1; }
+    [ "$(stat -c '%a %u' "$sock")" = "600 $LAB_USER_UID" ] ||
+        { WHY="control socket mode and owner: $(stat -c '%a %u' "$sock"), not 600 $LAB_USER_UID"; return 1; }
+    [ "$(stat -c '%a %u' "$home/run")" = "700 $LAB_USER_UID" ] ||
+        { WHY="socket directory mode and owner: $(stat -c '%a %u' "$home/run"), not 700 $LAB_USER_UID"; return 1; }
+    echo "  control socket: mode $(stat -c '%a, uid %u' "$sock"); its directory: mode $(stat -c '%a, uid %u' "$home/run")"
+
+    out=$(lab_exec h1 setpriv --reuid="$other" --regid="$other" --clear-groups -- \
+        env -i PATH=/usr/bin:/bin HOME=/nonexistent "$PEERSHARE_BIN" status --home "$home" 2>&1)
+    rc=$?
+    if [ $rc -ne 9 ] || [[ $out != *"Cannot reach the control socket $sock: Permission denied"* ]]; then
+        WHY="uid $other's status: exit $rc (want 9, security), output: $out"
+        return 1
+    fi
+    echo "  uid $other's CLI: exit $rc, \"${out:0:90}...\""
+
+    reply=$(lab_exec h1 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"{\"command\":\"status\"}\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(repr(data))' "$sock" 2>&1)
+    [ "$reply" = "b''" ] || { WHY="root's raw status request got an answer (or an error): $reply"; return 1; }
+    wait_until 5 grep -q "control.uid=0 .*refused a control connection from another user" "$LAB_DIR/h1/agent.log" ||
+        { WHY="the agent did not log refusing root's connection: $(cat "$LAB_DIR/h1/agent.log")"; return 1; }
+    echo "  root's raw connection: closed without a reply, and logged by the agent"
+
+    out=$(lab_exec h1 env -i PATH=/usr/bin:/bin HOME=/nonexistent "$PEERSHARE_BIN" status --home "$home" 2>&1)
+    rc=$?
+    if [ $rc -ne 9 ] || [[ $out != *"it is served by uid $LAB_USER_UID, not by you (uid 0)"* ]]; then
+        WHY="root's status against the lab user's socket: exit $rc (want 9, security), output: $out"
+        return 1
+    fi
+    echo "  root's CLI: exit $rc, \"${out:0:90}...\""
+    agent_cli h1 status >/dev/null || { WHY="the lab user's own status call failed afterwards"; return 1; }
+}

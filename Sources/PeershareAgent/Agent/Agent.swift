@@ -68,11 +68,7 @@ public final class Agent: Sendable {
         } catch {
             // What the person asked for is wrong (usage), or the disk failed (I/O). Said as an
             // event too, so that a `send` that went through a running agent hears why.
-            let kind: AgentError.Kind = switch error.code {
-            case .notFound, .duplicateName, .invalidName, .unsupportedType: .usage
-            case .unreadable, .changedWhileSending, .io: .io
-            }
-            let failure = AgentError(kind, error.message, underlying: error)
+            let failure = Failure.plan(error)
             sink(.failure(failure, transfer: transferID))
             throw failure
         }

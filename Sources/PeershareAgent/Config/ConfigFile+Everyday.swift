@@ -2,6 +2,7 @@ import Foundation
 import PeershareTransfer
 import PeershareCore
 import TOMLKit
+import PeershareTransfer
 
 /// The settings of a background agent: the receive hook and desktop notifications.
 ///

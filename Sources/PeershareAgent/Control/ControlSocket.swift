@@ -9,7 +9,8 @@ import PeershareTransfer
 enum ControlSocket {
     /// Connects to the Unix socket at `path` and checks, with `SO_PEERCRED`, that the
     /// process serving it runs as `expectedUID`. Returns the connected, non-blocking
-    /// descriptor; nil when nothing listens there.
+    /// descriptor; nil when nothing listens there. A socket this user may not connect to
+    /// (permission denied) is an error, not "nothing listens".
     static func connect(_ path: String, expectedUID: uid_t = geteuid()) throws(AgentError) -> Int32? {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -31,7 +32,12 @@ enum ControlSocket {
             }
         }
         guard result == 0 else {
+            let code = errno
             close(fd)
+            // A socket this user may not reach is not "no agent": it is someone else's.
+            if code == EACCES || code == EPERM {
+                throw AgentError(.security, "Cannot reach the control socket \(path): \(String(cString: strerror(code))). It or its directory belongs to another user; nothing was sent. Set XDG_RUNTIME_DIR (or --home) to a directory of your own.")
+            }
             return nil
         }
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import PeershareTransfer
 import PeershareCore
+import PeershareTransfer
 
 /// The text table of `peershare history`, newest first, padded like `peers`' table. Every
 /// name is escaped (`DisplayEscape`) before it is measured and printed.

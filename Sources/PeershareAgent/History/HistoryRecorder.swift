@@ -2,6 +2,7 @@ import Foundation
 import PeershareTransfer
 import Logging
 import ServiceLifecycle
+import PeershareTransfer
 
 /// Writes every finished transfer and offer of one agent to `history.jsonl`, from the
 /// agent's own events (an `EventHub` subscription), so the sessions need not know about it.

@@ -2,6 +2,8 @@ import Foundation
 import PeershareTransfer
 import NIOConcurrencyHelpers
 import PeershareCore
+import PeershareTransfer
+import SystemPackage
 
 /// Runs one hook program: `argv` exactly as configured (no shell, no PATH lookup, nothing
 /// of the transfer on its command line), `input` on its standard input, `directory` as its
@@ -72,12 +74,10 @@ final class ScratchFile: Sendable {
         guard fd >= 0 else { throw AgentError(.io, "cannot make a temporary file: \(String(cString: strerror(errno)))") }
         _ = template.withUnsafeBufferPointer { buffer in buffer.baseAddress.map { unlink($0) } }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { throw AgentError(.io, "cannot write a temporary file: \(String(cString: strerror(errno)))") }
-            offset += written
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch {
+            throw AgentError(.io, "cannot write a temporary file: \(error)")
         }
         lseek(fd, 0, SEEK_SET)
     }

@@ -3,6 +3,7 @@ import PeershareTransfer
 import Logging
 import PeershareCore
 import ServiceLifecycle
+import PeershareTransfer
 
 /// What the receive hook reads on its standard input: one JSON object.
 struct HookDocument: Codable, Sendable {

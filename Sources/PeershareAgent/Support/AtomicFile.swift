@@ -1,5 +1,7 @@
 import Foundation
 import PeershareTransfer
+import PeersharePosix
+import SystemPackage
 
 /// Small files (identity, pins) are replaced atomically: written to a temporary file in the
 /// same directory with the final mode, fsynced, then renamed over the old one. A crash
@@ -35,17 +37,12 @@ enum AtomicFile {
         guard fd >= 0 else {
             throw AgentError(.io, "Cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let message = String(cString: strerror(errno))
-                close(fd)
-                unlink(temp)
-                throw AgentError(.io, "Cannot write \(path): \(message)")
-            }
-            offset += written
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw AgentError(.io, "Cannot write \(path): \(error)")
         }
         fchmod(fd, mode)
         fsync(fd)
@@ -70,13 +67,13 @@ enum AtomicFile {
         var buffer = [UInt8](repeating: 0, count: Int(info.st_size))
         var offset = 0
         while offset < buffer.count {
-            let count = buffer.withUnsafeMutableBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return Glibc.read(fd, base + offset, raw.count - offset)
-            }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw AgentError(.io, "Cannot read \(path): \(String(cString: strerror(errno)))")
+            let count: Int
+            do {
+                count = try buffer.withUnsafeMutableBytes { raw throws(Errno) -> Int in
+                    try SystemCall.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[offset...]))
+                }
+            } catch {
+                throw AgentError(.io, "Cannot read \(path): \(error)")
             }
             if count == 0 { break }
             offset += count

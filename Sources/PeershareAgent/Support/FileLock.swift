@@ -1,5 +1,6 @@
 import Glibc
 import PeershareTransfer
+import PeersharePosix
 
 /// Serializes the writers of a small state file that is replaced atomically (`AtomicFile`):
 /// an exclusive `flock(2)` on `PATH.lock`, held while the writer reads, changes and replaces
@@ -18,10 +19,10 @@ enum FileLock {
         guard fstat(lockFD, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw AgentError(.io, "Cannot lock \(path): \(lockPath) is not a regular file. Move it away.")
         }
-        while flock(lockFD, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                throw AgentError(.io, "Cannot lock \(path): \(String(cString: strerror(errno)))")
-            }
+        do {
+            try SystemCall.lock(lockFD, LOCK_EX)
+        } catch {
+            throw AgentError(.io, "Cannot lock \(path): \(error)")
         }
         return try body()
     }

@@ -219,9 +219,9 @@ public enum PathRules {
     /// True when every byte of `text` is printable ASCII (0x20–0x7E), and not a backslash
     /// when `backslash` is set: such a text has none of the characters `checkCharacters`
     /// refuses, because every control, C1 control and bidi control is either below 0x20,
-    /// 0x7F, or outside ASCII. Anything else goes through the scalar loop, so the error
-    /// is the same as before. Decoding scalars was the larger part of checking the paths
-    /// of a tree of small files, on both sides.
+    /// 0x7F, or outside ASCII. Anything else goes through the scalar loop, which names the
+    /// error. Decoding scalars would be the larger part of checking the paths of a tree of
+    /// small files, on both sides.
     static func isPlainASCII(_ text: String, backslash: Bool) -> Bool {
         let backslashByte: UInt8 = backslash ? UInt8(ascii: "\\") : 0
         let plain = text.utf8.withContiguousStorageIfAvailable { bytes in

@@ -25,7 +25,7 @@ public struct RelativePath: Sendable, Hashable, CustomStringConvertible {
         self.string = components.joined(separator: "/")
     }
 
-    // Identity is the components (as before `string` was stored), not the cached text.
+    // Identity is the components, not the cached text.
     public static func == (lhs: RelativePath, rhs: RelativePath) -> Bool { lhs.components == rhs.components }
     public func hash(into hasher: inout Hasher) { hasher.combine(components) }
 

@@ -1,7 +1,7 @@
 /// BATCH (type 0x12, sender → receiver): several small stream messages sealed as one
 /// secretstream message, so that a tree of small files costs one encryption, one frame and
 /// one wake-up of the receiving task per ~256 KiB instead of two of each per file
-/// (measured: 16,749 frames for the 8,000-file benchmark tree before, about 400 after).
+/// (BENCHMARKS.md has the frame counts).
 ///
 ///     0x12 BATCH   one or more items, back to back, filling the message exactly; each item:
 ///                  length u32 big-endian (≥ 1) · an ENTRY, DATA or HOLE message of exactly

@@ -23,24 +23,6 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         /// cross the wire) and the person did not ask to skip them.
         case partial
 
-        /// The process exit status for this class of failure.
-        public var exitCode: Int32 {
-            switch self {
-            case .general: 1
-            case .usage: 2
-            case .unreachable: 3
-            case .declined: 4
-            case .wrongCode: 5
-            case .expired: 6
-            case .noSpace: 7
-            case .io: 8
-            case .security, .protocolError: 9
-            case .noAgent: 10
-            case .busy: 11
-            case .partial: 12
-            case .cancelled: 130
-            }
-        }
     }
 
     public let kind: Kind

@@ -26,8 +26,7 @@ extension OfferWriter {
             return
         }
         for _ in 0..<Self.maxTempAttempts {
-            let tempName = ".peershare-\(transferTag)-\(tempCounter).part"
-            tempCounter += 1
+            let tempName = ".peershare-\(transferTag)-\(nextTempNumber()).part"
             do {
                 let finalMode = Self.modeAtCreation(entry)
                 let fd = try SystemCall.openAt(parent, tempName,
@@ -51,18 +50,18 @@ extension OfferWriter {
     /// opened beneath the inbox) and its path with the placed top-level name.
     func destination(of entry: Entry) throws(InboxError) -> (parent: Int32, placedPath: String) {
         if entry.path.depth == 1 {
-            try refuseDuplicateTopLevel(entry.path.topLevel)
+            try tree.refuseDuplicate(entry.path.topLevel)
             return (inbox.descriptor, entry.path.string)
         }
-        let placed = try placement(of: entry)
-        return (try openParent(placed.parentPath), placed.path)
+        let placed = try tree.placement(of: entry)
+        return (try tree.openParent(placed.parentPath), placed.path)
     }
 
     /// A small file is received without a name: `openat(parent, ".", O_TMPFILE|O_WRONLY,
     /// mode)`, then `linkat` to its final name in `finishFile` (never replacing). That is
     /// what keeps an incomplete file invisible, like a temp name, with one call less and
-    /// nothing to remove on failure: per file 26 µs against 39 µs for a temp name and
-    /// `renameat2` (C micro-benchmark, 8,000 files of 11 KB on ext4). Small files skip the
+    /// nothing to remove on failure, and costs less per file than a temp name and
+    /// `renameat2` (BENCHMARKS.md). Small files skip the
     /// partial area: one that is cut off is sent again whole, which costs less than keeping
     /// it (open, `flock`, `fchmod` and a rename across directories per file). False if
     /// the file system has no `O_TMPFILE` (then the caller takes the named path, which
@@ -97,8 +96,8 @@ extension OfferWriter {
         }
     }
 
-    /// Appends `bytes` to the current file at its current offset (`pwrite`, repeated until
-    /// all is written). More than the declared size is refused before anything is written:
+    /// Appends `bytes` to the current file at its current offset (swift-system's `writeAll`:
+    /// `pwrite` until all is written, EINTR retried). More than the declared size is refused before anything is written:
     /// `.sizeMismatch` (hostile-inputs.md item 16).
     package func write(_ bytes: UnsafeRawBufferPointer) throws(InboxError) {
         var file = try requireCurrentFile()
@@ -108,17 +107,11 @@ extension OfferWriter {
             throw InboxError(.sizeMismatch,
                              "'\(DisplayEscape.escape(file.placedPath))' got more than its declared \(file.entry.size) bytes")
         }
-        let descriptor = FileDescriptor(rawValue: file.descriptor)
-        var done = 0
-        while done < bytes.count {
-            let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
-            do {
-                done += try descriptor.write(toAbsoluteOffset: Int64(file.offset) + Int64(done), rest,
-                                             retryOnInterrupt: true)
-            } catch {
-                discardCurrentFile()
-                throw InboxError.system(error as? Errno ?? .ioError, "cannot write", file.placedPath)
-            }
+        do {
+            _ = try FileDescriptor(rawValue: file.descriptor).writeAll(toAbsoluteOffset: Int64(file.offset), bytes)
+        } catch {
+            discardCurrentFile()
+            throw InboxError.system(error as? Errno ?? .ioError, "cannot write", file.placedPath)
         }
         file.offset += count
         file.writtenEnd = max(file.writtenEnd, file.offset)
@@ -179,7 +172,7 @@ extension OfferWriter {
         current = placing
         if file.entry.path.depth == 1 {
             try claimTopLevelFile(file)
-        } else if isInAdoptedFolder(file.placedPath) {
+        } else if tree.isInAdoptedFolder(file.placedPath) {
             try claimNameInAdoptedFolder(file)
         } else {
             do {
@@ -195,7 +188,7 @@ extension OfferWriter {
 
     /// The mode to create the temp file with so that it needs no `fchmod` at the end (one
     /// system call less per file): the final mode, `PathRules.safeMode`, when the process
-    /// umask clears none of its bits; nil otherwise (then 0600 and `fchmod`, as before).
+    /// umask clears none of its bits; nil otherwise (then 0600, and `fchmod` at the end).
     /// The final mode never has world-write, setuid, setgid or sticky bits, so the temp file
     /// allows nobody anything the finished file will not allow them.
     static func modeAtCreation(_ entry: Entry) -> UInt32? {
@@ -209,7 +202,7 @@ extension OfferWriter {
     private func claimTopLevelFile(_ file: IncomingFile) throws(InboxError) {
         let original = file.entry.path.topLevel
         let candidate = try placeUnderFreeName(file, original, in: inbox.descriptor, shown: { $0 })
-        claimTopLevel(original, as: candidate)
+        tree.claimTopLevel(original, as: candidate)
         area?.appendClaim(original, placed: candidate)
     }
 

@@ -14,18 +14,11 @@ import PeershareCore
 /// following symlinks), an identical symlink is kept, and a file name that is taken gets
 /// the next " (n)" name.
 extension OfferWriter {
-    /// Top level of a folder this writer completes rather than created.
-    func isInAdoptedFolder(_ placedPath: String) -> Bool {
-        guard !adoptedTopLevel.isEmpty else { return false }
-        let top = placedPath.split(separator: "/", maxSplits: 1).first.map(String.init) ?? placedPath
-        return adoptedTopLevel.contains(top)
-    }
-
     /// A top-level directory entry whose name an unfinished transfer of this sender placed:
     /// reuse that folder if it is still a directory (not a symlink) beneath the inbox.
     func adoptTopLevelDirectory(_ entry: Entry) -> Bool {
         let original = entry.path.topLevel
-        guard let placed = holdings.adopted[original], !adoptedTopLevel.contains(placed),
+        guard let placed = holdings.adopted[original], !tree.isAdopted(placed),
               let before = try? SystemCall.statusNoFollow(inbox.descriptor, placed),
               let fd = try? SystemCall.openBeneath(inbox.descriptor, placed, flags: O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         else { return false }
@@ -33,9 +26,9 @@ extension OfferWriter {
         let same = (try? SystemCall.status(fd)).map { $0.st_ino == before.st_ino && $0.st_dev == before.st_dev } ?? false
         SystemCall.close(fd)
         guard same, UInt64(before.st_ino) == holdings.adoptedInodes[original] else { return false }
-        claimTopLevel(original, as: placed)
-        recordDirectory([placed], entry, path: placed)
-        adoptedTopLevel.insert(placed)
+        tree.claimTopLevel(original, as: placed)
+        tree.recordDirectory([placed], entry, path: placed)
+        tree.adopt(placed)
         return true
     }
 
@@ -103,8 +96,7 @@ extension OfferWriter {
     /// resumable): used when the file's resumable name is taken.
     private func beginOneOffFile(_ entry: Entry, parent: Int32, placedPath: String, area: PartialArea) throws(InboxError) {
         for _ in 0..<Self.maxTempAttempts {
-            let tempName = "\(area.senderTag)-\(transferTag)-\(tempCounter).tmp"
-            tempCounter += 1
+            let tempName = "\(area.senderTag)-\(transferTag)-\(nextTempNumber()).tmp"
             do {
                 let fd = try SystemCall.openAt(area.descriptor, tempName, flags: O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode: 0o600)
                 current = IncomingFile(descriptor: fd, parentDescriptor: parent, tempDirectory: area.descriptor, tempName: tempName,
@@ -159,7 +151,7 @@ extension OfferWriter {
         file.writtenEnd = offset
         current = file
         countContent(offset)
-        resumedBytes += offset
+        countResumed(offset)
     }
 
     /// A complete file the receiver announced: it must still be there under its final name
@@ -168,16 +160,16 @@ extension OfferWriter {
     private func acceptPresentFile(_ entry: Entry) throws(InboxError) {
         let placed: [String]
         if entry.path.depth == 1 {
-            try refuseDuplicateTopLevel(entry.path.topLevel)
+            try tree.refuseDuplicate(entry.path.topLevel)
             guard let name = holdings.adopted[entry.path.topLevel] else {
                 throw InboxError(.refusedEntry, "a resume claim for '\(DisplayEscape.escape(entry.path.string))' that this receiver did not announce")
             }
             placed = [name]
         } else {
-            let placement = try placement(of: entry)
+            let placement = try tree.placement(of: entry)
             placed = placement.components
         }
-        let parent = placed.count == 1 ? inbox.descriptor : try openParent(placed.dropLast().joined(separator: "/"))
+        let parent = placed.count == 1 ? inbox.descriptor : try tree.openParent(placed.dropLast().joined(separator: "/"))
         let shown = DisplayEscape.escape(placed.joined(separator: "/"))
         guard let info = try? SystemCall.statusNoFollow(parent, placed[placed.count - 1]),
               info.st_mode & S_IFMT == S_IFREG, UInt64(max(0, info.st_size)) == entry.size,
@@ -185,10 +177,10 @@ extension OfferWriter {
         else {
             throw InboxError(.io, "'\(shown)' changed in the inbox since it was announced as complete")
         }
-        if placed.count == 1 { claimTopLevel(entry.path.topLevel, as: placed[0]) }
+        if placed.count == 1 { tree.claimTopLevel(entry.path.topLevel, as: placed[0]) }
         countContent(entry.size)
-        resumedBytes += entry.size
-        filesAlreadyPresent += 1
+        countResumed(entry.size)
+        countAlreadyPresent()
         countCompletedFile()
     }
 

@@ -20,42 +20,34 @@ import PeershareCore
 /// Dropping a writer that neither finished nor aborted aborts it (see `abort()`).
 package final class OfferWriter {
     /// Top-level names actually used (after " (2)" renames), in the order they were claimed.
-    package private(set) var placedTopLevelNames: [String] = []
+    package var placedTopLevelNames: [String] { tree.topLevelNames }
     /// File content accounted for so far: bytes written plus holes skipped (so for a
     /// complete offer it equals the sum of the declared file sizes).
     package private(set) var bytesWritten: UInt64 = 0
     /// Regular files renamed to their final names (or found complete there, with resume).
     package private(set) var filesCompleted: UInt64 = 0
     /// Of `bytesWritten`, the bytes this receiver already held (resume).
-    package internal(set) var resumedBytes: UInt64 = 0
+    package private(set) var resumedBytes: UInt64 = 0
     /// Files already complete under their final names (resume), not sent again.
-    package internal(set) var filesAlreadyPresent: UInt64 = 0
+    package private(set) var filesAlreadyPresent: UInt64 = 0
 
     let inbox: InboxDirectory
     /// The transfer ID reduced to `[A-Za-z0-9_-]`, at most 64 characters, for temp names.
     let transferTag: String
-    /// Original top-level name → name placed in the inbox.
-    var placedTopLevel: [String: String] = [:]
-    /// Every directory this writer created, in creation order.
-    var createdDirectories: [CreatedDirectory] = []
-    /// Placed paths of `createdDirectories`: the only directories a later entry may go into.
-    var createdPaths: Set<String> = []
-    /// The file between `begin` and `finishFile`.
-    var current: IncomingFile?
-    /// The most recently opened parent directory (consecutive entries usually share one).
-    var cachedParent: (path: String, descriptor: Int32)?
-    /// Next temp-file counter.
-    var tempCounter: UInt64 = 1
-    /// Set when the inbox's file system refused `O_TMPFILE`: small files then take the
-    /// named temp-file path too.
-    var unnamedFilesUnsupported = !OfferWriter.procFileDescriptorsVisible
-    var state: State = .running
+    /// What this writer placed: top-level names, created directories, the cached parent.
+    let tree: InboxPlacement
     /// With resume: the sender's partial area and what it holds (see `OfferWriter+Resume`).
-    /// Nil: files are received under temp names next to their final names, as before.
+    /// Nil: files are received under temp names next to their final names.
     let area: PartialArea?
     let holdings: ResumeHoldings
-    /// Placed top-level folders of an unfinished transfer that this one completes.
-    var adoptedTopLevel: Set<String> = []
+    /// The file between `begin` and `finishFile`; set by the `+Files` and `+Resume`
+    /// extensions, which open it in their own ways.
+    var current: IncomingFile?
+    /// Set by `beginUnnamedFile` when the inbox's file system refused `O_TMPFILE`: small
+    /// files then take the named temp-file path too.
+    var unnamedFilesUnsupported = !OfferWriter.procFileDescriptorsVisible
+    private var tempCounter: UInt64 = 1
+    private var state: State = .running
 
     enum State { case running, finished, aborted }
 
@@ -79,6 +71,7 @@ package final class OfferWriter {
     /// A writer that receives every file in `area` and can resume what `holdings` lists.
     init(inbox: InboxDirectory, transferID: String, area: PartialArea?, holdings: ResumeHoldings) {
         self.inbox = inbox
+        self.tree = InboxPlacement(inbox: inbox)
         self.area = area
         self.holdings = holdings
         let allowed = transferID.unicodeScalars.filter {
@@ -132,8 +125,8 @@ package final class OfferWriter {
             throw InboxError(.sizeMismatch,
                              "'\(DisplayEscape.escape(open.placedPath))' ended after \(open.offset) of \(open.entry.size) bytes")
         }
-        closeCachedParent()
-        for directory in deepestFirst(createdDirectories) {
+        tree.closeCachedParent()
+        for directory in tree.directoriesDeepestFirst {
             let path = directory.placedPath
             let fd: Int32
             do {
@@ -152,7 +145,7 @@ package final class OfferWriter {
         }
         state = .finished
         // These top-level names are complete now: nothing of theirs is left to resume.
-        area?.removeClaims(Set(placedTopLevel.keys))
+        area?.removeClaims(Set(tree.topLevel.keys))
     }
 
     /// Stops the transfer and cleans up only what this writer made: closes and unlinks
@@ -169,8 +162,8 @@ package final class OfferWriter {
         guard state == .running else { return }
         state = .aborted
         discardCurrentFile(keep: keepPartial)
-        closeCachedParent()
-        for directory in deepestFirst(createdDirectories) {
+        tree.closeCachedParent()
+        for directory in tree.directoriesDeepestFirst {
             let name = directory.placedComponents[directory.depth - 1]
             if directory.depth == 1 {
                 try? SystemCall.unlink(inbox.descriptor, name, flags: AT_REMOVEDIR)
@@ -187,24 +180,30 @@ package final class OfferWriter {
         // Nothing of a transfer that failed for another reason is resumed later; nor is a
         // top-level name whose folder was empty and so removed just above.
         if let area {
-            let gone = placedTopLevel.filter { !keepPartial || !inbox.exists($0.value) }.keys
+            let gone = tree.topLevel.filter { !keepPartial || !inbox.exists($0.value) }.keys
             if !gone.isEmpty { area.removeClaims(Set(gone)) }
         }
     }
 
     // MARK: Shared helpers
 
-    /// Remembers that the top-level `original` was placed as `placed`.
-    func claimTopLevel(_ original: String, as placed: String) {
-        placedTopLevel[original] = placed
-        placedTopLevelNames.append(placed)
-    }
-
     /// Adds written bytes or skipped hole bytes to `bytesWritten`.
     func countContent(_ bytes: UInt64) { bytesWritten += bytes }
 
     /// Counts one file renamed to its final name.
     func countCompletedFile() { filesCompleted += 1 }
+
+    /// Counts bytes this receiver already held (they are in `bytesWritten` too).
+    func countResumed(_ bytes: UInt64) { resumedBytes += bytes }
+
+    /// Counts a file found complete under its final name.
+    func countAlreadyPresent() { filesAlreadyPresent += 1 }
+
+    /// The number for the next temp-file name (unique within this writer).
+    func nextTempNumber() -> UInt64 {
+        defer { tempCounter += 1 }
+        return tempCounter
+    }
 
     func requireRunning() throws(InboxError) {
         switch state {
@@ -214,12 +213,6 @@ package final class OfferWriter {
         }
     }
 
-    /// Created directories, deepest first; creation order kept among equal depths.
-    private func deepestFirst(_ directories: [CreatedDirectory]) -> [CreatedDirectory] {
-        directories.enumerated()
-            .sorted { $0.element.depth != $1.element.depth ? $0.element.depth > $1.element.depth : $0.offset < $1.offset }
-            .map(\.element)
-    }
 }
 
 @available(*, unavailable, message: "OfferWriter is used from one thread at a time")

@@ -6,10 +6,10 @@ import NIOConcurrencyHelpers
 /// decrypting and checking the next frame.
 ///
 /// Why: on a tree of small files the receiver's file-system calls (create, write, rename,
-/// utimensat, close: about two thirds of its CPU, measured with perf) and its decryption
-/// and checks ran one after the other on one task, which was the slowest stage of the
-/// whole transfer. Now the session task only decrypts and checks (`EntryAccounting`) and
-/// hands each frame's operations, in stream order, to a serial queue.
+/// utimensat, close) take most of its CPU; done on the session task they would serialize
+/// with decryption and checks. So the session task only decrypts and checks
+/// (`EntryAccounting`) and hands each frame's operations, in stream order, to a serial queue.
+/// BENCHMARKS.md has the figures.
 ///
 /// Frames are decrypted into one of `bufferCount` plaintext buffers owned here; a buffer
 /// goes back to the free list once the queue has written everything that points into it,

@@ -78,7 +78,7 @@ package final class FileSource {
         if expectedSize < Self.smallFile {
             // A small file cannot hold a hole worth reporting next to its data, and its
             // read-ahead is one read: skip the lseek(SEEK_DATA/SEEK_HOLE) and fadvise calls,
-            // which were most of the per-file syscalls of a source tree (strace, benchmark).
+            // which would be most of the per-file system calls of a tree of small files.
             dataEnd = expectedSize
         } else {
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)

@@ -254,14 +254,14 @@ struct PlanBuilder {
     @discardableResult
     private static func checkReadable(_ directory: Int32, _ name: String, shown: String,
                                       leavingOut: Set<Int32> = []) throws(SendError) -> String? {
-        var result: Int32
-        repeat {
-            result = faccessat(directory, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW)
-        } while result != 0 && errno == EINTR
-        guard result != 0 else { return nil }
-        let code = errno
-        if leavingOut.contains(code) { return String(cString: strerror(code)).lowercased() }
-        throw SendError.system(Errno(rawValue: code), "cannot read", shown)
+        do {
+            try SystemCall.checkAccess(directory, name, mode: R_OK, flags: AT_EACCESS | AT_SYMLINK_NOFOLLOW)
+            return nil
+        } catch where leavingOut.contains(error.rawValue) {
+            return String(cString: strerror(error.rawValue)).lowercased()
+        } catch {
+            throw SendError.system(error, "cannot read", shown)
+        }
     }
 
     private static func permissions(_ info: stat) -> UInt32 { UInt32(info.st_mode) & 0o7777 }

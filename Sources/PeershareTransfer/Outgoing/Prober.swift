@@ -93,7 +93,7 @@ package struct Prober: Sendable {
         case .message(let bytes): m2 = bytes
         case .abort(let abort):
             if let lower = abort.lowerVersion(than: version) { return .dialAgain(pin: nil, version: lower) }
-            throw abort.asError
+            throw Failure.abort(abort)
         }
         let answered: SenderStep
         do {

@@ -6,9 +6,8 @@ internal import SystemPackage
 /// The directory of the file being sent, kept open while the send walks its files.
 ///
 /// A send opens its files in tree order, so most files share the previous file's directory.
-/// Opening each one by its full path made the kernel walk every component again (path
-/// lookup was about 4% of the sender's CPU on the 8,000-file benchmark tree); opening the
-/// name relative to the directory that is already open walks one. Not thread-safe: one
+/// Opening each one by its full path would make the kernel walk every component again;
+/// opening the name relative to the directory that is already open walks one. Not thread-safe: one
 /// send uses one of these.
 final class SourceDirectories {
     private var path: String?

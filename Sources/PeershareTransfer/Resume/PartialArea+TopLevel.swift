@@ -13,7 +13,7 @@ import PeershareCore
 /// taken up, removed before it gets its final name), and an offer considers only partial
 /// files that are no larger than the whole offer and whose top-level name it lists. A file
 /// without the attribute (made by an older build, or on a file system without user
-/// attributes) is considered by every offer, as before.
+/// attributes) is considered by every offer.
 extension PartialArea {
     static let topLevelAttribute = "user.peershare.top-level"
 

@@ -30,7 +30,9 @@ import SodiumKit
 /// transfer starts, a sender keeps at most `maxPartialsPerSender` unfinished files (the
 /// oldest go first), and the directory is removed when it is empty and unused.
 ///
-/// One `PartialArea` per incoming transfer, used from that session's task only.
+/// One `PartialArea` per incoming transfer, never used by two threads at once: the session's
+/// task reads what it holds before ACCEPT, then only the transfer's writer uses it (on the
+/// `WritePipeline` queue) until the session closes it, after the writer stopped.
 final class PartialArea {
     static let directoryName = ".peershare-partial"
     static let maxAgeSeconds = 7 * 24 * 3600

@@ -44,18 +44,4 @@ struct AbortFrame: Equatable {
         return ProtocolVersion.fallback(refused: offered, abortText: text)
     }
 
-    /// The error the receiving side of this frame reports. The peer cancelling (or shutting
-    /// down) is a lost peer for this side, not this person's Ctrl-C: exit 3, never 130.
-    var asError: AgentError {
-        let shown = DisplayEscape.escape(text)
-        switch reason {
-        case .declined: return AgentError(.declined, "The receiver declined the offer.")
-        case .wrongCode: return AgentError(.wrongCode, "Pairing failed: the code did not match. Ask the sender to send again and type the new code.")
-        case .expired: return AgentError(.expired, "The offer expired before it was approved. Send again.")
-        case .busy: return AgentError(.busy, "The receiver is not accepting offers right now: \(shown)")
-        case .cancelled: return AgentError(.unreachable, "The other side stopped: \(shown)")
-        case .security: return AgentError(.security, "The other side stopped for a security reason: \(shown)")
-        case .protocolError: return AgentError(.protocolError, "The other side reported a protocol error: \(shown)")
-        }
-    }
 }

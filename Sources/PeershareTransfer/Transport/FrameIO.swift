@@ -8,7 +8,7 @@ import PeershareCore
 /// caller is about to wait for an answer (`flush`), so many small files do not cost one
 /// syscall each. At most `maxBatchesInFlight` batches wait in NIO at once: the sender then
 /// waits for the oldest write to complete, which bounds its memory strictly (NIO's async
-/// writer learns of socket backpressure late and let bursts of 25 MiB build up, measured),
+/// writer learns of socket backpressure late, so bursts of many MiB could build up),
 /// and a completed batch's buffer is reused for the next one, so a transfer allocates no
 /// new buffers after its start. Used by one task at a time; not Sendable.
 final class FrameIO {

@@ -1,15 +1,15 @@
 import PeershareCore
 
 /// Handshake-phase helpers shared by both roles: reading one handshake message (which may
-/// instead be the peer's abort notice) under a deadline, and mapping handshake errors to
-/// what the person is told.
+/// instead be the peer's abort notice) under a deadline, and telling the peer why this side
+/// stops.
 extension FrameIO {
     /// Reads one handshake message within `seconds`. An abort frame from the peer becomes
     /// its error; anything over the handshake cap was already refused by the decoder.
     func readHandshakeMessage(_ what: String, seconds: Double) async throws(AgentError) -> [UInt8] {
         switch try await readHandshakeReply(what, seconds: seconds) {
         case .message(let bytes): return bytes
-        case .abort(let abort): throw abort.asError
+        case .abort(let abort): throw Failure.abort(abort)
         }
     }
 
@@ -35,26 +35,9 @@ extension FrameIO {
     }
 }
 
+
 /// A handshake message, or the peer's abort instead of it.
 enum HandshakeReply {
     case message([UInt8])
     case abort(AbortFrame)
-}
-
-extension AgentError {
-    /// The person-facing error for a failed handshake step.
-    static func handshake(_ error: HandshakeError) -> AgentError {
-        switch error {
-        case .confirmationFailed:
-            return AgentError(.wrongCode, "Pairing failed: the code did not match (or someone tampered with the connection). Send again and type the new code.", underlying: error)
-        case .pinMismatch:
-            return AgentError(.security, "Security check failed: the peer at this address holds a different identity key than the one paired before. It may be another device or an impostor; if it was reinstalled, run `peershare forget` for it and pair again.", underlying: error)
-        case .downgrade:
-            return AgentError(.security, "Security check failed: the peer tried to skip pairing (downgrade). The session was stopped.", underlying: error)
-        case .unsupportedVersion:
-            return AgentError(.protocolError, "The peer speaks an unsupported protocol version (\(error)). Update peershare on both machines.", underlying: error)
-        default:
-            return AgentError(.security, "The handshake failed: \(error)", underlying: error)
-        }
-    }
 }

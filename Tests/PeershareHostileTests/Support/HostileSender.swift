@@ -1,5 +1,6 @@
 import Foundation
 import PeershareCore
+import PeershareSpec
 import SodiumKit
 
 /// What the agent did in answer to a hostile attempt, as seen by the test peer.
@@ -180,21 +181,24 @@ final class SecureSession: @unchecked Sendable {
 }
 
 /// One handshake played step by step as a sender, so a test can stop, tamper or replay
-/// anywhere. Built on the product's `SenderHandshake` (honest computations) plus raw frames.
+/// anywhere. Built on `SpecSender` (PeershareSpec: docs/PROTOCOL.md §3 written from the
+/// document, not the product's `SenderHandshake`) plus raw frames, so the agent is checked
+/// against the document, not against its own code.
 final class SenderAttempt: @unchecked Sendable {
     let socket: PeerSocket
-    private var handshake: SenderHandshake
+    private var handshake: SpecSender
     private(set) var m1: [UInt8] = []
     private(set) var m2: [UInt8] = []
     private(set) var m3: [UInt8] = []
     private(set) var m5: [UInt8] = []
-    private(set) var code: PairingCode?
-    private(set) var mode: HandshakeMode?
+    /// The pairing code S shows (PAIR), six digits.
+    private(set) var code: String?
+    /// The mode byte M2 agreed (`SpecHandshake.pair` or `.known`).
+    private(set) var mode: UInt8?
 
     init(socket: PeerSocket, identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8]) {
         self.socket = socket
-        // Protocol 1.0 on purpose: every hostile case also shows that a 1.0 sender is still served.
-        self.handshake = SenderHandshake(identity: identity, pinnedReceiver: pinnedReceiver, summary: summary, version: .v1_0)
+        self.handshake = SpecSender(identity: identity, pinnedReceiver: pinnedReceiver, summary: summary)
     }
 
     var receiverIdentity: [UInt8]? { handshake.receiverIdentity }
@@ -202,7 +206,7 @@ final class SenderAttempt: @unchecked Sendable {
 
     /// Makes and sends M1.
     func sendM1() async throws {
-        m1 = try handshake.makeM1()
+        m1 = handshake.makeM1()
         try await socket.sendFrame(m1)
     }
 
@@ -215,15 +219,15 @@ final class SenderAttempt: @unchecked Sendable {
     }
 
     /// Handles M2; in PAIR mode returns the code and M3 (not yet sent).
-    func handleM2() throws -> (code: PairingCode, m3: [UInt8])? {
+    func handleM2() throws -> (code: String, m3: [UInt8])? {
         switch try handshake.handleM2(m2) {
         case .pairing(let code, let m3):
             self.code = code
             self.m3 = m3
-            mode = .pair
+            mode = SpecHandshake.pair
             return (code, m3)
         case .known:
-            mode = .known
+            mode = SpecHandshake.known
             return nil
         }
     }
@@ -251,12 +255,12 @@ final class SenderAttempt: @unchecked Sendable {
     }
 
     /// Handles M4 only (for wrong-code tests): the error if it does not verify.
-    func checkM4(_ m4: [UInt8]) -> HandshakeError? {
+    func checkM4(_ m4: [UInt8]) -> SpecError? {
         do {
             _ = try handshake.handleM4(m4)
             return nil
         } catch {
-            return error
+            return error as? SpecError ?? .malformed("M4: \(error)")
         }
     }
 }

@@ -166,8 +166,7 @@ final class Lab: @unchecked Sendable {
 
     /// First contact of the hostile peer, played honestly with `SenderAttempt`.
     private func pairHostileSender() async throws {
-        let summary = OfferSummary(senderName: hostile.name, fileCount: 1, directoryCount: 0, symlinkCount: 0,
-                                   totalBytes: 3, topLevelNames: ["pair-hostile.txt"]).encode()
+        let summary = Raw.summary(sender: hostile.name, names: ["pair-hostile.txt"], total: 3)
         let socket = try await PeerSocket.connect(port: port)
         defer { socket.close() }
         let attempt = SenderAttempt(socket: socket, identity: hostile.identity, pinnedReceiver: nil, summary: summary)
@@ -178,7 +177,7 @@ final class Lab: @unchecked Sendable {
         // `accept` waits until the transfer starts, which needs the steps below: typed
         // meanwhile, checked once the offer was answered.
         let agent = self.agent
-        let digits = code.digits
+        let digits = code
         let typed = Task { await agent.accept(digits) }
         let m4: [UInt8]
         switch await attempt.readM4() {
@@ -186,7 +185,7 @@ final class Lab: @unchecked Sendable {
         case .failure(let box): throw HarnessError("hostile pairing: no M4 but \(box)")
         }
         let session = try await attempt.finish(m4: m4)
-        let answer = try await session.offer([StreamMessage.offerType] + summary)
+        let answer = try await session.offer([Raw.offerType] + summary)
         guard case .accept = answer else { throw HarnessError("hostile pairing: offer answered with \(answer)") }
         let accepted = await typed.value
         guard accepted.exited(0) else { throw HarnessError("accept failed: \(accepted)") }

@@ -1,30 +1,24 @@
 import PeershareCore
+import PeershareSpec
 import Testing
 
-/// Stream message plaintexts built byte by byte with `WireWriter`, so that they can carry what
-/// the codec would refuse to build: bad names, invalid UTF-8, lying sizes, unknown kinds.
+/// Stream message plaintexts built byte by byte from docs/PROTOCOL.md §2 and §5 (type
+/// numbers, field order, varint, zigzag and str from `Spec`), not with the product's
+/// encoders, so that they can carry what the codec would refuse to build (bad names,
+/// invalid UTF-8, lying sizes, unknown kinds) and follow the document, not the code.
 enum Raw {
     static let mtime: Int64 = 1_700_000_000
 
-    /// A string field from raw bytes (varint length, then the bytes as given).
-    static func string(_ bytes: [UInt8], into writer: inout WireWriter) {
-        writer.writeVarint(UInt64(bytes.count))
-        writer.writeBytes(bytes)
-    }
+    /// Type bytes (§5).
+    static let offerType: UInt8 = 0x01, entryType: UInt8 = 0x04, dataType: UInt8 = 0x05, holeType: UInt8 = 0x06
+    static let endType: UInt8 = 0x07, failureType: UInt8 = 0x09, holdingType: UInt8 = 0x10, resumeType: UInt8 = 0x11
+    static let batchType: UInt8 = 0x12
 
     /// ENTRY: kind, path, mode, mtime seconds (zigzag), nanoseconds, then size (file) or target (symlink).
     static func entry(kind: UInt8, path: [UInt8], mode: UInt64 = 0o644, seconds: Int64 = mtime, nanoseconds: UInt64 = 0,
                       size: UInt64? = nil, target: [UInt8]? = nil) -> [UInt8] {
-        var writer = WireWriter()
-        writer.writeByte(StreamMessage.entryType)
-        writer.writeByte(kind)
-        string(path, into: &writer)
-        writer.writeVarint(mode)
-        writer.writeZigzag(seconds)
-        writer.writeVarint(nanoseconds)
-        if let size { writer.writeVarint(size) }
-        if let target { string(target, into: &writer) }
-        return writer.bytes
+        [entryType, kind] + Spec.str(path) + Spec.leb128(mode) + Spec.zigzag(seconds) + Spec.leb128(nanoseconds)
+            + (size.map(Spec.leb128) ?? []) + (target.map(Spec.str) ?? [])
     }
 
     static func file(_ path: String, size: UInt64, mode: UInt64 = 0o644) -> [UInt8] {
@@ -43,62 +37,44 @@ enum Raw {
         entry(kind: 3, path: Array(path.utf8), mode: 0o777, target: Array(target.utf8))
     }
 
-    static func data(_ bytes: [UInt8]) -> [UInt8] { [StreamMessage.dataType] + bytes }
+    static func data(_ bytes: [UInt8]) -> [UInt8] { [dataType] + bytes }
 
-    static func hole(_ length: UInt64) -> [UInt8] {
-        var writer = WireWriter()
-        writer.writeByte(StreamMessage.holeType)
-        writer.writeVarint(length)
-        return writer.bytes
-    }
+    static func hole(_ length: UInt64) -> [UInt8] { [holeType] + Spec.leb128(length) }
 
-    static func end(files: UInt64, bytes: UInt64) -> [UInt8] {
-        var writer = WireWriter()
-        writer.writeByte(StreamMessage.endType)
-        writer.writeVarint(files)
-        writer.writeVarint(bytes)
-        return writer.bytes
-    }
+    static func end(files: UInt64, bytes: UInt64) -> [UInt8] { [endType] + Spec.leb128(files) + Spec.leb128(bytes) }
 
-    static func failure(code: UInt8, text: [UInt8]) -> [UInt8] {
-        var writer = WireWriter()
-        writer.writeByte(StreamMessage.failureType)
-        writer.writeByte(code)
-        string(text, into: &writer)
-        return writer.bytes
-    }
+    static func failure(code: UInt8, text: [UInt8]) -> [UInt8] { [failureType, code] + Spec.str(text) }
+
+    static func resume(_ offset: UInt64) -> [UInt8] { [resumeType] + Spec.leb128(offset) }
 
     /// An OFFER body (no type byte), written as given: nothing is validated.
     static func summary(sender: [UInt8] = Array("hostile".utf8), files: UInt64, directories: UInt64 = 0, symlinks: UInt64 = 0,
                         total: UInt64, names: [[UInt8]], more: UInt64 = 0) -> [UInt8] {
-        var writer = WireWriter()
-        string(sender, into: &writer)
-        writer.writeVarint(files)
-        writer.writeVarint(directories)
-        writer.writeVarint(symlinks)
-        writer.writeVarint(total)
-        writer.writeVarint(UInt64(names.count))
-        for name in names { string(name, into: &writer) }
-        writer.writeVarint(more)
-        return writer.bytes
+        Spec.str(sender) + Spec.leb128(files) + Spec.leb128(directories) + Spec.leb128(symlinks) + Spec.leb128(total)
+            + Spec.leb128(UInt64(names.count)) + names.flatMap(Spec.str) + Spec.leb128(more)
     }
 
-    /// An OFFER message (type byte + body).
+    /// The OfferSummary of an honest one-file (or one-folder) offer, for handshakes (M3).
+    static func summary(sender: String, names: [String], files: UInt64 = 1, total: UInt64 = 1) -> [UInt8] {
+        summary(sender: Array(sender.utf8), files: files, total: total, names: names.map { Array($0.utf8) })
+    }
+
+    /// An OFFER message.
     static func offer(sender: String = "hostile", files: UInt64, directories: UInt64 = 0, symlinks: UInt64 = 0,
                       total: UInt64, names: [String], more: UInt64 = 0) -> [UInt8] {
-        [StreamMessage.offerType] + summary(sender: Array(sender.utf8), files: files, directories: directories, symlinks: symlinks,
-                                            total: total, names: names.map { Array($0.utf8) }, more: more)
+        [offerType] + summary(sender: Array(sender.utf8), files: files, directories: directories, symlinks: symlinks,
+                              total: total, names: names.map { Array($0.utf8) }, more: more)
     }
 
     static func offer(rawNames names: [[UInt8]], sender: [UInt8] = Array("hostile".utf8), files: UInt64, directories: UInt64 = 0,
                       symlinks: UInt64 = 0, total: UInt64, more: UInt64 = 0) -> [UInt8] {
-        [StreamMessage.offerType] + summary(sender: sender, files: files, directories: directories, symlinks: symlinks,
-                                            total: total, names: names, more: more)
+        [offerType] + summary(sender: sender, files: files, directories: directories, symlinks: symlinks,
+                              total: total, names: names, more: more)
     }
 
     /// A BATCH: each item after its u32 big-endian length (its real length unless given).
     static func batch(_ items: [[UInt8]], lengths: [UInt32]? = nil) -> [UInt8] {
-        var out: [UInt8] = [StreamMessage.batchType]
+        var out: [UInt8] = [batchType]
         for (index, item) in items.enumerated() {
             let length = lengths?[index] ?? UInt32(item.count)
             out += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]

@@ -1,6 +1,6 @@
 import PeershareCore
 
-extension ReceiverSession {
+extension IncomingConversation {
     /// An offer refused because the inbox does not take files: what the sender is told and
     /// the error this side ends the session with.
     struct UnwritableInbox {
@@ -13,7 +13,7 @@ extension ReceiverSession {
     /// person is asked (no code typed in vain, and no "not enough space" later): the
     /// refusal is published for the agent's terminal and `--json` listeners, naming the
     /// inbox and the cause.
-    func unwritableInbox(senderName: String, transferID: String) -> UnwritableInbox? {
+    func unwritableInbox(senderName: String) -> UnwritableInbox? {
         guard let problem = inbox.writeProblem() else { return nil }
         let error = AgentError(.io, "the inbox \(DisplayEscape.escape(inbox.path)) is not writable (\(problem)); fix its permissions, then the sender can send again")
         var event = TransferEvent.failure(error, transfer: transferID)
