@@ -54,33 +54,51 @@ extension Agent {
         }
     }
 
-    /// One round: all probes at once (each a single short connection).
+    /// One round: static peers first, then the paired peers neither mDNS nor a static
+    /// probe showed; within each, all probes at once (each a single short connection).
     public func probeReachOnce() async {
-        let prober = Prober(context: sessionContext, group: group)
-        var jobs: [(String, ReachProbes.Entry, [PeerAddress])] = options.staticPeers.map { peer in
+        let statics = options.staticPeers.map { peer in
             ("static " + peer.description, ReachProbes.Entry(source: .static, configured: peer), [peer.address])
         }
-        jobs += rememberedJobs()
-        reach.keep(only: Set(jobs.map(\.0)))
-        await withTaskGroup(of: Void.self) { group in
+        let found = await probe(statics)
+        let proven = Set(found.compactMap { entry -> String? in
+            guard case .paired(let key, _, _) = entry.result?.outcome else { return nil }
+            return Hex.encode(key)
+        })
+        let remembered = rememberedJobs(excluding: proven)
+        _ = await probe(remembered)
+        reach.keep(only: Set((statics + remembered).map(\.0)))
+    }
+
+    /// Probes each job's addresses in turn until one proves a key; stores and returns the entries.
+    private func probe(_ jobs: [(String, ReachProbes.Entry, [PeerAddress])]) async -> [ReachProbes.Entry] {
+        let prober = Prober(context: sessionContext, group: group)
+        return await withTaskGroup(of: ReachProbes.Entry.self) { group in
             for (id, entry, addresses) in jobs {
                 group.addTask { [self] in
                     var entry = entry
                     for address in addresses {
                         let result = await prober.probe(address)
                         entry.result = result
-                        if case .paired(let key, _, _) = result.outcome { entry.key = key }
-                        if case .paired = result.outcome { break }
+                        if case .paired(let key, _, _) = result.outcome {
+                            entry.key = key
+                            break
+                        }
                     }
                     entry.probedAt = Date()
                     reach.store(entry, as: id)
+                    return entry
                 }
             }
+            var entries: [ReachProbes.Entry] = []
+            for await entry in group { entries.append(entry) }
+            return entries
         }
     }
 
-    /// Paired peers not seen over mDNS and not static, each with its remembered addresses.
-    private func rememberedJobs() -> [(String, ReachProbes.Entry, [PeerAddress])] {
+    /// Paired peers not seen over mDNS and not proven by a static probe, each with its
+    /// remembered addresses.
+    private func rememberedJobs(excluding proven: Set<String>) -> [(String, ReachProbes.Entry, [PeerAddress])] {
         let known: KnownPeers
         do {
             known = try KnownPeers.read(trust: trust, book: addressBook, defaultPort: AgentOptions.defaultPort)
@@ -90,7 +108,7 @@ extension Agent {
         }
         let visible = Set(directory.peers.map(\.publicKeyHex))
         let statics = Set(options.staticPeers.map(\.address))
-        return known.pins.filter { !visible.contains($0.publicKey) }.prefix(Self.maxRememberedProbes).compactMap { pin in
+        return known.pins.filter { !visible.contains($0.publicKey) && !proven.contains($0.publicKey) }.prefix(Self.maxRememberedProbes).compactMap { pin in
             let addresses = known.addresses(forKey: pin.keyBytes).filter { !statics.contains($0) }.prefix(4)
             guard !addresses.isEmpty else { return nil }
             return ("remembered " + pin.publicKey, ReachProbes.Entry(source: .remembered, key: pin.keyBytes), Array(addresses))
