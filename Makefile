@@ -18,6 +18,9 @@ BUILD_DEPS = pkg-config libsodium-dev libavahi-client-dev libavahi-core-dev
 LAB_DEPS   = avahi-daemon avahi-utils dbus iproute2 procps psmisc jq nftables util-linux python3 python3-cryptography
 BENCH_DEPS = openssh-server openssh-client rsync netcat-openbsd hyperfine time
 DOC_DEPS   = mandoc man-db
+# Desktop notifications: gdbus at run time (recommended), a private session bus and a
+# python3-dbus notification server in Tests/notify.
+NOTIFY_DEPS = libglib2.0-bin dbus-daemon python3-dbus python3-gi
 PKG_DEPS   = dpkg-dev systemd gzip binutils
 
 .PHONY: all deps build release run test unit-test lan-test bench clean install uninstall
@@ -26,7 +29,7 @@ all: build
 
 ## deps: install the Debian packages that are missing (needs root; apt-get update first).
 deps:
-	@missing=""; for p in $(BUILD_DEPS) $(LAB_DEPS) $(DOC_DEPS) $(PKG_DEPS) $(EXTRA_DEPS); do \
+	@missing=""; for p in $(BUILD_DEPS) $(LAB_DEPS) $(DOC_DEPS) $(PKG_DEPS) $(NOTIFY_DEPS) $(EXTRA_DEPS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "Missing Debian packages:$$missing (run as root, or install them)"; exit 1; fi; \
@@ -46,12 +49,14 @@ run: release
 	$(BIN_RELEASE) run $(ARGS)
 
 ## test: every test: unit, integration and hostile-peer tests (Swift Testing, run as an
-## ordinary user by scripts/test-as-user.sh), the LAN lab (root for the namespaces and daemons;
+## ordinary user by scripts/test-as-user.sh), the control-socket client (Tests/control), desktop notifications (Tests/notify), the LAN lab (root for the namespaces and daemons;
 ## its agents and CLI run as an ordinary user), then the packaging tests.
 test: deps
 	$(SWIFT) build --build-tests
 	/usr/bin/python3 docs/vectors/check_vectors.py
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash scripts/test-as-user.sh
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/control/run.sh
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/notify/run.sh
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_DEBUG) bash Tests/lan/run.sh
 	$(MAKE) --no-print-directory package-test
 

@@ -111,7 +111,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $installed_size
 Depends: $depends
-Recommends: avahi-daemon
+Recommends: avahi-daemon, libglib2.0-bin, xdg-utils
 Section: net
 Priority: optional
 Description: end-to-end encrypted file sharing on the local network

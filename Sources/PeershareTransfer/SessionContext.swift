@@ -40,8 +40,12 @@ package struct SessionOptions: Sendable {
     package var minimumProgressBytes: UInt64
     /// Bytes that must stay free in the inbox after an offer is written.
     package var reserveBytes: UInt64
+    /// The inbox path with `{peer}` in it, when each peer gets its own folder (`PeerInbox`).
+    package var inboxTemplate: String?
 
-    package init(name: String, askPaired: Bool, timeouts: Timeouts, minimumProgressBytes: UInt64, reserveBytes: UInt64) {
+    package init(name: String, askPaired: Bool, timeouts: Timeouts, minimumProgressBytes: UInt64, reserveBytes: UInt64,
+                 inboxTemplate: String? = nil) {
+        self.inboxTemplate = inboxTemplate
         self.name = name
         self.askPaired = askPaired
         self.timeouts = timeouts

@@ -36,6 +36,14 @@ final class AgentTerminal: Sendable {
         Console.out("Discovery: \(agent.options.discovery.rawValue)\(agent.options.discovery == .off ? "" : scope)")
     }
 
+    /// Whether desktop notifications are on, and if not, why (said once at start).
+    func notifications(_ state: NotifyService.State) {
+        switch state {
+        case .on: Console.out("Notifications: on (desktop session bus)")
+        case .off(let why): Console.out("Notifications: off (\(why))")
+        }
+    }
+
     func stopped() {
         if !quiet { Console.out("Agent stopped.") }
     }

@@ -100,6 +100,13 @@ struct TrustedCommand: AsyncParsableCommand {
         var firstSeen: Date
         var lastSeen: Date
         var addresses: [String]
+        /// What this receiver does with the peer's offers (`peershare trust`); absent: the defaults.
+        var policy: PeerPolicy?
+
+        init(_ pin: PinnedPeer) {
+            (name, fingerprint, publicKey) = (pin.name, pin.fingerprint, pin.publicKey)
+            (firstSeen, lastSeen, addresses, policy) = (pin.firstSeen, pin.lastSeen, pin.addresses, pin.policy)
+        }
     }
 
     func run() async throws {
@@ -107,7 +114,7 @@ struct TrustedCommand: AsyncParsableCommand {
         try await reportingErrors(json: json) {
             let peers = try TrustStore(paths: common.paths).all()
             if json {
-                printJSON(peers.map { Row(name: $0.name, fingerprint: $0.fingerprint, publicKey: $0.publicKey, firstSeen: $0.firstSeen, lastSeen: $0.lastSeen, addresses: $0.addresses) })
+                printJSON(peers.map(Row.init))
                 return
             }
             if peers.isEmpty {
@@ -117,6 +124,7 @@ struct TrustedCommand: AsyncParsableCommand {
             let formatter = ISO8601DateFormatter()
             for peer in peers {
                 Console.out("\(DisplayEscape.escape(peer.shownName))  \(peer.fingerprint)  last seen \(formatter.string(from: peer.lastSeen))\(peer.addresses.isEmpty ? "" : "  at " + peer.addresses.joined(separator: ", "))")
+                if let policy = peer.policy { Console.out("    policy: \(PolicyText.describe(policy))") }
             }
         }
     }

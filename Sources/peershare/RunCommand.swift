@@ -29,11 +29,13 @@ struct RunCommand: AsyncParsableCommand {
             let terminal = AgentTerminal(agent: agent, quiet: common.quiet)
             let events = agent.hub.subscribe()
             let history = HistoryService(agent: agent)
+            let notifications = NotifyService(agent: agent)
             let control = ControlServer(agent: agent) { await agent.status() }
             let (ports, portSink) = AsyncStream<Int>.makeStream()
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
                 .init(service: ListenerService(agent: agent) { port in
                     terminal.listening(port: port)
+                    terminal.notifications(notifications.state)
                     portSink.yield(port)
                     portSink.finish()
                 }),
@@ -43,6 +45,7 @@ struct RunCommand: AsyncParsableCommand {
                 .init(service: ReachService(agent: agent)),
             ]
             if let hook = ReceiveHookService(agent: agent) { services.append(.init(service: hook)) }
+            services.append(.init(service: notifications))
             if let backend = try await DiscoveryChoice.backend(for: options, logger: logger) {
                 services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: backend)))
             }

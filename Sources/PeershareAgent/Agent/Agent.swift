@@ -159,9 +159,9 @@ public final class Agent: Sendable {
     public func serve(onBound: @Sendable (Int) -> Void) async throws(AgentError) {
         let inbox: LiveInbox
         do {
-            inbox = try LiveInbox(path: options.inbox)
+            inbox = try LiveInbox(path: options.baseInbox)
         } catch {
-            throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.inbox)): \(error)", underlying: error)
+            throw AgentError(.io, "Cannot use the inbox \(DisplayEscape.escape(options.baseInbox)): \(error)", underlying: error)
         }
         var server = try await bindListener(port: options.port)
         let bound = server.channel.localAddress?.port ?? options.port
@@ -233,7 +233,7 @@ public final class Agent: Sendable {
     /// cannot be created in the inbox; nil when they can, or when the inbox cannot be opened:
     /// `serve` reports that. Offers are refused for the same reason as they arrive.
     public func inboxWarning() -> String? {
-        guard let inbox = try? InboxDirectory(path: options.inbox, createIfMissing: false) else { return nil }
+        guard let inbox = try? InboxDirectory(path: options.baseInbox, createIfMissing: false) else { return nil }
         return inbox.writeProblem().map {
             "The inbox \(DisplayEscape.escape(inbox.path)) is not writable (\($0)): every offer is refused until this is fixed."
         }

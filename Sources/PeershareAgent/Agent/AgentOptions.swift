@@ -51,6 +51,6 @@ extension AgentOptions {
     /// The settings sessions follow.
     var session: SessionOptions {
         SessionOptions(name: name, askPaired: askPaired, timeouts: timeouts,
-                       minimumProgressBytes: minimumProgressBytes, reserveBytes: reserveBytes)
+                       minimumProgressBytes: minimumProgressBytes, reserveBytes: reserveBytes, inboxTemplate: inboxTemplate)
     }
 }

@@ -3,7 +3,8 @@ import PeershareTransfer
 
 /// A request on the control socket: one JSON object on one line.
 ///
-/// `command` is one of: status, inbox, accept, decline, peers, history, send, events. The other fields are
+/// `command` is one of: hello, status, inbox, accept, decline, peers, history, send, events
+/// (docs/CONTROL.md describes each, with its reply or events). The other fields are
 /// the command's arguments.
 public struct ControlRequest: Codable, Sendable {
     public var command: String
@@ -22,9 +23,18 @@ public struct ControlRequest: Codable, Sendable {
     public init(command: String) { self.command = command }
 }
 
+/// The control API's version, in the `hello` and `status` replies. Changes that only add
+/// (a command, a field, an event, a value of `kind`) keep it; clients ignore what they do not
+/// know. Removing or changing the meaning of anything raises it (docs/CONTROL.md).
+public enum ControlAPI {
+    public static let version = 1
+}
+
 /// The answer to a request that is not a stream: one JSON object on one line.
 public struct ControlReply: Codable, Sendable {
     public var ok: Bool
+    /// hello, status: the control API's version (``ControlAPI/version``).
+    public var api: Int?
     public var error: String?
     public var kind: AgentError.Kind?
     public var status: AgentStatus?
@@ -50,6 +60,8 @@ public struct ControlReply: Codable, Sendable {
 
 /// What `peershare status` shows.
 public struct AgentStatus: Codable, Sendable {
+    /// The control API's version (``ControlAPI/version``).
+    public var api: Int? = ControlAPI.version
     public var name: String
     public var fingerprint: String
     public var publicKey: String

@@ -172,8 +172,13 @@ public struct ControlServer: Sendable {
     private func reply(to request: ControlRequest) async -> ControlReply {
         do throws(AgentError) {
             switch request.command {
+            case "hello":
+                var reply = ControlReply(ok: true)
+                reply.api = ControlAPI.version
+                return reply
             case "status":
                 var reply = ControlReply(ok: true)
+                reply.api = ControlAPI.version
                 reply.status = await status()
                 return reply
             case "inbox":

@@ -64,20 +64,27 @@ public struct TrustStore: Sendable {
         var removed: PinnedPeer?
         var failure: AgentError?
         try update { peers in
-            let matches = Self.match(query, in: peers)
-            if matches.isEmpty {
-                failure = AgentError(.usage, "No paired peer matches '\(query)'. See `peershare trusted`.")
-            } else if matches.count > 1 {
-                let list = matches.map { "  \(DisplayEscape.escape($0.shownName))  \($0.fingerprint)" }.joined(separator: "\n")
-                failure = AgentError(.usage, "'\(query)' matches several paired peers; give more of the fingerprint:\n\(list)")
-            } else {
-                removed = matches[0]
-                peers.removeAll { $0.publicKey == matches[0].publicKey }
+            switch Self.matchOne(query, in: peers) {
+            case .success(let index): removed = peers.remove(at: index)
+            case .failure(let error): failure = error
             }
         }
         if let failure { throw failure }
         guard let removed else { throw AgentError(.general, "Nothing was removed.") }
         return removed
+    }
+
+    /// The index of the one pin matching `query`; no match, or several (listed), is an error.
+    static func matchOne(_ query: String, in peers: [PinnedPeer]) -> Result<Int, AgentError> {
+        let matches = match(query, in: peers)
+        if matches.isEmpty {
+            return .failure(AgentError(.usage, "No paired peer matches '\(DisplayEscape.escape(query))'. See `peershare trusted`."))
+        }
+        guard matches.count == 1, let index = peers.firstIndex(where: { $0.publicKey == matches[0].publicKey }) else {
+            let list = matches.map { "  \(DisplayEscape.escape($0.shownName))  \($0.fingerprint)" }.joined(separator: "\n")
+            return .failure(AgentError(.usage, "'\(DisplayEscape.escape(query))' matches several paired peers; give more of the fingerprint:\n\(list)"))
+        }
+        return .success(index)
     }
 
     /// Pins whose name equals `query`, else those last reached at that `HOST:PORT`, else

@@ -68,7 +68,7 @@ extension IncomingConversation {
 
     /// PAIR: the offer goes on the board and the person types the code (or does not).
     private func waitForCode(_ summary: OfferSummary, fingerprint: String, pins: [PinnedPeer]) async throws(AgentError) -> PairingCode {
-        if let refusal = unwritableInbox(senderName: summary.senderName) {
+        if let refusal = usePeerInbox(summary.senderName, policy: nil) ?? unwritableInbox(senderName: summary.senderName) {
             // Before the code there is no REFUSE: the abort's closest reason is "busy"
             // (not accepting offers right now); its text says why.
             await io.sendAbort(.busy, refusal.told)

@@ -16,10 +16,17 @@ extension IncomingConversation {
     func unwritableInbox(senderName: String) -> UnwritableInbox? {
         guard let problem = inbox.writeProblem() else { return nil }
         let error = AgentError(.io, "the inbox \(DisplayEscape.escape(inbox.path)) is not writable (\(problem)); fix its permissions, then the sender can send again")
-        var event = TransferEvent.failure(error, transfer: transferID)
-        event.peer = senderName
-        event.direction = "receive"
-        context.events(event)
+        publishRefusal(error, peer: senderName, transferID: transferID)
         return UnwritableInbox(told: "its inbox is not writable (\(problem))", error: error)
+    }
+
+    /// An `error` event for an offer this side refused (the terminal, `events` clients and
+    /// the history hear of it); `adjust` adds what else the event should carry.
+    func publishRefusal(_ error: AgentError, peer: String, transferID: String, _ adjust: (inout TransferEvent) -> Void = { _ in }) {
+        var event = TransferEvent.failure(error, transfer: transferID)
+        event.peer = peer
+        event.direction = "receive"
+        adjust(&event)
+        context.events(event)
     }
 }

@@ -32,6 +32,7 @@ extension IncomingConversation {
             try? await io.drain()
             var event = TransferEvent("received")
             event.transfer = transferID
+            event.inbox = inbox.path
             event.peer = summary.senderName
             event.files = files
             event.bytes = bytes

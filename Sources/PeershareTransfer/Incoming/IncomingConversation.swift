@@ -6,7 +6,9 @@ import PeershareCore
 /// then the transfer. Each step is a method in one of the `IncomingConversation+` files.
 struct IncomingConversation {
     let context: SessionContext
-    let inbox: InboxDirectory
+    /// The inbox in use: the agent's, or the peer's own once it is known (`PeerInbox`).
+    var inbox: InboxDirectory { chosen.directory }
+    let chosen: ChosenInbox
     let io: FrameIO
     let transferID: String
     /// The peer's IP address, for messages and the failed-pairing limiter.
@@ -28,11 +30,14 @@ struct IncomingConversation {
         // A paired peer's probe (HELLO) is answered and ends here.
         guard let summary = try await receiveOffer(secure, shaken) else { return }
         let nameClash = try pinSender(summary, shaken)
-        if shaken.mode == .known, let refusal = unwritableInbox(senderName: summary.senderName) {
+        let pin = shaken.mode == .known ? PinnedPeer.pin(forKey: shaken.outcome.peerIdentity, in: shaken.pins) : nil
+        let peerName = pin.map { $0.name.isEmpty ? summary.senderName : $0.name } ?? summary.senderName
+        try await enforcePolicy(pin?.policy, summary: summary, senderName: peerName, secure: secure)
+        if shaken.mode == .known, let refusal = usePeerInbox(peerName, policy: pin?.policy) ?? unwritableInbox(senderName: summary.senderName) {
             try? await secure.send(.refuse(.ioError, refusal.told), final: true)
             throw refusal.error
         }
-        if shaken.mode == .known && context.options.askPaired {
+        if shaken.mode == .known && PeerPolicy.asks(pin?.policy, askPaired: context.options.askPaired) {
             try await askPerson(secure, summary, shaken)
         }
         try await transfer(secure, summary: summary, shaken: shaken, nameClash: nameClash, sessionStart: sessionStart)

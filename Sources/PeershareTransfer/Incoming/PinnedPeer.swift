@@ -16,6 +16,8 @@ public struct PinnedPeer: Codable, Sendable, Equatable {
     /// `HOST:PORT` strings this side used to reach the peer, most recent first. A sender
     /// asks for a KNOWN session when the address it dials is one of them.
     public var addresses: [String]
+    /// What this receiver does with this peer's offers (`peershare trust`); nil: the defaults.
+    public var policy: PeerPolicy?
 
     public var keyBytes: [UInt8] { Hex.decode(publicKey) ?? [] }
     public var fingerprint: String { Fingerprint.full(of: keyBytes) }

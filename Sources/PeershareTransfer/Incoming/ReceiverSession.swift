@@ -42,7 +42,7 @@ package struct ReceiverSession {
         do {
             try await channel.executeThenClose { inbound, _ in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit, timer: timer)
-                let conversation = IncomingConversation(context: context, inbox: inbox, io: io, transferID: transferID,
+                let conversation = IncomingConversation(context: context, chosen: ChosenInbox(inbox), io: io, transferID: transferID,
                                                         remote: remote, logger: logger, ticket: ticket)
                 try await conversation.run()
             }
