@@ -32,7 +32,7 @@ extension Agent {
         let name = DisplayEscape.escape(target.name ?? query)
         return proven
             ? DoctorCheck("peer", .ok, "\(name) answers at one of its addresses at least.", details: lines)
-            : DoctorCheck("peer", .problem, "\(name) does not answer at any of its \(addresses.count) address\(addresses.count == 1 ? "" : "es").", details: lines)
+            : DoctorCheck("peer", .problem, "\(name) does not answer \(addresses.count == 1 ? "at its address" : "at any of its \(addresses.count) addresses") with the expected key.", details: lines)
     }
 
     /// "fine, 3 ms", "refused", "timed out", "no route", "a different key (…)".
