@@ -32,6 +32,31 @@ struct VersionFallbackTests {
         #expect(!result.eventNames.contains("code"), "a paired receiver needs no code in 1.0 either: \(result)")
         #expect(treeListing(lab.inbox + "/old-peer") == treeListing(source))
     }
+
+    @Test("A 1.0 peer is probed in 1.0: its key is proven by its M4, and peers lists it as paired and reachable")
+    func probeOfOnePointZeroPeer() async throws {
+        let lab = try #require(Lab.current)
+        let relay = try FakeListener(port: 0)
+        defer { relay.close() }
+        let versions = VersionGate(relay: relay, target: lab.port)
+        let gate = Task { await versions.run() }
+        defer { gate.cancel() }
+        // The honest sender's home, paired with the agent, now runs an agent of its own with
+        // the relay (the agent, as a 1.0 peer) as a static peer.
+        let prober = try await AgentProcess.start(
+            name: "honest", home: lab.honestHome, inbox: lab.work + "/honest-inbox", offerTimeout: 30,
+            arguments: ["--peer", "127.0.0.1:\(relay.port)"], environment: lab.environment, logs: lab.logs)
+        defer { prober.stop() }
+        let result = await prober.run(["peers", "--probe", "--json"], timeout: .seconds(60))
+        let peers = (try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8))) as? [[String: Any]] ?? []
+        let entry = try #require(peers.first { $0["source"] as? String == "static" }, "\(result)")
+        #expect(entry["paired"] as? Bool == true && entry["reachable"] as? Bool == true, "\(entry)")
+        #expect((entry["note"] as? String)?.contains("protocol 1.0") == true, "\(entry)")
+        let seen = await versions.seen
+        #expect(seen.contains(ProtocolVersion.v1_1.rawValue) && seen.contains(ProtocolVersion.v1_0.rawValue),
+                "each probe offers 1.1, then 1.0 after the refusal: \(seen)")
+        await lab.expectHonestPeerServed(after: "probes in 1.0")
+    }
 }
 
 /// Accepts on `relay`: an M1 of version 2 or more gets the Abort 5 a 1.0 receiver sends

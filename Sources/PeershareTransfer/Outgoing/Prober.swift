@@ -46,14 +46,16 @@ package struct Prober: Sendable {
             var pinned = try context.trust.pin(forAddress: address.description)?.keyBytes
             var version = ProtocolVersion.highest
             var step = try await once(address, pinned: pinned, version: version)
-            if case .dialAgain(let key, let lower) = step {
+            // At most once for an older version and once for a pinned key that moved here.
+            for _ in 0..<2 {
+                guard case .dialAgain(let key, let lower) = step else { break }
                 pinned = key ?? pinned
                 version = lower ?? version
                 step = try await once(address, pinned: pinned, version: version)
             }
             switch step {
             case .done(let found): outcome = found
-            case .dialAgain: outcome = .failed(AgentError(.protocolError, "The peer at \(address) asked to be dialled again twice."))
+            case .dialAgain: outcome = .failed(AgentError(.protocolError, "The peer at \(address) asked to be dialled again three times."))
             }
         } catch {
             outcome = .failed(error)
@@ -92,7 +94,7 @@ package struct Prober: Sendable {
         switch try await io.readHandshakeReply("the peer's reply", seconds: step) {
         case .message(let bytes): m2 = bytes
         case .abort(let abort):
-            if let lower = abort.lowerVersion(than: version) { return .dialAgain(pin: nil, version: lower) }
+            if version == .highest, let lower = abort.lowerVersion(than: version) { return .dialAgain(pin: nil, version: lower) }
             throw Failure.abort(abort)
         }
         let answered: SenderStep
