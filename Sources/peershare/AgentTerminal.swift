@@ -49,79 +49,101 @@ final class AgentTerminal: Sendable {
     }
 
     func show(_ event: TransferEvent) {
-        let peer = DisplayEscape.escape(event.peer ?? "?")
-        switch event.event {
-        case "offer":
-            let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
-            Console.out("")
-            Console.out("Offer \(event.offer ?? "") from \"\(peer)\" at \(event.address ?? "?") (fingerprint \(event.fingerprint ?? "?")):")
-            Console.out("  \(contents): \(Describe.names(event.names ?? []))")
-            if let warning = event.message { Console.out("  WARNING: \(warning)") }
-            if event.needsCode == true {
-                Console.out("  To accept, type the pairing code shown on the sender's screen (or run `peershare accept CODE`); an empty line declines.")
-            } else {
-                Console.out("  Accept from this paired peer? [y/N] (or run `peershare accept` / `peershare decline`)")
-            }
-        case "offer-closed":
-            Console.out("Offer \(event.offer ?? "") from \"\(peer)\" \(event.message ?? "closed").")
-        case "peer-appeared":
+        switch event.what {
+        case .offer(let offer):
+            showOffer(offer)
+        case .offerClosed(let offer):
+            Console.out("Offer \(offer.offer) from \"\(DisplayEscape.escape(offer.peer))\" \(offer.message ?? "closed").")
+        case .peerAppeared(let seen):
             guard !quiet else { return }
-            Console.out("Peer \"\(peer)\" appeared (\(event.fingerprint.map { String($0.prefix(19)) } ?? "?"), \(event.address ?? "no address")).")
-        case "peer-left":
+            Console.out("Peer \"\(DisplayEscape.escape(seen.peer))\" appeared (\(seen.fingerprint.map { String($0.prefix(19)) } ?? "?"), \(seen.address ?? "no address")).")
+        case .peerLeft(let seen):
             guard !quiet else { return }
-            Console.out("Peer \"\(peer)\" left.")
-        case "discovery":
-            Console.err(event.message ?? "")
-        case "pairing-failed":
-            Console.out("Pairing with \(event.address ?? "?") failed: wrong code (or a tampered connection). The sender has to send again.")
-        case "receiving":
-            started.withLockedValue { $0[event.transfer ?? ""] = Running(total: event.totalBytes ?? 0) }
+            Console.out("Peer \"\(DisplayEscape.escape(seen.peer))\" left.")
+        case .discovery(let message):
+            Console.err(message)
+        case .pairingFailed(let failed):
+            Console.out("Pairing with \(failed.address) failed: wrong code (or a tampered connection). The sender has to send again.")
+        case .receiving(let receiving):
+            showReceiving(receiving)
+        case .checking(let checking):
             guard !quiet else { return }
-            let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
-            Console.out("Receiving \(contents) from \"\(peer)\"\(event.paired == true ? " (paired, \(String((event.fingerprint ?? "").prefix(19))))" : ""): \(Describe.names(event.names ?? []))")
-            if let warning = event.message { Console.out("  WARNING: \(warning)") }
-        case "checking":
-            guard !quiet else { return }
-            Console.out("Checking \(ByteCount.format(event.bytes ?? 0)) already received from \"\(peer)\" (\(event.files ?? 0) unfinished file(s))…")
-        case "progress":
-            guard !quiet, let id = event.transfer else { return }
-            let now = Date()
-            let (running, plainLineDue) = started.withLockedValue { table -> ([(String, Running)], Bool) in
-                guard var entry = table[id] else { return ([], false) }
-                entry.bytes = event.bytes ?? entry.bytes
-                let due = now.timeIntervalSince(entry.lastLine) >= 5
-                if due { entry.lastLine = now }
-                table[id] = entry
-                return (table.sorted { $0.key < $1.key }, due)
-            }
-            if Console.errorIsTerminal {
-                // One redrawn line shows every incoming transfer.
-                Console.status(running.map { Self.progress(id: $0.0, $0.1, now: now) }.joined(separator: "  |  "))
-            } else if plainLineDue, let entry = running.first(where: { $0.0 == id })?.1 {
-                Console.out(Self.progress(id: id, entry, now: now))
-            }
-        case "received":
+            Console.out("Checking \(ByteCount.format(checking.bytes)) already received from \"\(DisplayEscape.escape(checking.peer ?? "?"))\" (\(checking.files ?? 0) unfinished file(s))…")
+        case .progress(let progress):
+            showProgress(progress)
+        case .received(let received):
+            showReceived(received)
+        case .error(let failed):
             if Console.errorIsTerminal { Console.endStatus() }
-            started.withLockedValue { _ = $0.removeValue(forKey: event.transfer ?? "") }
-            guard !quiet else { return }
-            let timing = Describe.timing(bytes: event.bytes ?? 0, wireBytes: event.wireBytes, seconds: event.seconds ?? 0)
-            let wait = Describe.wait(event.waitSeconds).map { ", \($0)," } ?? ""
-            Console.out("Received \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) \(timing)\(wait) from \"\(peer)\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(event.names ?? []))")
-        case "error":
-            if Console.errorIsTerminal { Console.endStatus() }
-            guard event.direction == "receive" else { return }
-            let wasReceiving = event.transfer.map { id in started.withLockedValue { $0.removeValue(forKey: id) != nil } } ?? false
-            if wasReceiving {
-                Console.err("Transfer from \"\(peer)\" failed: \(event.message ?? "unknown error")")
-            } else if event.kind == AgentError.Kind.security.rawValue {
-                // An impostor's session never was an offer from the peer it claimed to be:
-                // "Offer from "alice" refused" would read as if alice had sent it.
-                Console.err("Security warning: \(event.message ?? "")")
-            } else {
-                Console.err("Offer from \"\(peer)\" refused: \(event.message ?? "")")
-            }
+            guard event.direction == .receive else { return }
+            showFailure(failed)
         default:
             break
+        }
+    }
+
+    private func showOffer(_ offer: AgentEvent.OfferShown) {
+        let contents = Describe.contents(files: offer.files, directories: offer.directories, bytes: offer.totalBytes)
+        Console.out("")
+        Console.out("Offer \(offer.offer) from \"\(DisplayEscape.escape(offer.peer))\" at \(offer.address) (fingerprint \(offer.fingerprint)):")
+        Console.out("  \(contents): \(Describe.names(offer.names))")
+        if let warning = offer.message { Console.out("  WARNING: \(warning)") }
+        if offer.needsCode {
+            Console.out("  To accept, type the pairing code shown on the sender's screen (or run `peershare accept CODE`); an empty line declines.")
+        } else {
+            Console.out("  Accept from this paired peer? [y/N] (or run `peershare accept` / `peershare decline`)")
+        }
+    }
+
+    private func showReceiving(_ receiving: AgentEvent.Receiving) {
+        started.withLockedValue { $0[receiving.transfer] = Running(total: receiving.totalBytes) }
+        guard !quiet else { return }
+        let contents = Describe.contents(files: receiving.files, directories: receiving.directories, bytes: receiving.totalBytes)
+        let paired = receiving.paired ? " (paired, \(String(receiving.fingerprint.prefix(19))))" : ""
+        Console.out("Receiving \(contents) from \"\(DisplayEscape.escape(receiving.peer))\"\(paired): \(Describe.names(receiving.names))")
+        if let warning = receiving.message { Console.out("  WARNING: \(warning)") }
+    }
+
+    private func showProgress(_ progress: AgentEvent.Progress) {
+        guard !quiet else { return }
+        let id = progress.transfer
+        let now = Date()
+        let (running, plainLineDue) = started.withLockedValue { table -> ([(String, Running)], Bool) in
+            guard var entry = table[id] else { return ([], false) }
+            entry.bytes = progress.bytes
+            let due = now.timeIntervalSince(entry.lastLine) >= 5
+            if due { entry.lastLine = now }
+            table[id] = entry
+            return (table.sorted { $0.key < $1.key }, due)
+        }
+        if Console.errorIsTerminal {
+            // One redrawn line shows every incoming transfer.
+            Console.status(running.map { Self.progress(id: $0.0, $0.1, now: now) }.joined(separator: "  |  "))
+        } else if plainLineDue, let entry = running.first(where: { $0.0 == id })?.1 {
+            Console.out(Self.progress(id: id, entry, now: now))
+        }
+    }
+
+    private func showReceived(_ received: AgentEvent.Received) {
+        if Console.errorIsTerminal { Console.endStatus() }
+        started.withLockedValue { _ = $0.removeValue(forKey: received.transfer) }
+        guard !quiet else { return }
+        let timing = Describe.timing(bytes: received.bytes, wireBytes: received.wireBytes, seconds: received.seconds)
+        let wait = Describe.wait(received.waitSeconds).map { ", \($0)," } ?? ""
+        Console.out("Received \(received.files) file(s), \(ByteCount.format(received.bytes)) \(timing)\(wait) from \"\(DisplayEscape.escape(received.peer))\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(received.names))")
+    }
+
+    private func showFailure(_ failed: AgentEvent.Failed) {
+        let peer = DisplayEscape.escape(failed.peer ?? "?")
+        let wasReceiving = failed.transfer.map { id in started.withLockedValue { $0.removeValue(forKey: id) != nil } } ?? false
+        if wasReceiving {
+            Console.err("Transfer from \"\(peer)\" failed: \(failed.message)")
+        } else if failed.errorKind == .security {
+            // An impostor's session never was an offer from the peer it claimed to be:
+            // "Offer from "alice" refused" would read as if alice had sent it.
+            Console.err("Security warning: \(failed.message)")
+        } else {
+            Console.err("Offer from \"\(peer)\" refused: \(failed.message)")
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PeershareAgent
 import PeershareCore
+import PeershareTransfer
 
 /// `peershare accept CODE`: approve a waiting offer from any terminal of this user, and say
 /// whether the code matched (exit 0) or not (exit 5).
@@ -28,7 +29,7 @@ struct AcceptCommand: AsyncParsableCommand {
     func run() async throws {
         _ = common.bootstrapLogging()
         try await reportingErrors {
-            var request = ControlRequest(command: "accept")
+            var request = ControlRequest(command: .accept)
             request.code = code.isEmpty ? nil : code.joined()
             request.offer = offer
             let reply = try await ControlClient.request(request, paths: common.paths)
@@ -59,7 +60,7 @@ struct DeclineCommand: AsyncParsableCommand {
     func run() async throws {
         _ = common.bootstrapLogging()
         try await reportingErrors {
-            var request = ControlRequest(command: "decline")
+            var request = ControlRequest(command: .decline)
             request.offer = id
             let reply = try await ControlClient.request(request, paths: common.paths)
             if let declined = reply.offer, !common.quiet {
@@ -80,10 +81,21 @@ struct InboxCommand: AsyncParsableCommand {
     @Flag(help: "Print a JSON array.")
     var json = false
 
+    @Flag(help: "Keep watching: show offers as they arrive and read answers from standard input (the pairing code accepts the oldest waiting offer, y accepts a paired peer's, an empty line or n declines it). For an agent that runs as a service.")
+    var watch = false
+
+    func validate() throws {
+        if watch && json { throw ValidationError("--watch shows offers for a person; it does not take --json (use the control socket's events, docs/CONTROL.md).") }
+    }
+
     func run() async throws {
         _ = common.bootstrapLogging()
+        if watch {
+            try await reportingErrors { try await InboxWatch(paths: common.paths).run() }
+            return
+        }
         try await reportingErrors(json: json) {
-            let reply = try await ControlClient.request(ControlRequest(command: "inbox"), paths: common.paths)
+            let reply = try await ControlClient.request(ControlRequest(command: .inbox), paths: common.paths)
             let offers = reply.offers ?? []
             if json {
                 printJSON(offers)
@@ -93,14 +105,17 @@ struct InboxCommand: AsyncParsableCommand {
                 Console.out("No offers are waiting.")
                 return
             }
-            for offer in offers {
-                let contents = Describe.contents(files: offer.files, directories: offer.directories, bytes: offer.bytes)
-                let left = max(0, offer.expires.timeIntervalSinceNow)
-                Console.out("\(offer.id)  from \"\(DisplayEscape.escape(offer.peer))\" at \(offer.address) (\(offer.fingerprint))")
-                Console.out("          \(contents): \(Describe.names(offer.names, more: offer.moreNames))")
-                if let warning = offer.warning { Console.out("          WARNING: \(warning)") }
-                Console.out("          \(offer.needsCode ? "needs the pairing code: peershare accept CODE" : "paired peer: peershare accept --offer \(offer.id)"); expires in \(Describe.clock(left))")
-            }
+            for offer in offers { Self.show(offer) }
         }
+    }
+
+    /// One waiting offer: who, what, how to accept, and when it expires.
+    static func show(_ offer: PendingOffer) {
+        let contents = Describe.contents(files: offer.files, directories: offer.directories, bytes: offer.bytes)
+        let left = max(0, offer.expires.timeIntervalSinceNow)
+        Console.out("\(offer.id)  from \"\(DisplayEscape.escape(offer.peer))\" at \(offer.address) (\(offer.fingerprint))")
+        Console.out("          \(contents): \(Describe.names(offer.names, more: offer.moreNames))")
+        if let warning = offer.warning { Console.out("          WARNING: \(warning)") }
+        Console.out("          \(offer.needsCode ? "needs the pairing code: peershare accept CODE" : "paired peer: peershare accept --offer \(offer.id)"); expires in \(Describe.clock(left))")
     }
 }

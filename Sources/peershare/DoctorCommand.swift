@@ -14,11 +14,11 @@ struct DoctorCommand: AsyncParsableCommand {
             the agent's port (reading them needs root), whether mDNS from other hosts reached \
             the running agent, the agent's port on each local address, and with PEER every \
             address it is known at (mDNS, static, remembered), each tried with its outcome. \
-            Sends no multicast itself. Exits 0 when no check found a problem, 13 otherwise.
+            Sends no multicast itself. Exits 0 when no check found a problem, 14 otherwise.
             """)
 
     /// The exit status when a check found a problem.
-    static let problemStatus: Int32 = 13
+    static let problemStatus: Int32 = 14
 
     @OptionGroup var common: CommonOptions
 
@@ -37,8 +37,8 @@ struct DoctorCommand: AsyncParsableCommand {
             var status: AgentStatus?
             var discovered: [PeerInfo] = []
             if await ControlClient.isAgentListening(paths: paths) {
-                status = try await ControlClient.request(ControlRequest(command: "status"), paths: paths).status
-                discovered = try await ControlClient.request(ControlRequest(command: "peers"), paths: paths).peers ?? []
+                status = try await ControlClient.request(ControlRequest(command: .status), paths: paths).status
+                discovered = try await ControlClient.request(ControlRequest(command: .peers), paths: paths).peers ?? []
             }
             let announced = discovered.filter { ($0.source ?? "mdns") == "mdns" }
             report.checks.append(DoctorChecks.discovery(status: status, interfaces: settings.options.discoveryInterfaces))

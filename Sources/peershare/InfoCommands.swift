@@ -19,7 +19,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         _ = common.bootstrapLogging()
         try await reportingErrors(json: json) {
-            let reply = try await ControlClient.request(ControlRequest(command: "status"), paths: common.paths)
+            let reply = try await ControlClient.request(ControlRequest(command: .status), paths: common.paths)
             guard let status = reply.status else { throw AgentError(.general, "The agent sent no status.") }
             if json {
                 printJSON(status)
@@ -69,7 +69,7 @@ struct IdCommand: AsyncParsableCommand {
             let paths = common.paths
             let identity = try IdentityStore.loadOrCreate(paths: paths)
             var name = try Settings.resolve(paths: paths, overrides: .init(), hostName: StatePathsHelper.hostName).options.name
-            if let reply = try? await ControlClient.request(ControlRequest(command: "status"), paths: paths), let status = reply.status {
+            if let reply = try? await ControlClient.request(ControlRequest(command: .status), paths: paths), let status = reply.status {
                 name = status.name
             }
             let shown = Identity(name: name, fingerprint: Fingerprint.full(of: identity.publicKey), publicKey: Hex.encode(identity.publicKey))

@@ -31,7 +31,7 @@ struct PeersCommand: AsyncParsableCommand {
             var note: String?
             var more = 0
             if await ControlClient.isAgentListening(paths: paths) {
-                var request = ControlRequest(command: "peers")
+                var request = ControlRequest(command: .peers)
                 request.probe = probe ? true : nil
                 let reply = try await ControlClient.request(request, paths: paths)
                 peers = reply.peers ?? []

@@ -28,8 +28,16 @@ struct SendCommand: AsyncParsableCommand {
             completion: .shellCommand("peershare peers --json 2>/dev/null | tr ',' '\\n' | sed -n 's/.*\"name\":\"\\([^\"]*\\)\".*/\\1/p'"))
     var recipients: [String] = []
 
-    /// The one receiving peer (`validate` made sure there is exactly one).
-    var to: String { recipients.last ?? "" }
+    /// The receiving peers: every `--to`, split at commas, each once, in order.
+    var targets: [String] {
+        var seen = Set<String>()
+        return recipients.flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && seen.insert($0).inserted }
+    }
+
+    /// The receiving peer of a send to one.
+    var to: String { targets.first ?? "" }
 
     @Flag(help: "Print one JSON object per line instead of text.")
     var json = false
@@ -45,10 +53,10 @@ struct SendCommand: AsyncParsableCommand {
         if paths.contains("-") {
             throw ValidationError("Sending standard input ('-') is not supported yet. For a file named '-', write ./-")
         }
-        guard recipients.count <= 1 else {
-            throw ValidationError("Sending to several peers at once is not supported yet: give one --to (got \(recipients.count)).")
+        guard targets.count <= 64 else {
+            throw ValidationError("At most 64 recipients at once (got \(targets.count)).")
         }
-        guard !to.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard !to.isEmpty else {
             throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
         }
     }
@@ -60,9 +68,13 @@ struct SendCommand: AsyncParsableCommand {
         let absolute = self.paths.map { Settings.expand($0) }
         let verbose = common.verbose > 0 && !common.quiet
         let printer = SendPrinter(json: json, quiet: common.quiet, verbose: verbose)
+        if targets.count > 1 {
+            try await sendToSeveral(absolute, logger: logger)
+            return
+        }
         var failure: AgentError?
         if await ControlClient.isAgentListening(paths: paths) {
-            var request = ControlRequest(command: "send")
+            var request = ControlRequest(command: .send)
             request.paths = absolute
             request.to = to
             request.verbose = verbose ? true : nil
@@ -76,8 +88,8 @@ struct SendCommand: AsyncParsableCommand {
             do {
                 try await ControlClient.stream(request, paths: paths) { event in
                     printer.show(event)
-                    if event.event == "error" {
-                        failure = AgentError(AgentError.Kind(rawValue: event.kind ?? "") ?? .general, event.message ?? "The transfer failed.")
+                    if case .error(let failed) = event.what {
+                        failure = AgentError(failed.errorKind ?? .general, failed.message)
                     }
                 }
             } catch {
@@ -90,11 +102,8 @@ struct SendCommand: AsyncParsableCommand {
             }
         } else {
             do {
-                var overrides = Settings.Overrides()
-                overrides.name = name
-                let options = try Settings.resolve(paths: paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
-                let agent = try Agent(paths: paths, options: options, logger: logger)
-                var target = try await resolveTarget(agent: agent, options: options, logger: logger)
+                let (agent, resolve) = try await standalone(logger: logger)
+                var target = try resolve(to)
                 target.fileEvents = verbose
                 let history = HistoryRecording(agent: agent)
                 let task = Task {
@@ -112,6 +121,55 @@ struct SendCommand: AsyncParsableCommand {
         }
         if let failure { throw ExitCode(failure.kind.exitCode) }
         try checkLeftOut(printer)
+    }
+
+    /// An agent of this process for a send without a running one, and how to turn a `--to`
+    /// into a target: a name needs the network looked at briefly (no agent, so no live
+    /// table), as `peers` does; HOST:PORT needs nothing.
+    private func standalone(logger: Logger) async throws(AgentError) -> (Agent, @Sendable (String) throws(AgentError) -> SendTarget) {
+        var overrides = Settings.Overrides()
+        overrides.name = name
+        let options = try Settings.resolve(paths: common.paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
+        let agent = try Agent(paths: common.paths, options: options, logger: logger)
+        let known = try KnownPeers.read(trust: agent.trust, book: agent.addressBook, defaultPort: AgentOptions.defaultPort)
+        guard targets.contains(where: { PeerAddress(parsing: $0) == nil }) else {
+            return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: [], known: known) })
+        }
+        let (found, problem) = await PeerDirectory.browseOnce(
+            seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
+            interfaces: options.discoveryInterfaces, logger: logger)
+        // A paired peer is also found by name at its remembered addresses, with discovery off
+        // or when mDNS does not reach it.
+        return (agent, { target throws(AgentError) in
+            do throws(AgentError) {
+                return try PeerResolver.resolve(target, peers: found, known: known)
+            } catch where found.isEmpty && error.kind == .usage {
+                guard let problem else { throw error }
+                throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(target))': discovery is not available (\(problem)), and no paired peer has that name. Give HOST:PORT instead.")
+            }
+        })
+    }
+
+    /// `--to` with several peers: all at once (`MultiSend`), a summary, exit 0 only when
+    /// every recipient confirmed.
+    private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
+        let verbose = common.verbose > 0 && !common.quiet
+        let several = MultiSend(targets: targets, paths: absolute, json: json, quiet: common.quiet, verbose: verbose)
+        let outcomes: [MultiSend.Outcome]
+        if await ControlClient.isAgentListening(paths: common.paths) {
+            outcomes = await several.viaAgent(common.paths)
+        } else {
+            let prepared: (Agent, @Sendable (String) throws(AgentError) -> SendTarget)
+            do {
+                prepared = try await standalone(logger: logger)
+            } catch {
+                RecipientPrinter(label: targets.joined(separator: ","), json: json, quiet: common.quiet).show(.failure(error))
+                throw ExitCode(error.kind.exitCode)
+            }
+            outcomes = await several.standalone(agent: prepared.0, resolve: prepared.1)
+        }
+        let status = several.finish(outcomes, skipUnsendable: skipUnsendable)
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// A send that left entries out is not a success unless the person said so: every other

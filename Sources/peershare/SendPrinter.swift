@@ -41,111 +41,140 @@ final class SendPrinter: Sendable {
 
     func show(_ event: TransferEvent) {
         var event = event
-        if event.event == "done" || event.event == "error" {
+        switch event.what {
+        case .done(let done):
             state.withLockedValue {
                 $0.finished = true
-                $0.leftOut = event.leftOut ?? 0
+                $0.leftOut = done.leftOut ?? 0
+                $0.counting = false
             }
-        }
-        if event.event == "accepted" || event.event == "done" || event.event == "error" {
+        case .error(var failed):
+            state.withLockedValue {
+                $0.finished = true
+                $0.leftOut = 0
+                $0.counting = false
+            }
+            if failed.errorKind == .expired {
+                failed.message = expiryMessage()
+                event.what = .error(failed)
+            }
+        case .accepted:
             state.withLockedValue { $0.counting = false }
-        }
-        if event.event == "error", event.kind == "expired" {
-            event.message = expiryMessage()
+        default:
+            break
         }
         if json {
             Console.out(ControlJSON.line(event))
             return
         }
-        switch event.event {
-        case "sending":
-            state.withLockedValue {
-                $0.start = Date()
-                $0.total = event.totalBytes ?? 0
-            }
+        showText(event.what)
+    }
+
+    private func showText(_ what: AgentEvent) {
+        switch what {
+        case .sending(let sending):
+            showSending(sending)
+        case .warning(let warning):
             guard !quiet else { return }
-            let contents = Describe.contents(files: event.files ?? 0, directories: event.directories ?? 0, bytes: event.totalBytes ?? 0)
-            Console.out("Sending \(contents) to \(event.address ?? "?"): \(Describe.names(event.names ?? []))")
-            if verbose, let addresses = event.addresses {
-                Console.out("Addresses to try, in order: \(addresses.map { DisplayEscape.escape($0) }.joined(separator: ", ")).")
-            }
-        case "warning":
+            Console.err("warning: \(warning.message)")
+        case .connected(let connected):
             guard !quiet else { return }
-            Console.err("warning: \(event.message ?? "")")
-        case "connected":
-            guard !quiet else { return }
-            Console.out("Connected to \(event.address ?? "?") (fingerprint \(event.fingerprint ?? "?"))\(event.paired == true ? ", a paired peer" : "").")
+            Console.out("Connected to \(connected.address) (fingerprint \(connected.fingerprint))\(connected.paired ? ", a paired peer" : "").")
             if verbose {
-                Console.out(event.paired == true
+                Console.out(connected.paired
                     ? "Handshake mode KNOWN: the receiver's key is pinned here, no code is needed."
                     : "Handshake mode PAIR: the receiver does not know this device; a code is needed.")
             }
-        case "code":
-            let digits = event.code ?? ""
-            let shown = digits.count == 6 ? "\(digits.prefix(3)) \(digits.suffix(3))" : digits
-            Console.out("Pairing code: \(shown)")
-            state.withLockedValue { $0.ownWait = event.expiresIn }
-            if !quiet {
-                // The receiver's agent has its own offer timeout, which the sender cannot
-                // know: the time shown is this send's wait, and says so.
-                Console.out("The receiving person types this code to accept (this send waits up to \(Describe.clock(event.expiresIn ?? 0)); the receiver's agent may close the offer sooner).")
-            }
-        case "waiting":
+        case .code(let shown):
+            showCode(shown)
+        case .waiting:
             state.withLockedValue { $0.waitingSince = Date() }
             if !quiet {
                 Console.out("Waiting for the receiver to accept…")
                 startCountdown()
             }
-        case "accepted":
+        case .accepted:
             state.withLockedValue { $0.start = Date() }
             clearStatus()
             if !quiet { Console.out("Accepted. Sending…") }
-        case "checking":
+        case .checking(let checking):
             guard !quiet else { return }
-            Console.out("Checking the \(ByteCount.format(event.bytes ?? 0)) of \(DisplayEscape.escape(event.file ?? "")) the receiver already holds…")
-        case "progress":
-            guard !quiet else { return }
-            let (start, total, lastPlain) = state.withLockedValue { ($0.start, $0.total, $0.lastPlainLine) }
-            let file = DisplayEscape.escape(event.file ?? "")
-            let line = "\(Describe.progress(bytes: event.bytes ?? 0, total: total, since: start)) \(file)"
-            if Console.errorIsTerminal {
-                Console.status(String(line.prefix(160)))
-                state.withLockedValue { $0.statusShown = true }
-            } else if Date().timeIntervalSince(lastPlain) >= 5 {
-                state.withLockedValue { $0.lastPlainLine = Date() }
-                Console.err(line)
-            }
-        case "file":
+            Console.out("Checking the \(ByteCount.format(checking.bytes)) of \(DisplayEscape.escape(checking.file ?? "")) the receiver already holds…")
+        case .progress(let progress):
+            showProgress(progress)
+        case .file(let file):
             guard verbose else { return }
             clearStatus()
-            Console.out(Self.fileLine(event))
-        case "done":
+            Console.out(Self.fileLine(file))
+        case .done(let done):
             clearStatus()
             guard !quiet else { return }
-            let sent = event.sentBytes ?? event.bytes ?? 0
-            let timing = Describe.timing(bytes: event.bytes ?? 0, wireBytes: event.wireBytes, seconds: event.seconds ?? 0)
-            let wait = Describe.wait(event.waitSeconds).map { ", \($0)" } ?? ""
-            Console.out("Done: \(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)) \(timing)\(wait). The receiver confirmed every file.")
-            if let resumed = event.resumedBytes, resumed > 0 {
-                // Resume: say what did not travel again, so a person sees the resend was cheap.
-                Console.out("Resumed: \(ByteCount.format(sent)) sent, \(ByteCount.format(resumed)) were already at the receiver (\(event.skippedFiles ?? 0) complete file(s) skipped, \(event.resumedFiles ?? 0) continued).")
-            }
-            if let leftOut = event.leftOut, leftOut > 0 {
-                Console.out("Left out: \(leftOut) \(leftOut == 1 ? "entry" : "entries") that cannot be sent (see the warnings above).")
-            }
-        case "error":
+            showDone(done)
+        case .error(let failed):
             clearStatus()
-            Console.err("peershare: \(event.message ?? "the transfer failed")")
+            Console.err("peershare: \(failed.message)")
         default:
             break
         }
     }
 
+    private func showSending(_ sending: AgentEvent.Sending) {
+        state.withLockedValue {
+            $0.start = Date()
+            $0.total = sending.totalBytes
+        }
+        guard !quiet else { return }
+        let contents = Describe.contents(files: sending.files, directories: sending.directories, bytes: sending.totalBytes)
+        Console.out("Sending \(contents) to \(sending.address ?? "?"): \(Describe.names(sending.names))")
+        if verbose {
+            Console.out("Addresses to try, in order: \(sending.addresses.map { DisplayEscape.escape($0) }.joined(separator: ", ")).")
+        }
+    }
+
+    private func showCode(_ shown: AgentEvent.CodeShown) {
+        let digits = shown.code
+        let grouped = digits.count == 6 ? "\(digits.prefix(3)) \(digits.suffix(3))" : digits
+        Console.out("Pairing code: \(grouped)")
+        state.withLockedValue { $0.ownWait = shown.expiresIn }
+        if !quiet {
+            // The receiver's agent has its own offer timeout, which the sender cannot
+            // know: the time shown is this send's wait, and says so.
+            Console.out("The receiving person types this code to accept (this send waits up to \(Describe.clock(shown.expiresIn)); the receiver's agent may close the offer sooner).")
+        }
+    }
+
+    private func showProgress(_ progress: AgentEvent.Progress) {
+        guard !quiet else { return }
+        let (start, total, lastPlain) = state.withLockedValue { ($0.start, $0.total, $0.lastPlainLine) }
+        let file = DisplayEscape.escape(progress.file ?? "")
+        let line = "\(Describe.progress(bytes: progress.bytes, total: total, since: start)) \(file)"
+        if Console.errorIsTerminal {
+            Console.status(String(line.prefix(160)))
+            state.withLockedValue { $0.statusShown = true }
+        } else if Date().timeIntervalSince(lastPlain) >= 5 {
+            state.withLockedValue { $0.lastPlainLine = Date() }
+            Console.err(line)
+        }
+    }
+
+    private func showDone(_ done: AgentEvent.Done) {
+        let timing = Describe.timing(bytes: done.bytes, wireBytes: done.wireBytes, seconds: done.seconds)
+        let wait = Describe.wait(done.waitSeconds).map { ", \($0)" } ?? ""
+        Console.out("Done: \(done.files) file(s), \(ByteCount.format(done.bytes)) \(timing)\(wait). The receiver confirmed every file.")
+        if done.resumedBytes > 0 {
+            // Resume: say what did not travel again, so a person sees the resend was cheap.
+            Console.out("Resumed: \(ByteCount.format(done.sentBytes)) sent, \(ByteCount.format(done.resumedBytes)) were already at the receiver (\(done.skippedFiles) complete file(s) skipped, \(done.resumedFiles) continued).")
+        }
+        if let leftOut = done.leftOut, leftOut > 0 {
+            Console.out("Left out: \(leftOut) \(leftOut == 1 ? "entry" : "entries") that cannot be sent (see the warnings above).")
+        }
+    }
+
     /// `send -v`'s line for one file: sent whole, continued, or skipped.
-    static func fileLine(_ event: TransferEvent) -> String {
-        let name = DisplayEscape.escape(event.file ?? "?")
-        let size = event.bytes ?? 0
-        switch event.resumedBytes {
+    static func fileLine(_ file: AgentEvent.FileSent) -> String {
+        let name = DisplayEscape.escape(file.file)
+        let size = file.bytes
+        switch file.resumedBytes {
         case .some(let held) where held >= size:
             return "skipped \(name) (already complete at the receiver, \(ByteCount.format(size)))"
         case .some(let held):

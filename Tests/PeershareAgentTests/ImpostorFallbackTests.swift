@@ -68,7 +68,7 @@ struct ImpostorFallbackTests {
         let events = NIOLockedValueBox<[TransferEvent]>([])
         _ = try await sender.agent.send(paths: [file], to: target) { event in
             events.withLockedValue { $0.append(event) }
-            if event.event == "code", let digits = event.code, let code = PairingCode(typed: digits) {
+            if case .code(let shown) = event.what, let code = PairingCode(typed: shown.code) {
                 Task {
                     for _ in 0..<200 {
                         if (try? await receiver.agent.accept(code: code, offerID: nil)) != nil { return }
@@ -108,7 +108,7 @@ struct ImpostorFallbackTests {
                                        PeerEndpoint(host: "127.0.0.1", port: UInt16(honest.port))])
             let impostorAddress = "127.0.0.1:\(impostor.port)"
             for round in ["pairing", "paired"] {
-                let events = try await Self.send(file, from: sender, typingCodeOn: honest)
+                let events = try await Self.send(file, from: sender, typingCodeOn: honest).map(\.record)
                 #expect(events.contains { $0.event == "warning" && $0.address == impostorAddress }, "\(round): \(events.map(\.event))")
                 let connected = events.first { $0.event == "connected" }
                 #expect(connected?.address == "127.0.0.1:\(honest.port)", "\(round)")

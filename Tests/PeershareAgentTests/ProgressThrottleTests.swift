@@ -13,9 +13,7 @@ struct ProgressThrottleTests {
         #expect(throttle.rate == nil)
         #expect(!throttle.due(bytes: 10, now: start + .milliseconds(100)), "not due within the interval")
         #expect(throttle.due(bytes: 1_000, now: start + .seconds(1)))
-        var event = TransferEvent("progress")
-        event.bytes = 1_000
-        event.totalBytes = 3_000
+        var event = AgentEvent.Progress(transfer: "t", bytes: 1_000, totalBytes: 3_000)
         throttle.addRate(to: &event)
         #expect(event.rate == 1_000)
         #expect(event.eta == 2)

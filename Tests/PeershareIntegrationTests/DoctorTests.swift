@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `peershare doctor PEER` (issue 16): every address of the peer tried, with its outcome;
-/// exit 0 only when nothing found a problem, 13 otherwise. On loopback with discovery off:
+/// exit 0 only when nothing found a problem, 14 otherwise. On loopback with discovery off:
 /// the firewall cannot be read by an ordinary user and mDNS is off, which are "unchecked",
 /// not problems.
 extension EndToEnd {
@@ -29,14 +29,14 @@ extension EndToEnd {
         let port = bob.port
         bob.stop()
         let gone = try await Self.doctor(alice, "bob")
-        #expect(gone.result.exited(13), "\(gone.result)")
+        #expect(gone.result.exited(14), "\(gone.result)")
         let refused = gone.checks.first { $0["check"] as? String == "peer" }
         #expect(refused?["status"] as? String == "problem" && (refused?["details"] as? [String])?.first?.contains("refused") == true, "\(String(describing: refused))")
 
         let impostor = try await AgentProcess.start(name: "bob", in: scratch.root + "/other", options: ["--port", "\(port)"])
         defer { impostor.stop() }
         let other = try await Self.doctor(alice, "bob")
-        #expect(other.result.exited(13), "\(other.result)")
+        #expect(other.result.exited(14), "\(other.result)")
         let differs = other.checks.first { $0["check"] as? String == "peer" }
         #expect((differs?["details"] as? [String])?.first?.contains("a different key") == true, "\(String(describing: differs))")
         #expect(impostor.inboxNames().isEmpty)

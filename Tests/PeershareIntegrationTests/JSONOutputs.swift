@@ -4,6 +4,8 @@ import Foundation
 struct SendEvent: Decodable, Sendable, Equatable {
     var event: String
     var transfer: String?
+    /// The recipient, on every event of a send to several peers.
+    var peer: String?
     var code: String?
     var message: String?
     var kind: String?

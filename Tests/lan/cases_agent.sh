@@ -313,11 +313,14 @@ s.settimeout(10)
 s.connect(sys.argv[1])
 s.sendall(b"{\"command\":\"status\"}\n")
 data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except ConnectionResetError:
+    pass  # closed with the request unread: a reset instead of a FIN, still no reply
 print(repr(data))' "$sock" 2>&1)
     [ "$reply" = "b''" ] || { WHY="root's raw status request got an answer (or an error): $reply"; return 1; }
     wait_until 5 grep -q "control.uid=0 .*refused a control connection from another user" "$LAB_DIR/h1/agent.log" ||
@@ -332,4 +335,36 @@ print(repr(data))' "$sock" 2>&1)
     fi
     echo "  root's CLI: exit $rc, \"${out:0:90}...\""
     agent_cli h1 status >/dev/null || { WHY="the lab user's own status call failed afterwards"; return 1; }
+}
+
+# An agent on a host with two interfaces on two subnets (the routed lab's R, bare hosts, so
+# every agent runs its embedded mDNS stack): R lists A (segment A) and B (segment B), A and
+# B each list R at R's address on their own segment, and a file sent by name from A and
+# from B to R arrives.
+case_agent_two_interfaces() {
+    # shellcheck source=lab_routed.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/lab_routed.sh"
+    lab_routed_up || { WHY="lab_routed_up failed"; return 1; }
+    agent_start h1 alice
+    agent_start h2 bob
+    agent_start h3 rita
+    wait_until 20 agent_sees h3 alice bob || { WHY="R (two interfaces) did not list alice and bob: $(agent_peers_json h3)"; return 1; }
+    wait_until 20 agent_sees h1 rita || { WHY="A did not list rita: $(agent_peers_json h1)"; return 1; }
+    wait_until 20 agent_sees h2 rita || { WHY="B did not list rita: $(agent_peers_json h2)"; return 1; }
+    local on_a on_b h name got
+    on_a=$(agent_peers_json h1 | jq -r '.[] | select(.name == "rita") | .addresses[]' | tr '\n' ' ')
+    on_b=$(agent_peers_json h2 | jq -r '.[] | select(.name == "rita") | .addresses[]' | tr '\n' ' ')
+    echo "  rita as listed on segment A: $on_a; on segment B: $on_b"
+    [[ " $on_a " == *" $ROUTED_R_A "* ]] || { WHY="A lists rita without her segment-A address $ROUTED_R_A: $on_a"; return 1; }
+    [[ " $on_b " == *" $ROUTED_R_B "* ]] || { WHY="B lists rita without her segment-B address $ROUTED_R_B: $on_b"; return 1; }
+    for h in h1 h2 h3; do agent_runs_as_lab_user "$h" || return 1; done
+    make_tree "$LAB_DIR/src/from-a"
+    agent_send h1 h3 "$LAB_DIR/src/from-a" rita || return 1
+    make_tree "$LAB_DIR/src/from-b"
+    agent_send h2 h3 "$LAB_DIR/src/from-b" rita || return 1
+    for name in from-a from-b; do
+        got=$(find_received h3 "$name")
+        same_tree "$LAB_DIR/src/$name" "$got" || return 1
+    done
+    echo "  a tree from each segment arrived at rita, sent by name"
 }

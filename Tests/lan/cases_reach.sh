@@ -144,7 +144,7 @@ table inet peershare_doctor {
 }
 NFT
     DOCTOR_NET_ADMIN=1 doctor_json h1
-    [ "$DOCTOR_STATUS" = 13 ] || { WHY="doctor exited $DOCTOR_STATUS, not 13: $DOCTOR_JSON"; return 1; }
+    [ "$DOCTOR_STATUS" = 14 ] || { WHY="doctor exited $DOCTOR_STATUS, not 14: $DOCTOR_JSON"; return 1; }
     [ "$(doctor_check firewall status)" = problem ] && [[ "$(doctor_check firewall details)" == *"udp dport 5353 drop"* ]] ||
         { WHY="doctor did not name the rule: $(doctor_check firewall message) $(doctor_check firewall details)"; return 1; }
     echo "  doctor: $(doctor_check firewall details)"
@@ -171,7 +171,7 @@ NFT
     reach_wait_port h1 ignored || return 1
     sleep 5
     doctor_json h1
-    [ "$DOCTOR_STATUS" = 13 ] || { WHY="doctor exited $DOCTOR_STATUS, not 13: $DOCTOR_JSON"; return 1; }
+    [ "$DOCTOR_STATUS" = 14 ] || { WHY="doctor exited $DOCTOR_STATUS, not 14: $DOCTOR_JSON"; return 1; }
     [ "$(doctor_check mdns status)" = problem ] && [[ "$(doctor_check mdns message)" == *"No mDNS from other hosts was seen"* ]] ||
         { WHY="doctor's mdns check: $(doctor_check mdns status) $(doctor_check mdns message)"; return 1; }
 }

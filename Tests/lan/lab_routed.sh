@@ -13,7 +13,8 @@
 #            net.ipv4.ip_forward=1 in its own namespace only
 # A and B share no bridge: every packet between them crosses R, which forwards it (and
 # can run a relay instead). The hosts are bare (no dbus-daemon, no avahi-daemon): agents
-# here run with --no-discovery and are given HOST:PORT.
+# here run with --no-discovery and are given HOST:PORT, except in agent_two_interfaces,
+# where their embedded mDNS stacks find R on each segment (mDNS does not cross R).
 #
 # With LAB_ROUTED_IPV6=yes the hosts also get IPv6 ULA addresses (fd13:213:1::/64 on
 # segment A, fd13:213:2::/64 on segment B, set inside the lab's namespaces only, no DAD),

@@ -58,7 +58,7 @@ LAB_CASES=(lab_three_hosts lab_avahi_restart lab_scale lab_isolation_and_teardow
 AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_avahi_restart
     agent_ipv6_link_local agent_spoofed_advert agent_scale
     agent_embedded_lan agent_mixed_lan agent_daemon_mode_needs_daemon agent_auto_handover
-    agent_interface_allow_list agent_control_socket_owner
+    agent_interface_allow_list agent_control_socket_owner agent_two_interfaces
     agent_same_host_name_embedded_2 agent_same_host_name_embedded_5 agent_same_host_name_daemon_2
     agent_same_host_name_daemon_5 agent_same_host_name_mixed_2 agent_same_host_name_mixed_5
     agent_same_host_name_repeat

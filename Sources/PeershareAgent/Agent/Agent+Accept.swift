@@ -35,19 +35,18 @@ extension Agent {
     /// or the error that ended the offer.
     private static func outcome(of offer: PendingOffer, _ event: TransferEvent) -> AgentError?? {
         let name = "\"\(DisplayEscape.escape(offer.peer))\""
-        switch event.event {
-        case "receiving" where event.transfer == offer.id:
+        switch event.what {
+        case .receiving(let receiving) where receiving.transfer == offer.id:
             return .some(nil)
-        case "pairing-failed" where event.offer == offer.id:
+        case .pairingFailed(let failed) where failed.offer == offer.id:
             return AgentError(.wrongCode, "Wrong code: the offer \(offer.id) from \(name) was declined. The sender can send again and you type the new code.")
-        case "error" where event.transfer == offer.id, "session-ended" where event.transfer == offer.id:
-            let kind = event.kind.flatMap { AgentError.Kind(rawValue: $0) } ?? .general
-            return AgentError(kind, "The offer \(offer.id) from \(name) was refused: \(event.message ?? "unknown error")")
-        case "offer-closed" where event.offer == offer.id:
-            if event.message == "expired" {
+        case .error(let failed) where failed.transfer == offer.id, .sessionEnded(let failed) where failed.transfer == offer.id:
+            return AgentError(failed.errorKind ?? .general, "The offer \(offer.id) from \(name) was refused: \(failed.message)")
+        case .offerClosed(let closed) where closed.offer == offer.id:
+            if closed.message == "expired" {
                 return AgentError(.expired, "The offer \(offer.id) from \(name) expired before it was approved.")
             }
-            return AgentError(.unreachable, "The offer \(offer.id) from \(name) is gone: \(event.message ?? "closed").")
+            return AgentError(.unreachable, "The offer \(offer.id) from \(name) is gone: \(closed.message ?? "closed").")
         default:
             return nil
         }

@@ -58,7 +58,7 @@ public final class Agent: Sendable {
         let hub = self.hub
         let sink: EventSink = { event in
             var event = event
-            event.direction = "send"
+            event.direction = .send
             events(event)
             hub.publish(event)
         }
@@ -73,10 +73,7 @@ public final class Agent: Sendable {
             throw failure
         }
         for warning in plan.warnings {
-            var event = TransferEvent("warning")
-            event.transfer = transferID
-            event.message = warning
-            sink(event)
+            sink(TransferEvent(.warning(AgentEvent.Warning(transfer: transferID, message: warning))))
         }
         var context = sessionContext
         context.events = sink
@@ -85,19 +82,8 @@ public final class Agent: Sendable {
             expectedKey: target.expectedKey, transferID: transferID, fileEvents: target.fileEvents)
         do {
             let result = try await session.run(group: group)
-            var done = TransferEvent("done")
-            done.transfer = transferID
-            done.files = result.files
-            done.bytes = result.bytes
-            done.sentBytes = result.sentBytes
-            done.resumedBytes = result.resumedBytes
-            done.skippedFiles = result.skippedFiles
-            done.resumedFiles = result.resumedFiles
-            done.seconds = result.seconds
-            done.leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)
-            done.waitSeconds = result.waitSeconds
-            done.wireBytes = result.wireBytes
-            sink(done)
+            let leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)
+            sink(TransferEvent(.done(AgentEvent.Done(transfer: transferID, result: result, leftOut: leftOut))))
             return result
         } catch {
             sink(.failure(error, transfer: transferID))

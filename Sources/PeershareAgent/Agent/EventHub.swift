@@ -44,24 +44,30 @@ public final class EventHub: Sendable {
     }
 
     private func track(_ event: TransferEvent) {
-        guard let id = event.transfer else { return }
         table.withLockedValue { table in
-            switch event.event {
-            case "sending", "receiving":
-                table[id] = TransferStatus(
-                    id: id, direction: event.event == "sending" ? "send" : "receive",
-                    peer: event.peer ?? event.address ?? "", bytes: 0, totalBytes: event.totalBytes ?? 0,
-                    file: nil, started: Date())
-            case "connected":
-                if let fingerprint = event.fingerprint, var status = table[id] {
-                    status.peer = status.peer.isEmpty ? fingerprint : status.peer + " " + fingerprint
-                    table[id] = status
+            switch event.what {
+            case .sending(let sending):
+                table[sending.transfer] = TransferStatus(
+                    id: sending.transfer, direction: "send", peer: sending.address ?? "", bytes: 0,
+                    totalBytes: sending.totalBytes, file: nil, started: Date())
+            case .receiving(let receiving):
+                table[receiving.transfer] = TransferStatus(
+                    id: receiving.transfer, direction: "receive", peer: receiving.peer, bytes: 0,
+                    totalBytes: receiving.totalBytes, file: nil, started: Date())
+            case .connected(let connected):
+                if var status = table[connected.transfer] {
+                    status.peer = status.peer.isEmpty ? connected.fingerprint : status.peer + " " + connected.fingerprint
+                    table[connected.transfer] = status
                 }
-            case "progress":
-                table[id]?.bytes = event.bytes ?? 0
-                table[id]?.file = event.file
-            case "done", "received", "error":
-                table.removeValue(forKey: id)
+            case .progress(let progress):
+                table[progress.transfer]?.bytes = progress.bytes
+                table[progress.transfer]?.file = progress.file
+            case .done(let done):
+                table.removeValue(forKey: done.transfer)
+            case .received(let received):
+                table.removeValue(forKey: received.transfer)
+            case .error(let failed):
+                if let id = failed.transfer { table.removeValue(forKey: id) }
             default:
                 break
             }

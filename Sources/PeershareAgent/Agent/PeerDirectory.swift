@@ -11,10 +11,33 @@ import PeershareTransfer
 /// Discovery is only a hint: a peer here is a name, addresses and the identity key it
 /// advertises. A send to it checks in the handshake that whoever answers holds that key.
 public final class PeerDirectory: Sendable {
+    /// Where discovery stands, as `status` shows it.
+    private enum State: Equatable {
+        case off
+        case starting
+        /// Published or working again, with the stack in use.
+        case running(String)
+        case unavailable(String)
+
+        var description: String {
+            switch self {
+            case .off: "off"
+            case .starting: "starting"
+            case .running(let stack): stack
+            case .unavailable(let why): "unavailable: \(why)"
+            }
+        }
+    }
+
+    /// The state and the stack in use (``DiscoveryStack`` raw value, from the back end's
+    /// `.using` events), changed together.
+    private struct Status {
+        var state = State.off
+        var stack = ""
+    }
+
     private let table: NIOLockedValueBox<PeerTable>
-    private let mode = NIOLockedValueBox<String>("off")
-    /// The stack in use (``DiscoveryStack`` raw value), from the back end's `.using` events.
-    private let stackName = NIOLockedValueBox<String>("")
+    private let status = NIOLockedValueBox(Status())
 
     public init(ownKey: [UInt8]) {
         table = NIOLockedValueBox(PeerTable(ownKey: Hex.encode(ownKey)))
@@ -28,12 +51,12 @@ public final class PeerDirectory: Sendable {
 
     /// What `status` shows: "off", "starting", "avahi-daemon", "embedded", or
     /// "unavailable: …".
-    public var state: String { mode.withLockedValue { $0 } }
+    public var state: String { status.withLockedValue { $0.state.description } }
 
     /// Publishes `advert` and browses until cancelled, keeping the table current and
     /// reporting peers appearing and leaving (and discovery failing) as events.
     public func run(backend: any DiscoveryBackend, advert: ServiceAdvert, hub: EventHub, logger: Logger) async {
-        mode.withLockedValue { $0 = "starting" }
+        status.withLockedValue { $0.state = .starting }
         let events = backend.start(advert: advert)
         await withTaskCancellationHandler {
             for await event in events {
@@ -49,43 +72,37 @@ public final class PeerDirectory: Sendable {
     func apply(_ event: DiscoveryEvent, hub: EventHub?, logger: Logger) {
         switch event {
         case .using(let stack):
-            let changed = stack.rawValue != stackName.withLockedValue { name in
-                defer { name = stack.rawValue }
-                return name
+            let changed = status.withLockedValue { status in
+                defer { status.stack = stack.rawValue }
+                return status.stack != stack.rawValue
             }
             if changed {
                 logger.info("discovery stack", metadata: ["mdns.stack": "\(stack.rawValue)"])
-                var note = TransferEvent("discovery")
-                note.message = stack == .daemon
+                hub?.publish(TransferEvent(.discovery(message: stack == .daemon
                     ? "Discovery: using the system's avahi-daemon."
-                    : "Discovery: using the embedded mDNS stack (no avahi-daemon needed)."
-                hub?.publish(note)
+                    : "Discovery: using the embedded mDNS stack (no avahi-daemon needed).")))
             }
         case .daemonUnavailable(let why):
-            mode.withLockedValue { $0 = "unavailable: \(why)" }
-            var note = TransferEvent("discovery")
-            note.message = "Discovery is not working (\(why)). Peers can still be reached as HOST:PORT."
-            hub?.publish(note)
+            status.withLockedValue { $0.state = .unavailable(why) }
+            hub?.publish(TransferEvent(.discovery(message: "Discovery is not working (\(why)). Peers can still be reached as HOST:PORT.")))
         case .daemonAvailable:
             // Said only after an outage; the first start needs no news.
-            let stack = stackName.withLockedValue { $0 }
-            let wasDown = mode.withLockedValue { state in
-                defer { state = stack }
-                return state.hasPrefix("unavailable")
+            let (wasDown, stack) = status.withLockedValue { status in
+                defer { status.state = .running(status.stack) }
+                if case .unavailable = status.state { return (true, status.stack) }
+                return (false, status.stack)
             }
             if wasDown {
-                var note = TransferEvent("discovery")
-                note.message = "Discovery works again (\(stack))."
-                hub?.publish(note)
+                hub?.publish(TransferEvent(.discovery(message: "Discovery works again (\(stack)).")))
             }
         case .published(let name):
-            let stack = stackName.withLockedValue { $0 }
-            mode.withLockedValue { $0 = stack }
+            let stack = status.withLockedValue { status in
+                status.state = .running(status.stack)
+                return status.stack
+            }
             logger.info("published", metadata: ["mdns.instance": "\(name)", "mdns.stack": "\(stack)"])
         case .nameCollision(let newName):
-            var note = TransferEvent("discovery")
-            note.message = "Another machine uses this name on the network; advertising as \"\(DisplayEscape.escape(newName))\"."
-            hub?.publish(note)
+            hub?.publish(TransferEvent(.discovery(message: "Another machine uses this name on the network; advertising as \"\(DisplayEscape.escape(newName))\".")))
         case .resolved, .removed:
             break
         }
@@ -93,19 +110,16 @@ public final class PeerDirectory: Sendable {
         guard let hub else { return }
         for change in changes {
             switch change {
-            case .appeared(let peer): hub.publish(Self.event("peer-appeared", peer))
-            case .left(let peer): hub.publish(Self.event("peer-left", peer))
+            case .appeared(let peer): hub.publish(TransferEvent(.peerAppeared(Self.seen(peer))))
+            case .left(let peer): hub.publish(TransferEvent(.peerLeft(Self.seen(peer))))
             case .updated: break
             }
         }
     }
 
-    static func event(_ name: String, _ peer: DiscoveredPeer) -> TransferEvent {
-        var event = TransferEvent(name)
-        event.peer = peer.name
-        event.fingerprint = Hex.decode(peer.publicKeyHex).map { Fingerprint.full(of: $0) }
-        event.address = peer.addresses.first
-        return event
+    static func seen(_ peer: DiscoveredPeer) -> AgentEvent.PeerSeen {
+        AgentEvent.PeerSeen(peer: peer.name, fingerprint: Hex.decode(peer.publicKeyHex).map { Fingerprint.full(of: $0) },
+                            address: peer.addresses.first)
     }
 
     /// Browses for `seconds` without publishing (for `peers` and `send` when no agent runs),

@@ -47,9 +47,7 @@ public enum ControlClient {
             return try await channel.executeThenClose { inbound, outbound in
                 try await outbound.write(ByteBuffer(string: ControlJSON.line(request) + "\n"))
                 var lines = inbound.makeAsyncIterator()
-                guard let line = try await lines.next() else {
-                    throw AgentError(.general, "The agent closed the control connection without answering.")
-                }
+                guard let line = try await lines.next() else { throw stoppedWithoutAnswer(paths) }
                 let reply = try ControlJSON.decoder().decode(ControlReply.self, from: Data(line.readableBytesView))
                 if !reply.ok {
                     throw AgentError(reply.kind ?? .general, reply.error ?? "The agent refused the request.")
@@ -58,9 +56,19 @@ public enum ControlClient {
             }
         } catch let error as AgentError {
             throw error
+        } catch let error as IOError where [ECONNRESET, EPIPE].contains(error.errnoCode) {
+            throw stoppedWithoutAnswer(paths)
+        } catch ChannelError.ioOnClosedChannel, ChannelError.eof {
+            throw stoppedWithoutAnswer(paths)
         } catch {
             throw AgentError(.general, "The control connection failed: \(error)", underlying: error)
         }
+    }
+
+    /// The agent went away between accepting the request and answering it: it was stopping
+    /// (or died). For the caller that is "no agent", not a failed request.
+    static func stoppedWithoutAnswer(_ paths: StatePaths) -> AgentError {
+        AgentError(.noAgent, "The agent stopped before it answered (\(paths.controlSocket)): no peershare agent is running for this user now. Start it with `peershare` (or `systemctl --user start peershare`).")
     }
 
     /// Sends a streaming request (`send`, `events`) and calls `onEvent` for every event line

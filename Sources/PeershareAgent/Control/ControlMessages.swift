@@ -1,13 +1,54 @@
 import Foundation
 import PeershareTransfer
 
-/// A request on the control socket: one JSON object on one line.
-///
-/// `command` is one of: hello, status, inbox, accept, decline, peers, history, send, events
-/// (docs/CONTROL.md describes each, with its reply or events). The other fields are
-/// the command's arguments.
+/// What a control client asks for: the `command` of a request. In JSON it is the command's
+/// name; a name this agent does not know is kept, so that the reply can name it.
+public enum ControlCommand: Sendable, Equatable, Codable {
+    /// Says which API version the agent speaks (`api`).
+    case hello
+    case status, inbox, accept, decline, peers, history
+    /// Streams the send's events until it ends.
+    case send
+    /// Streams every event until the client goes away.
+    case events
+    case unknown(String)
+
+    static let known: [ControlCommand] = [.hello, .status, .inbox, .accept, .decline, .peers, .history, .send, .events]
+
+    public init(name: String) {
+        self = Self.known.first { $0.name == name } ?? .unknown(name)
+    }
+
+    public var name: String {
+        switch self {
+        case .hello: "hello"
+        case .status: "status"
+        case .inbox: "inbox"
+        case .accept: "accept"
+        case .decline: "decline"
+        case .peers: "peers"
+        case .history: "history"
+        case .send: "send"
+        case .events: "events"
+        case .unknown(let name): name
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(name: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+}
+
+/// A request on the control socket: one JSON object on one line. `command` is one of: hello,
+/// status, inbox, accept, decline, peers, history, send, events (docs/CONTROL.md describes
+/// each, with its reply or events). The other fields are the command's arguments.
 public struct ControlRequest: Codable, Sendable {
-    public var command: String
+    public var command: ControlCommand
     public var paths: [String]?
     /// `HOST:PORT`, a discovered name, a unique prefix of one, or a fingerprint prefix.
     public var to: String?
@@ -20,7 +61,7 @@ public struct ControlRequest: Codable, Sendable {
     /// peers: probe static and paired peers now, before answering (`peers --probe`).
     public var probe: Bool?
 
-    public init(command: String) { self.command = command }
+    public init(command: ControlCommand) { self.command = command }
 }
 
 /// The control API's version, in the `hello` and `status` replies. Changes that only add

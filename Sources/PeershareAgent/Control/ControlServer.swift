@@ -99,14 +99,17 @@ public struct ControlServer: Sendable {
     }
 
     private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        // Every path ends in `executeThenClose`, which finishes the connection's writer: a
+        // connection dropped without it traps in NIOAsyncWriter's deinit (an agent stopping
+        // while requests were in flight crashed that way).
         guard let uid = await peerUID(connection.channel) else {
-            // The client already went away (a liveness probe): nothing to serve.
-            try? await connection.channel.close()
+            // The client already went away (a liveness probe), or the agent is stopping.
+            try? await connection.executeThenClose { _, _ in }
             return
         }
         guard uid == getuid() else {
             agent.logger.warning("refused a control connection from another user", metadata: ["control.uid": "\(uid)"])
-            try? await connection.channel.close()
+            try? await connection.executeThenClose { _, _ in }
             return
         }
         try? await connection.executeThenClose { inbound, _ in
@@ -127,11 +130,11 @@ public struct ControlServer: Sendable {
                 return
             }
             switch request.command {
-            case "send":
+            case .send:
                 try await streamSend(request, channel: channel, write: write)
-            case "events":
+            case .events:
                 try await streamEvents(channel: channel, write: write)
-            default:
+            case .hello, .status, .inbox, .accept, .decline, .peers, .history, .unknown:
                 let text = ControlJSON.line(await reply(to: request))
                 try await Self.within(Self.replyTimeout, on: channel) { try await write(text) }
             }
@@ -154,10 +157,11 @@ public struct ControlServer: Sendable {
     private func refuseBusy(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let channel = connection.channel
         let reply = ControlReply.failure(AgentError(.busy, "The agent is serving \(Self.maxConnections) control connections already; try again in a moment."))
-        try? await Self.within(.seconds(2), on: channel) {
-            try await channel.writeAndFlush(ByteBuffer(string: ControlJSON.line(reply) + "\n")).get()
+        try? await connection.executeThenClose { _, _ in
+            try? await Self.within(.seconds(2), on: channel) {
+                try await channel.writeAndFlush(ByteBuffer(string: ControlJSON.line(reply) + "\n")).get()
+            }
         }
-        try? await channel.close()
     }
 
     /// Runs `body`, closing `channel` if it has not finished within `limit`: a client that
@@ -172,20 +176,20 @@ public struct ControlServer: Sendable {
     private func reply(to request: ControlRequest) async -> ControlReply {
         do throws(AgentError) {
             switch request.command {
-            case "hello":
+            case .hello:
                 var reply = ControlReply(ok: true)
                 reply.api = ControlAPI.version
                 return reply
-            case "status":
+            case .status:
                 var reply = ControlReply(ok: true)
                 reply.api = ControlAPI.version
                 reply.status = await status()
                 return reply
-            case "inbox":
+            case .inbox:
                 var reply = ControlReply(ok: true)
                 reply.offers = await agent.pendingOffers()
                 return reply
-            case "accept":
+            case .accept:
                 var code: PairingCode?
                 if let text = request.code {
                     guard let parsed = PairingCode(typed: text) else {
@@ -196,7 +200,7 @@ public struct ControlServer: Sendable {
                 var reply = ControlReply(ok: true)
                 reply.offer = try await agent.acceptAndWait(code: code, offerID: request.offer)
                 return reply
-            case "peers":
+            case .peers:
                 if request.probe == true { await agent.probeReachOnce() }
                 var reply = ControlReply(ok: true)
                 let pins = try agent.trust.all()
@@ -206,16 +210,18 @@ public struct ControlServer: Sendable {
                 reply.truncated = leftOut > 0 ? leftOut : nil
                 reply.discovery = agent.directory.state
                 return reply
-            case "history":
+            case .history:
                 var reply = ControlReply(ok: true)
                 reply.history = try HistoryFile(paths: agent.paths).latest(HistoryFile.checkedLimit(request.limit))
                 return reply
-            case "decline":
+            case .decline:
                 var reply = ControlReply(ok: true)
                 reply.offer = try await agent.decline(offerID: request.offer)
                 return reply
-            default:
-                throw AgentError(.usage, "Unknown control command '\(DisplayEscape.escape(request.command))'.")
+            case .unknown(let name):
+                throw AgentError(.usage, "Unknown control command '\(DisplayEscape.escape(name))'.")
+            case .send, .events:
+                throw AgentError(.usage, "'\(request.command.name)' answers with a stream of events, not a reply.")
             }
         } catch {
             return .failure(error)

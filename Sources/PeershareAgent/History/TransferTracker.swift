@@ -14,31 +14,32 @@ struct TransferTracker {
 
     /// The finished entry when `event` ends a transfer; nil otherwise.
     mutating func take(_ event: TransferEvent, now: Date = Date()) -> HistoryEntry? {
-        guard let id = event.transfer ?? event.offer else { return nil }
-        switch event.event {
-        case "sending", "offer", "receiving":
-            begin(id, event, now: now)
-        case "connected":
-            if let fingerprint = event.fingerprint { open[id]?.entry.fingerprint = fingerprint }
-        case "accepted":
-            if let peer = event.peer, !peer.isEmpty { open[id]?.entry.peer = peer }
-        case "done":
-            return finish(id, .confirmed, event, now: now)
-        case "received":
-            return finish(id, .received, event, now: now)
-        case "offer-closed":
-            return finish(id, Self.outcome(closed: event.message), event, now: now)
-        case "pairing-failed":
-            return finish(id, .wrongCode, event, now: now)
-        case "error":
-            return finish(id, Self.outcome(kind: event.kind), event, now: now)
+        let record = event.record
+        guard let id = event.what.transfer else { return nil }
+        switch event.what {
+        case .sending, .offer, .receiving:
+            begin(id, record, now: now)
+        case .connected(let connected):
+            open[id]?.entry.fingerprint = connected.fingerprint
+        case .accepted(_, let peer):
+            if !peer.isEmpty { open[id]?.entry.peer = peer }
+        case .done:
+            return finish(id, .confirmed, record, now: now)
+        case .received:
+            return finish(id, .received, record, now: now)
+        case .offerClosed(let closed):
+            return finish(id, Self.outcome(closed: closed.message), record, now: now)
+        case .pairingFailed:
+            return finish(id, .wrongCode, record, now: now)
+        case .error(let failed):
+            return finish(id, Self.outcome(kind: failed.kind), record, now: now)
         default:
             break
         }
         return nil
     }
 
-    private mutating func begin(_ id: String, _ event: TransferEvent, now: Date) {
+    private mutating func begin(_ id: String, _ event: EventRecord, now: Date) {
         if var known = open[id] {
             // An offer that was accepted: `receiving` adds what the offer did not say.
             known.entry.fingerprint = event.fingerprint ?? known.entry.fingerprint
@@ -51,7 +52,7 @@ struct TransferTracker {
         open[id] = (Self.entry(id, event), now)
     }
 
-    private mutating func finish(_ id: String, _ outcome: HistoryEntry.Outcome, _ event: TransferEvent, now: Date) -> HistoryEntry? {
+    private mutating func finish(_ id: String, _ outcome: HistoryEntry.Outcome, _ event: EventRecord, now: Date) -> HistoryEntry? {
         let known = open.removeValue(forKey: id)
         // An error of nothing followed is a transfer's only if it says with whom (an offer
         // refused before it was shown); a send whose paths could not be read reached no one.
@@ -68,7 +69,7 @@ struct TransferTracker {
 
     /// An entry from a transfer's first event (or from a lone error: all there is of an
     /// offer from a paired peer refused before it was shown).
-    private static func entry(_ id: String, _ event: TransferEvent) -> HistoryEntry {
+    private static func entry(_ id: String, _ event: EventRecord) -> HistoryEntry {
         var entry = HistoryEntry(
             time: event.time ?? TransferEvent.timestamp(),
             direction: event.event == "sending" || event.direction == "send" ? .send : .receive,

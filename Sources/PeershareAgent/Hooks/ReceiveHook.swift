@@ -67,19 +67,18 @@ public struct ReceiveHookService: Service {
     private func follow(_ queue: AsyncStream<HookDocument>.Continuation) async {
         var identities: [String: (fingerprint: String?, address: String?)] = [:]
         for await event in events {
-            guard let id = event.transfer else { continue }
-            switch event.event {
-            case "receiving":
+            switch event.what {
+            case .receiving(let receiving):
                 if identities.count >= TransferTracker.maxOpen { identities.removeAll() }
-                identities[id] = (event.fingerprint, event.address)
-            case "received":
-                let identity = identities.removeValue(forKey: id)
-                let job = document(event, fingerprint: identity?.fingerprint, address: identity?.address)
+                identities[receiving.transfer] = (receiving.fingerprint, receiving.address)
+            case .received(let received):
+                let identity = identities.removeValue(forKey: received.transfer)
+                let job = document(received, time: event.time, fingerprint: identity?.fingerprint, address: identity?.address)
                 if case .dropped = queue.yield(job) {
-                    logger.warning("on_receive: too many hooks waiting; not run for this transfer", metadata: ["transfer.id": "\(id)"])
+                    logger.warning("on_receive: too many hooks waiting; not run for this transfer", metadata: ["transfer.id": "\(received.transfer)"])
                 }
-            case "error", "session-ended":
-                identities.removeValue(forKey: id)
+            case .error(let failed), .sessionEnded(let failed):
+                if let id = failed.transfer { identities.removeValue(forKey: id) }
             default:
                 break
             }
@@ -87,13 +86,12 @@ public struct ReceiveHookService: Service {
         queue.finish()
     }
 
-    private func document(_ event: TransferEvent, fingerprint: String?, address: String?) -> HookDocument {
+    private func document(_ event: AgentEvent.Received, time: String?, fingerprint: String?, address: String?) -> HookDocument {
         let directory = event.inbox ?? inbox
-        let names = event.names ?? []
-        let (files, truncated) = ReceivedFiles.list(inbox: directory, names: names)
-        return HookDocument(transfer: event.transfer ?? "", time: event.time ?? TransferEvent.timestamp(),
-                            peer: event.peer ?? "", fingerprint: fingerprint, address: address, inbox: directory,
-                            names: names, files: files, filesTruncated: truncated, bytes: event.bytes ?? 0, text: event.text)
+        let (files, truncated) = ReceivedFiles.list(inbox: directory, names: event.names)
+        return HookDocument(transfer: event.transfer, time: time ?? TransferEvent.timestamp(),
+                            peer: event.peer, fingerprint: fingerprint, address: address, inbox: directory,
+                            names: event.names, files: files, filesTruncated: truncated, bytes: event.bytes, text: event.text)
     }
 
     private func runHook(_ job: HookDocument) async {

@@ -60,22 +60,20 @@ public struct NotifyService: Service {
     }
 
     private func show(_ event: TransferEvent, _ notifier: DesktopNotifier) async {
-        let peer = "\"\(DisplayEscape.escape(event.peer ?? "?"))\""
-        let names = (event.names ?? []).prefix(3).map { DisplayEscape.escape($0) }.joined(separator: ", ")
-        let more = (event.names?.count ?? 0) > 3 ? " and \((event.names?.count ?? 0) - 3) more" : ""
-        switch event.event {
-        case "offer":
-            let size = ByteCount.format(event.totalBytes ?? 0)
-            let how = event.needsCode == true
+        switch event.what {
+        case .offer(let offer):
+            let peer = Self.quoted(offer.peer)
+            let size = ByteCount.format(offer.totalBytes)
+            let how = offer.needsCode
                 ? "To accept, type the pairing code shown on \(peer)'s screen: peershare accept CODE"
                 : "To accept: peershare accept (or peershare decline)"
             _ = await notifier.notify(summary: "Offer from \(peer)",
-                                      body: "\(event.files ?? 0) file(s), \(size): \(names)\(more)\n\(how)")
-        case "received":
-            let folder = event.inbox ?? ""
+                                      body: "\(offer.files) file(s), \(size): \(Self.names(offer.names))\n\(how)")
+        case .received(let received):
+            let folder = received.inbox ?? ""
             let id = await notifier.notify(
-                summary: "Received from \(peer)",
-                body: "\(event.files ?? 0) file(s), \(ByteCount.format(event.bytes ?? 0)): \(names)\(more)\nin \(DisplayEscape.escape(folder))",
+                summary: "Received from \(Self.quoted(received.peer))",
+                body: "\(received.files) file(s), \(ByteCount.format(received.bytes)): \(Self.names(received.names))\nin \(DisplayEscape.escape(folder))",
                 actions: folder.isEmpty ? [] : [("open", "Open folder")])
             if let id, !folder.isEmpty {
                 folders.withLockedValue { list in
@@ -86,6 +84,14 @@ public struct NotifyService: Service {
         default:
             break
         }
+    }
+
+    private static func quoted(_ peer: String) -> String { "\"\(DisplayEscape.escape(peer))\"" }
+
+    /// The first three names, escaped, and how many more there are.
+    private static func names(_ names: [String]) -> String {
+        let shown = names.prefix(3).map { DisplayEscape.escape($0) }.joined(separator: ", ")
+        return shown + (names.count > 3 ? " and \(names.count - 3) more" : "")
     }
 
     /// Opens `folder` in the person's file manager (`xdg-open`, found in `$PATH`).

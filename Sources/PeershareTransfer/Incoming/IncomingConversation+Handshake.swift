@@ -83,7 +83,7 @@ extension IncomingConversation {
             throw AgentError(.usage, "This offer needs the pairing code.")
         }
         if let told = refusal.told { await io.sendAbort(Failure.abortReason(for: told.reason), told.text) }
-        if let closed = refusal.closed { announce("offer-closed", offer, message: closed) }
+        if let closed = refusal.closed { announce(offer, closed: closed) }
         throw refusal.error
     }
 
@@ -118,12 +118,9 @@ extension IncomingConversation {
         let fingerprint = Fingerprint.full(of: senderKey)
         if mode == .pair {
             context.admission.recordPairingFailure(sources: sources(senderKey))
-            var event = TransferEvent("pairing-failed")
-            event.offer = transferID
-            event.fingerprint = fingerprint
-            event.address = remote
-            event.message = "Pairing failed: wrong code (or the connection was tampered with). The sender must send again."
-            context.events(event)
+            context.events(TransferEvent(.pairingFailed(AgentEvent.PairingFailed(
+                offer: transferID, fingerprint: fingerprint, address: remote,
+                message: "Pairing failed: wrong code (or the connection was tampered with). The sender must send again."))))
         }
         if mode == .known, let handshakeError = error as? HandshakeError,
            handshakeError == .badSignature || handshakeError == .confirmationFailed {
@@ -131,12 +128,9 @@ extension IncomingConversation {
             // in the middle): the person here is told, as the sender's person is; no
             // one else would notice. Nothing was received and the pin is unchanged.
             let name = PinnedPeer.pin(forKey: senderKey, in: pins)?.name ?? fingerprint
-            var event = TransferEvent.failure(AgentError(.security, "A session from \(remote) claimed to be the paired peer \"\(DisplayEscape.escape(name))\" (\(Fingerprint.short(of: senderKey))) but failed authentication (\(handshakeError == .badSignature ? "bad signature" : "wrong confirmation tag")): someone may be impersonating it. Nothing was received."), transfer: transferID)
-            event.peer = name
-            event.fingerprint = fingerprint
-            event.address = remote
-            event.direction = "receive"
-            context.events(event)
+            var failed = AgentEvent.Failed(AgentError(.security, "A session from \(remote) claimed to be the paired peer \"\(DisplayEscape.escape(name))\" (\(Fingerprint.short(of: senderKey))) but failed authentication (\(handshakeError == .badSignature ? "bad signature" : "wrong confirmation tag")): someone may be impersonating it. Nothing was received."), transfer: transferID)
+            (failed.peer, failed.fingerprint, failed.address) = (name, fingerprint, remote)
+            context.events(TransferEvent(.error(failed), direction: .receive))
         }
     }
 
@@ -148,9 +142,7 @@ extension IncomingConversation {
             return try context.trust.all()
         } catch {
             await io.sendAbort(.busy, "the receiver cannot read its list of paired devices")
-            var event = TransferEvent.failure(error, transfer: transferID)
-            event.direction = "receive"
-            context.events(event)
+            context.events(.failure(error, transfer: transferID, direction: .receive))
             throw error
         }
     }

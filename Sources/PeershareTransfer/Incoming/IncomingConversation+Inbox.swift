@@ -22,11 +22,10 @@ extension IncomingConversation {
 
     /// An `error` event for an offer this side refused (the terminal, `events` clients and
     /// the history hear of it); `adjust` adds what else the event should carry.
-    func publishRefusal(_ error: AgentError, peer: String, transferID: String, _ adjust: (inout TransferEvent) -> Void = { _ in }) {
-        var event = TransferEvent.failure(error, transfer: transferID)
-        event.peer = peer
-        event.direction = "receive"
-        adjust(&event)
-        context.events(event)
+    func publishRefusal(_ error: AgentError, peer: String?, transferID: String, _ adjust: (inout AgentEvent.Failed) -> Void = { _ in }) {
+        var failed = AgentEvent.Failed(error, transfer: transferID)
+        failed.peer = peer
+        adjust(&failed)
+        context.events(TransferEvent(.error(failed), direction: .receive))
     }
 }

@@ -46,10 +46,8 @@ extension IncomingConversation {
         }
         await io.flushFinal()
         if error.kind == .security {
-            var event = TransferEvent.failure(error, transfer: transferID)
-            event.peer = shaken.claimedName ?? PinnedPeer.pin(forKey: shaken.outcome.peerIdentity, in: shaken.pins)?.name
-            event.direction = "receive"
-            context.events(event)
+            publishRefusal(error, peer: shaken.claimedName ?? PinnedPeer.pin(forKey: shaken.outcome.peerIdentity, in: shaken.pins)?.name,
+                           transferID: transferID)
         }
         throw error
     }
@@ -79,7 +77,7 @@ extension IncomingConversation {
         let offer = makeOffer(summary: summary, fingerprint: shaken.fingerprint, needsCode: false, pins: shaken.pins)
         guard let refusal = unapproved(await waitForPerson(offer, onBoard: {}), offer) else { return }
         if let told = refusal.told { try? await secure.send(.refuse(told.reason, told.text), final: true) }
-        if let closed = refusal.closed { announce("offer-closed", offer, message: closed) }
+        if let closed = refusal.closed { announce(offer, closed: closed) }
         throw refusal.error
     }
 
@@ -130,7 +128,7 @@ extension IncomingConversation {
             return .busy(refusal)
         }
         onBoard()
-        announce("offer", offer, message: offer.warning)
+        announce(offer, closed: nil)
         let offers = context.offers
         let id = offer.id
         io.channel.closeFuture.whenComplete { _ in Task { await offers.resolve(id, .withdrawn) } }
@@ -142,20 +140,14 @@ extension IncomingConversation {
         return await offers.wait(id)
     }
 
-    func announce(_ name: String, _ offer: PendingOffer, message: String?) {
-        var event = TransferEvent(name)
-        event.offer = offer.id
-        event.peer = offer.peer
-        event.fingerprint = offer.fingerprint
-        event.address = offer.address
-        event.needsCode = offer.needsCode
-        event.files = offer.files
-        event.directories = offer.directories
-        event.totalBytes = offer.bytes
-        event.names = offer.names
-        event.expiresIn = offer.expires.timeIntervalSinceNow
-        event.message = message
-        context.events(event)
+    /// `offer` when it is shown (its message is the offer's warning), `offer-closed` with
+    /// why it `closed`.
+    func announce(_ offer: PendingOffer, closed: String?) {
+        let shown = AgentEvent.OfferShown(
+            offer: offer.id, peer: offer.peer, fingerprint: offer.fingerprint, address: offer.address, needsCode: offer.needsCode,
+            files: offer.files, directories: offer.directories, totalBytes: offer.bytes, names: offer.names,
+            expiresIn: offer.expires.timeIntervalSinceNow, message: closed ?? offer.warning)
+        context.events(TransferEvent(closed == nil ? .offer(shown) : .offerClosed(shown)))
     }
 
     /// An error message without its "Protocol error: " prefix (for texts that add their own).

@@ -30,20 +30,12 @@ extension IncomingConversation {
             area?.close() // before DONE: a sender that looks right after it sees no empty area
             try? secure.enqueue(.done(files: files, bytes: bytes), final: true)
             try? await io.drain()
-            var event = TransferEvent("received")
-            event.transfer = transferID
-            event.inbox = inbox.path
-            event.peer = summary.senderName
-            event.files = files
-            event.bytes = bytes
-            event.resumedBytes = writer.resumedBytes
-            event.skippedFiles = writer.filesAlreadyPresent
-            event.names = writer.placedTopLevelNames
-            event.direction = "receive"
-            event.seconds = (ContinuousClock.now - acceptedAt).inSeconds
-            event.waitSeconds = (acceptedAt - sessionStart).inSeconds
-            event.wireBytes = counters.wireBytes
-            context.events(event)
+            let received = AgentEvent.Received(
+                transfer: transferID, peer: summary.senderName, files: files, bytes: bytes, resumedBytes: writer.resumedBytes,
+                skippedFiles: writer.filesAlreadyPresent, names: writer.placedTopLevelNames,
+                seconds: (ContinuousClock.now - acceptedAt).inSeconds, waitSeconds: (acceptedAt - sessionStart).inSeconds,
+                wireBytes: counters.wireBytes, inbox: inbox.path)
+            context.events(TransferEvent(.received(received), direction: .receive))
         } catch let error {
             throw await failed(error, secure: secure, writer: writer, area: area, idle: idle, senderName: summary.senderName)
         }
@@ -52,13 +44,8 @@ extension IncomingConversation {
     /// Reading what is held takes a while for gigabytes: the person is told, on both sides.
     private func findHoldings(_ area: PartialArea, summary: OfferSummary) -> ResumeHoldings {
         ResumeHoldings.find(area: area, summary: summary) { files, bytes in
-            var checking = TransferEvent("checking")
-            checking.transfer = transferID
-            checking.peer = summary.senderName
-            checking.files = UInt64(files)
-            checking.bytes = bytes
-            checking.direction = "receive"
-            context.events(checking)
+            let checking = AgentEvent.Checking(transfer: transferID, bytes: bytes, peer: summary.senderName, files: UInt64(files))
+            context.events(TransferEvent(.checking(checking), direction: .receive))
         }
     }
 
@@ -70,27 +57,17 @@ extension IncomingConversation {
         guard needed.overflow || free < needed.partialValue else { return }
         let text = "needs \(ByteCount.format(summary.totalBytes)), \(ByteCount.format(free)) free"
         try? await secure.send(.refuse(.noSpace, text), final: true)
-        var event = TransferEvent.failure(AgentError(.noSpace, "Refused an offer from \(DisplayEscape.escape(summary.senderName)): not enough space (\(text))."), transfer: transferID)
-        event.peer = summary.senderName
-        event.direction = "receive"
-        context.events(event)
+        publishRefusal(AgentError(.noSpace, "Refused an offer from \(DisplayEscape.escape(summary.senderName)): not enough space (\(text))."),
+                       peer: summary.senderName, transferID: transferID)
         throw AgentError(.noSpace, "Not enough space for the offer from \(remote).")
     }
 
     private func announceReceiving(_ summary: OfferSummary, shaken: Handshaken, nameClash: String?) {
-        var receiving = TransferEvent("receiving")
-        receiving.transfer = transferID
-        receiving.peer = summary.senderName
-        receiving.fingerprint = shaken.fingerprint
-        receiving.address = remote
-        receiving.files = summary.fileCount
-        receiving.directories = summary.directoryCount
-        receiving.totalBytes = summary.totalBytes
-        receiving.names = summary.topLevelNames
-        receiving.paired = shaken.mode == .known
-        receiving.message = nameClash
-        receiving.direction = "receive"
-        context.events(receiving)
+        let receiving = AgentEvent.Receiving(
+            transfer: transferID, peer: summary.senderName, fingerprint: shaken.fingerprint, address: remote,
+            files: summary.fileCount, directories: summary.directoryCount, totalBytes: summary.totalBytes,
+            names: summary.topLevelNames, paired: shaken.mode == .known, message: nameClash)
+        context.events(TransferEvent(.receiving(receiving), direction: .receive))
     }
 
     /// A failed stream: the writer stops, the sender is told why (FAILURE), and the person
@@ -118,10 +95,7 @@ extension IncomingConversation {
         }
         try? secure.enqueue(.failure(failureCode, reported.message), final: true)
         await io.flushFinal()
-        var event = TransferEvent.failure(reported, transfer: transferID)
-        event.peer = senderName
-        event.direction = "receive"
-        context.events(event)
+        publishRefusal(reported, peer: senderName, transferID: transferID)
         return reported
     }
 

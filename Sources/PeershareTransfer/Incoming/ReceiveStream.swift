@@ -90,12 +90,9 @@ struct ReceiveStream {
         bytesAccounted += UInt64(bytes.count)
         counters.wireBytes += UInt64(bytes.count)
         if progress.due(bytes: bytesAccounted) {
-            var event = TransferEvent("progress")
-            event.transfer = transferID
-            event.bytes = bytesAccounted
-            event.totalBytes = totalBytes
+            var event = AgentEvent.Progress(transfer: transferID, bytes: bytesAccounted, totalBytes: totalBytes)
             progress.addRate(to: &event)
-            events(event)
+            events(TransferEvent(.progress(event)))
         }
     }
 

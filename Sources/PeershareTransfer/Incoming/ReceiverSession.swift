@@ -59,10 +59,7 @@ package struct ReceiverSession {
     /// `peershare accept` learns from it how an offer ended even when no step before said so
     /// (the agent's terminal does not show it; the steps' own events did).
     private static func ended(_ error: AgentError, transfer: String) -> TransferEvent {
-        var event = TransferEvent.failure(error, transfer: transfer)
-        event.event = "session-ended"
-        event.direction = "receive"
-        return event
+        TransferEvent(.sessionEnded(AgentEvent.Failed(error, transfer: transfer)), direction: .receive)
     }
 }
 

@@ -41,12 +41,12 @@ final class ProgressThrottle: @unchecked Sendable {
         return Double(latest.bytes &- min(latest.bytes, first.bytes)) / seconds
     }
 
-    /// Sets `event.rate` and, with a positive rate and a total, `event.eta` in seconds.
-    func addRate(to event: inout TransferEvent) {
+    /// Sets `event.rate` and, with a positive rate, `event.eta` in seconds.
+    func addRate(to event: inout AgentEvent.Progress) {
         guard let rate else { return }
         event.rate = rate.rounded()
-        if rate > 0, let total = event.totalBytes, let bytes = event.bytes {
-            event.eta = (Double(total - min(total, bytes)) / rate * 10).rounded() / 10
+        if rate > 0 {
+            event.eta = (Double(event.totalBytes - min(event.totalBytes, event.bytes)) / rate * 10).rounded() / 10
         }
     }
 }

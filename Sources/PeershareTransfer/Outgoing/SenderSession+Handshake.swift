@@ -43,12 +43,9 @@ extension SenderSession {
         }
         try await checkKey(io, receiverKey, pinned: pinned, address: address)
         proven = true
-        var connected = TransferEvent("connected")
-        connected.transfer = transferID
-        connected.fingerprint = Fingerprint.full(of: receiverKey)
-        connected.address = address.description
-        connected.paired = { if case .known = step { true } else { false } }()
-        events(connected)
+        let paired = if case .known = step { true } else { false }
+        events(TransferEvent(.connected(AgentEvent.Connected(
+            transfer: transferID, fingerprint: Fingerprint.full(of: receiverKey), address: address.description, paired: paired))))
         return .answered(step)
     }
 
@@ -72,21 +69,13 @@ extension SenderSession {
                          address: PeerAddress) async throws(AgentError) -> HandshakeOutcome {
         if case .pairing(let code, let m3) = step {
             if handshake.fellBackToPairing {
-                var warning = TransferEvent("warning")
-                warning.transfer = transferID
-                warning.message = "The receiver no longer knows this device: pairing again with a code."
-                events(warning)
+                events(TransferEvent(.warning(AgentEvent.Warning(
+                    transfer: transferID, message: "The receiver no longer knows this device: pairing again with a code."))))
             }
             try await io.send(m3)
-            var shown = TransferEvent("code")
-            shown.transfer = transferID
-            shown.code = code.digits
-            shown.expiresIn = timeouts.pairingWait
-            events(shown)
+            events(TransferEvent(.code(AgentEvent.CodeShown(transfer: transferID, code: code.digits, expiresIn: timeouts.pairingWait))))
         }
-        var waiting = TransferEvent("waiting")
-        waiting.transfer = transferID
-        events(waiting)
+        events(TransferEvent(.waiting(transfer: transferID)))
         let m4: [UInt8]
         do {
             m4 = try await io.readHandshakeMessage("the receiver to approve", seconds: timeouts.pairingWait)

@@ -20,10 +20,7 @@ extension SenderSession {
                 logger.warning("cannot refresh the pin", metadata: ["error": "\(error.message)"])
             }
             let acceptedAt = ContinuousClock.now
-            var accepted = TransferEvent("accepted")
-            accepted.peer = receiverName
-            accepted.transfer = transferID
-            events(accepted)
+            events(TransferEvent(.accepted(transfer: transferID, peer: receiverName)))
             return (holdings, acceptedAt)
         case .message(.refuse(let reason, let text), _):
             throw Failure.refusal(reason, text)
@@ -122,11 +119,7 @@ extension SenderSession {
         // Resume: a file the receiver holds complete is not sent; one it holds the
         // start of (same prefix hash) continues from there.
         if let held = holdings.prefixToCheck(for: entry, sender: identity.publicKey) {
-            var checking = TransferEvent("checking")
-            checking.transfer = transferID
-            checking.file = entry.path.string
-            checking.bytes = held
-            events(checking)
+            events(TransferEvent(.checking(AgentEvent.Checking(transfer: transferID, bytes: held, file: entry.path.string))))
         }
         let resumeFrom = holdings.isEmpty ? 0 : holdings.resumeOffset(for: entry, source: source, sender: identity.publicKey)
         if resumeFrom > 0 { try secure.enqueue(.resume(offset: resumeFrom)) }
@@ -189,25 +182,17 @@ extension SenderSession {
 
     private func reportProgress(_ bytes: UInt64, entry: Entry) {
         guard progress.due(bytes: bytes) else { return }
-        var event = TransferEvent("progress")
-        event.transfer = transferID
-        event.bytes = bytes
-        event.totalBytes = plan.totalBytes
-        event.file = entry.path.string
+        var event = AgentEvent.Progress(transfer: transferID, bytes: bytes, totalBytes: plan.totalBytes, file: entry.path.string)
         progress.addRate(to: &event)
-        events(event)
+        events(TransferEvent(.progress(event)))
     }
 
     /// A `file` event for `send -v`: the file is queued whole (`resumedBytes` absent),
     /// continued from `resumedBytes`, or skipped (`resumedBytes` equal to its size).
     private func reportFile(_ entry: Entry, resumedFrom: UInt64) {
         guard fileEvents else { return }
-        var event = TransferEvent("file")
-        event.transfer = transferID
-        event.file = entry.path.string
-        event.bytes = entry.size
-        event.resumedBytes = resumedFrom > 0 ? resumedFrom : nil
-        events(event)
+        events(TransferEvent(.file(AgentEvent.FileSent(
+            transfer: transferID, file: entry.path.string, bytes: entry.size, resumedBytes: resumedFrom > 0 ? resumedFrom : nil))))
     }
 
     /// A source file that cannot be read, or changed, ends the transfer. The receiver is told

@@ -47,15 +47,9 @@ package struct SenderSession {
 
     package func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
         let start = ContinuousClock.now
-        var event = TransferEvent("sending")
-        event.transfer = transferID
-        event.address = addresses.first?.description
-        event.addresses = addresses.map(\.description)
-        event.files = plan.fileCount
-        event.directories = plan.directoryCount
-        event.totalBytes = plan.totalBytes
-        event.names = plan.topLevelNames
-        events(event)
+        events(TransferEvent(.sending(AgentEvent.Sending(
+            transfer: transferID, address: addresses.first?.description, addresses: addresses.map(\.description),
+            files: plan.fileCount, directories: plan.directoryCount, totalBytes: plan.totalBytes, names: plan.topLevelNames))))
 
         // Anyone can announce a peer's key: each address is tried until one proves the key
         // in the handshake; one that shows another key is skipped, and its security error
@@ -88,11 +82,9 @@ package struct SenderSession {
     private func reportSkipped(_ address: PeerAddress, _ error: AgentError) {
         logger.warning("security: the host at this address did not prove the peer's key; trying its next address",
                        metadata: ["net.address": "\(address)", "error": "\(error.message)"])
-        var warning = TransferEvent("warning")
-        warning.transfer = transferID
-        warning.address = address.description
-        warning.message = "The host at \(address) did not prove this peer's identity key (an impostor, or an old address); trying the peer's next address."
-        events(warning)
+        events(TransferEvent(.warning(AgentEvent.Warning(
+            transfer: transferID, address: address.description,
+            message: "The host at \(address) did not prove this peer's identity key (an impostor, or an old address); trying the peer's next address."))))
     }
 
     /// The send at one address. A paired receiver that answered at an address it was never

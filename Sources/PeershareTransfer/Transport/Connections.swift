@@ -59,6 +59,15 @@ package enum Connections {
         throw lastError
     }
 
+    /// The errno of a failed dial (of its last attempt), when it has one.
+    static func errno(of error: any Error) -> Int32? {
+        switch error {
+        case let failure as NIOConnectionError: failure.connectionErrors.last.flatMap { errno(of: $0.error) }
+        case let io as IOError: io.errnoCode
+        default: nil
+        }
+    }
+
     /// A short, human description of a connect error ("connection refused", "timed out"),
     /// never a library's dump: NIO wraps the errno of each attempt in `NIOConnectionError`.
     package static func describe(_ error: any Error) -> String {
@@ -80,7 +89,7 @@ package enum Connections {
     /// refused)" rather than "cannot reach" for the case a person can act on at once.
     package static func unreachable(_ address: PeerAddress, _ error: any Error) -> AgentError {
         let cause = describe(error)
-        if cause == String(cString: strerror(ECONNREFUSED)).lowercased() {
+        if errno(of: error) == ECONNREFUSED {
             return AgentError(.unreachable, "Nothing is listening on \(address) (\(cause)). Is peershare running there, and is the port right?", underlying: error)
         }
         return AgentError(.unreachable, "Cannot reach \(address): \(cause). Is peershare running there, and is the port right?", underlying: error)
