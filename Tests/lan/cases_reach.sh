@@ -83,6 +83,10 @@ case_reach_static_move() {
     ip -n "$(lab_ns h2)" addr del "$ROUTED_B/24" dev veth0 || { WHY="cannot drop B's old address"; return 1; }
     ip -n "$(lab_ns h2)" route replace 10.213.1.0/24 via "$ROUTED_R_B" || { WHY="cannot keep B's route to A"; return 1; }
     ip -n "$(lab_ns h3)" addr add "$ROUTED_B/32" dev veth1 || { WHY="cannot give R B's old address"; return 1; }
+    # R tried B's new address when A started (nothing there then) and keeps that failure in
+    # its neighbour table for a while; a host that moves announces itself (DHCP, gratuitous
+    # ARP), which this flush stands for.
+    ip -n "$(lab_ns h3)" neigh flush dev veth1
     agent_dirs h3
     AGENT_PID[h3]=$(lab_spawn_user h3 "$LAB_DIR/h3/agent.log" "$PEERSHARE_BIN" run --home "$(agent_home h3)" \
         --port "$port" --name bob --inbox "$(agent_inbox h3)" --no-discovery)
