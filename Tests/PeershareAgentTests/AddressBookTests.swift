@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import PeershareDiscovery
+import SodiumKit
 import Testing
 @testable import PeershareAgent
 import PeershareTransfer
@@ -66,6 +69,43 @@ struct AddressBookTests {
         #expect(try book.addresses(forKey: bob).entries.map(\.shown) == ["10.0.0.1:53317", "10.0.0.9"])
         try book.forget(key: bob)
         #expect(try book.all().isEmpty)
+    }
+
+    @Test("Announced addresses take at most half the places, never turn a proven address into a hint, and take nothing from another peer")
+    func announcedAddressesStayHints() throws {
+        var list = AddressList()
+        for index in 0..<8 { list.record(dialled("10.0.0.\(index)", at: Double(index)), now: start + 100) }
+        for index in 0..<6 {
+            list.record(RememberedAddress(host: "10.9.0.\(index)", port: 53317, way: .advertised, lastSeen: start + 50 + Double(index)), now: start + 100)
+        }
+        #expect(list.entries.filter { $0.way == .advertised }.count == AddressList.advertisedLimit)
+        #expect(list.entries.filter { $0.way == .dialled }.count == AddressList.limit - AddressList.advertisedLimit)
+        list.record(RememberedAddress(host: "10.0.0.7", port: 53317, way: .advertised, lastSeen: start + 99), now: start + 100)
+        #expect(list.entries.first { $0.host == "10.0.0.7" }?.way == .dialled)
+
+        let (book, root) = try book()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try book.record(key: alice, host: "10.0.0.1", port: 53317, way: .dialled, now: start)
+        try book.record(key: bob, host: "10.0.0.1", port: 53317, way: .advertised, now: start + 1)
+        #expect(try book.addresses(forKey: alice).entries.map(\.shown) == ["10.0.0.1:53317"])
+        #expect(try book.addresses(forKey: bob).entries.map(\.way) == [.advertised])
+    }
+
+    @Test("The agent records what a paired peer announces over mDNS, and nothing of an unpaired one")
+    func announcementsOfPairedPeers() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("address-announce-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let agent = try Agent(paths: StatePaths.resolve(home: root), options: AgentOptions(name: "me", inbox: root + "/inbox", port: 0), logger: logger)
+        try agent.trust.remember(key: alice, name: "alice", address: nil)
+        for (key, host) in [(alice, "10.1.0.5"), (bob, "10.1.0.6")] {
+            agent.noteAnnounced(DiscoveredPeer(name: "x", publicKeyHex: Hex.encode(key), protocolVersion: "1", port: 4000,
+                                               addresses: [host], instanceNames: ["x"], lastSeen: start))
+        }
+        #expect(try agent.addressBook.addresses(forKey: alice).entries.map(\.shown) == ["10.1.0.5:4000"])
+        #expect(try agent.addressBook.addresses(forKey: alice).entries.map(\.way) == [.advertised])
+        #expect(try agent.addressBook.addresses(forKey: bob).entries.isEmpty)
     }
 
     @Test("A corrupt file is an error, never an empty book, and is not overwritten")

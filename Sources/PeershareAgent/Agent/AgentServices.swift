@@ -73,7 +73,9 @@ public struct DiscoveryService: Service {
                     TXTKeys.publicKey: Hex.encode(agent.identity.publicKey),
                 ],
                 renameTag: Fingerprint.tag(of: agent.identity.publicKey))
-            await agent.directory.run(backend: backend, advert: advert, hub: agent.hub, logger: agent.logger)
+            await agent.directory.run(backend: backend, advert: advert, hub: agent.hub, logger: agent.logger) { peer in
+                agent.noteAnnounced(peer)
+            }
         }
     }
 }

@@ -28,12 +28,13 @@ public struct AddressBook: Sendable {
     public func all() throws(AgentError) -> [String: [RememberedAddress]] { try file.load() }
 
     /// Records that `key` was proven at `host` (`port`: where it listens, nil when it dialled
-    /// this side). The same address is dropped from every other peer: it belongs to whoever
-    /// proved a key there last.
+    /// this side), or announced there (`way` advertised). A proven address is dropped from
+    /// every other peer: it belongs to whoever proved a key there last; an announcement takes
+    /// nothing from anyone.
     public func record(key: [UInt8], host: String, port: Int?, way: RememberedAddress.Way, now: Date = Date()) throws(AgentError) {
         let hex = Hex.encode(key)
         try file.update { book in
-            for other in book.keys where other != hex && port != nil {
+            for other in book.keys where other != hex && port != nil && way != .advertised {
                 var list = AddressList(book[other] ?? [])
                 list.remove(host: host, port: port)
                 book[other] = list.entries.isEmpty ? nil : list.entries

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import PeershareDiscovery
 import PeershareTransfer
 import SodiumKit
 
@@ -16,6 +17,21 @@ extension Agent {
         case .incoming(let remote):
             guard let host = remote.flatMap(Self.scopedHost) else { return }
             note(key, host: host, port: nil, way: .incoming)
+        }
+    }
+
+    /// Records the addresses a paired peer announces over mDNS (hints: a send still needs the
+    /// handshake to prove the key there). Unpaired peers are not recorded.
+    func noteAnnounced(_ peer: DiscoveredPeer) {
+        guard let key = Hex.decode(peer.publicKeyHex), key.count == 32 else { return }
+        do {
+            guard try trust.pin(forKey: key) != nil else { return }
+        } catch {
+            logger.warning("cannot read the pins to remember an announced address", metadata: ["error": "\(error.message)"])
+            return
+        }
+        for endpoint in peer.endpoints {
+            note(key, host: endpoint.host, port: Int(endpoint.port), way: .advertised)
         }
     }
 

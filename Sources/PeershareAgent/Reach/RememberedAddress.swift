@@ -11,6 +11,9 @@ public struct RememberedAddress: Codable, Sendable, Equatable {
         case dialled
         /// The peer dialled this side from `host`; its listening port is not known.
         case incoming
+        /// Announced over mDNS with the paired peer's key: a hint until a handshake there
+        /// proves the key (anyone can announce any key).
+        case advertised
     }
 
     /// IPv4, or IPv6 with `%interface` for a link-local address (the scope it needs).
@@ -42,6 +45,9 @@ public struct AddressList: Sendable, Equatable {
     public static let limit = 8
     /// Addresses not proven for this long are dropped (a laptop's old hotel network).
     public static let maximumAge: TimeInterval = 90 * 24 * 3600
+    /// Advertised (unproven) addresses kept at most, so that announcements, which anyone can
+    /// make, never push out more than half of the addresses where the peer proved its key.
+    public static let advertisedLimit = 4
 
     public private(set) var entries: [RememberedAddress]
 
@@ -51,7 +57,10 @@ public struct AddressList: Sendable, Equatable {
     /// list. An incoming connection from a host already known with its port refreshes that
     /// entry instead of adding a port-less one.
     public mutating func record(_ address: RememberedAddress, now: Date) {
-        if address.port == nil, let index = entries.firstIndex(where: { $0.host == address.host }) {
+        if address.way == .advertised, let index = entries.firstIndex(where: { $0.host == address.host && $0.port == address.port }) {
+            // An announcement refreshes an announced address; a proven one stays as proven.
+            if entries[index].way == .advertised { entries[index].lastSeen = address.lastSeen }
+        } else if address.port == nil, let index = entries.firstIndex(where: { $0.host == address.host }) {
             entries[index].lastSeen = address.lastSeen
         } else {
             entries.removeAll { $0.host == address.host && ($0.port == address.port || $0.port == nil) }
@@ -65,10 +74,16 @@ public struct AddressList: Sendable, Equatable {
         entries.removeAll { $0.host == host && $0.port == port }
     }
 
-    /// Most recent first; older than `maximumAge` dropped; at most `limit`.
+    /// Most recent first; older than `maximumAge` dropped; at most `advertisedLimit`
+    /// advertised ones, and at most `limit` in all.
     public mutating func prune(now: Date) {
         entries.removeAll { now.timeIntervalSince($0.lastSeen) > Self.maximumAge }
         entries.sort { $0.lastSeen > $1.lastSeen }
+        let advertised = entries.indices.filter { entries[$0].way == .advertised }
+        if advertised.count > Self.advertisedLimit {
+            let dropped = Set(advertised.dropFirst(Self.advertisedLimit))
+            entries = entries.indices.filter { !dropped.contains($0) }.map { entries[$0] }
+        }
         if entries.count > Self.limit { entries.removeLast(entries.count - Self.limit) }
     }
 
