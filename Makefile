@@ -102,8 +102,16 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 USERUNITDIR = $(PREFIX)/lib/systemd/user
+# "Send with peershare" in file managers: a dialog script and Nemo, Caja and Dolphin actions.
+LIBEXECDIR  = $(PREFIX)/libexec/peershare
+NEMODIR     = $(PREFIX)/share/nemo/actions
+CAJADIR     = $(PREFIX)/share/file-manager/actions
+DOLPHINDIR  = $(PREFIX)/share/kio/servicemenus
+DESKTOP_FILES = $(LIBEXECDIR)/send-dialog $(NEMODIR)/peershare-send.nemo_action \
+	$(CAJADIR)/peershare-send.desktop $(DOLPHINDIR)/peershare-send.desktop
 INSTALLED_FILES = $(BINDIR)/peershare $(MAN1DIR)/peershare.1.gz $(BASHCOMPDIR)/peershare \
-	$(ZSHCOMPDIR)/_peershare $(FISHCOMPDIR)/peershare.fish $(USERUNITDIR)/peershare.service
+	$(ZSHCOMPDIR)/_peershare $(FISHCOMPDIR)/peershare.fish $(USERUNITDIR)/peershare.service $(DESKTOP_FILES)
+DESKTOP_SED = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g'
 
 SWIFT_INPUTS = $(shell find Sources -type f 2>/dev/null) Package.swift $(wildcard Package.resolved)
 
@@ -128,6 +136,14 @@ install: $(INSTALL_BIN) completions
 	install -Dm644 $(PKG_BUILD)/completions/peershare.fish $(DESTDIR)$(FISHCOMPDIR)/peershare.fish
 	sed 's|@BINDIR@|$(BINDIR)|g' Packaging/peershare.service.in > $(PKG_BUILD)/peershare.service
 	install -Dm644 $(PKG_BUILD)/peershare.service $(DESTDIR)$(USERUNITDIR)/peershare.service
+	$(DESKTOP_SED) Packaging/desktop/send-dialog.in > $(PKG_BUILD)/send-dialog
+	install -Dm755 $(PKG_BUILD)/send-dialog $(DESTDIR)$(LIBEXECDIR)/send-dialog
+	$(DESKTOP_SED) Packaging/desktop/peershare-send.nemo_action.in > $(PKG_BUILD)/peershare-send.nemo_action
+	install -Dm644 $(PKG_BUILD)/peershare-send.nemo_action $(DESTDIR)$(NEMODIR)/peershare-send.nemo_action
+	$(DESKTOP_SED) Packaging/desktop/peershare-send-caja.desktop.in > $(PKG_BUILD)/peershare-send-caja.desktop
+	install -Dm644 $(PKG_BUILD)/peershare-send-caja.desktop $(DESTDIR)$(CAJADIR)/peershare-send.desktop
+	$(DESKTOP_SED) Packaging/desktop/peershare-send-dolphin.desktop.in > $(PKG_BUILD)/peershare-send-dolphin.desktop
+	install -Dm644 $(PKG_BUILD)/peershare-send-dolphin.desktop $(DESTDIR)$(DOLPHINDIR)/peershare-send.desktop
 
 ## uninstall: remove what install wrote (directories are left alone).
 uninstall:

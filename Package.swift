@@ -64,6 +64,7 @@ let package = Package(
             dependencies: [
                 "CAvahiClient",
                 "CAvahiCoreLoader",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

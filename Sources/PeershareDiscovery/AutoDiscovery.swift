@@ -2,6 +2,7 @@
 // it does not, and a clean hand-over when that changes while the agent runs.
 
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 
 /// Chooses between the daemon and the embedded stack, and switches:
@@ -23,7 +24,7 @@ public final class AutoDiscovery: DiscoveryBackend {
     private let makeEmbedded: Factory
     private let fallbackDelay: Duration
     private let logger: Logger
-    private let running = LockedValue<Task<Void, Never>?>(nil)
+    private let running = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     public convenience init(interfaces: InterfaceFilter, logger: Logger) {
         self.init(
@@ -49,7 +50,7 @@ public final class AutoDiscovery: DiscoveryBackend {
                                 makeEmbedded: makeEmbedded, fallbackDelay: fallbackDelay, logger: logger)
         let task = Task { await switcher.run() }
         continuation.onTermination = { _ in task.cancel() }
-        let previous = running.withLock { slot -> Task<Void, Never>? in
+        let previous = running.withLockedValue { slot -> Task<Void, Never>? in
             defer { slot = task }
             return slot
         }
@@ -58,7 +59,7 @@ public final class AutoDiscovery: DiscoveryBackend {
     }
 
     public func stop() async {
-        let task = running.withLock { slot -> Task<Void, Never>? in
+        let task = running.withLockedValue { slot -> Task<Void, Never>? in
             defer { slot = nil }
             return slot
         }

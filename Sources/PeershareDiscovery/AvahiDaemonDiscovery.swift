@@ -1,6 +1,7 @@
 // The discovery back end that talks to the system's avahi-daemon through libavahi-client.
 
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 
 /// Publishes and browses through avahi-daemon (libavahi-client over D-Bus, driven by an
@@ -12,7 +13,7 @@ public final class AvahiDaemonDiscovery: PromotableDiscovery {
     private let logger: Logger
     private let interfaces: InterfaceFilter
     private let watchOnly: Bool
-    private let current = LockedValue<AvahiSession?>(nil)
+    private let current = NIOLockedValueBox<AvahiSession?>(nil)
 
     /// `watchOnly`: only report whether the daemon is available (no publishing or
     /// browsing), which is how ``AutoDiscovery`` notices a daemon while it runs the
@@ -44,7 +45,7 @@ public final class AvahiDaemonDiscovery: PromotableDiscovery {
         }
         // Swap in one step, so that concurrent starts cannot leave a session running
         // that nobody can stop; a stop() racing with begin() is handled by the session.
-        let previous = current.withLock { slot -> AvahiSession? in
+        let previous = current.withLockedValue { slot -> AvahiSession? in
             defer { slot = session }
             return slot
         }
@@ -57,14 +58,14 @@ public final class AvahiDaemonDiscovery: PromotableDiscovery {
     /// already has (see ``AvahiSession/promote(advert:)``); its stream then carries the
     /// full back end's events. False if it is not running or not watch-only.
     public func promote(advert: ServiceAdvert?) -> Bool {
-        guard watchOnly, let session = current.withLock({ $0 }) else { return false }
+        guard watchOnly, let session = current.withLockedValue({ $0 }) else { return false }
         return session.promote(advert: advert)
     }
 
     /// Withdraws the advert, frees every Avahi object and ends the event stream.
     /// Blocks briefly on D-Bus calls and on joining the poll thread.
     public func stop() async {
-        let session = current.withLock { session -> AvahiSession? in
+        let session = current.withLockedValue { session -> AvahiSession? in
             defer { session = nil }
             return session
         }
@@ -72,6 +73,6 @@ public final class AvahiDaemonDiscovery: PromotableDiscovery {
     }
 
     deinit {
-        current.withLock { $0 }?.shutdown()
+        current.withLockedValue { $0 }?.shutdown()
     }
 }

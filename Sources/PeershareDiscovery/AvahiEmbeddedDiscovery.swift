@@ -6,6 +6,7 @@
 internal import CAvahiClient
 internal import CAvahiCoreLoader
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 
 /// Publishes and browses with an embedded `AvahiServer`: no daemon to install or start.
@@ -14,7 +15,7 @@ public final class AvahiEmbeddedDiscovery: DiscoveryBackend {
     private let serviceType: String
     private let logger: Logger
     private let interfaces: InterfaceFilter
-    private let current = LockedValue<EmbeddedSession?>(nil)
+    private let current = NIOLockedValueBox<EmbeddedSession?>(nil)
 
     public init(serviceType: String = "_peershare._tcp", interfaces: InterfaceFilter = InterfaceFilter(), logger: Logger) {
         self.serviceType = serviceType
@@ -50,7 +51,7 @@ public final class AvahiEmbeddedDiscovery: DiscoveryBackend {
         continuation.onTermination = { _ in
             Task.detached { session.shutdown() }
         }
-        let previous = current.withLock { slot -> EmbeddedSession? in
+        let previous = current.withLockedValue { slot -> EmbeddedSession? in
             defer { slot = session }
             return slot
         }
@@ -61,7 +62,7 @@ public final class AvahiEmbeddedDiscovery: DiscoveryBackend {
 
     /// Withdraws the advert (goodbye packets), frees the stack and ends the event stream.
     public func stop() async {
-        let session = current.withLock { session -> EmbeddedSession? in
+        let session = current.withLockedValue { session -> EmbeddedSession? in
             defer { session = nil }
             return session
         }
@@ -69,7 +70,7 @@ public final class AvahiEmbeddedDiscovery: DiscoveryBackend {
     }
 
     deinit {
-        current.withLock { $0 }?.shutdown()
+        current.withLockedValue { $0 }?.shutdown()
     }
 }
 
@@ -77,10 +78,10 @@ public final class AvahiEmbeddedDiscovery: DiscoveryBackend {
 /// (`pscore_set_log_function`, process-wide, without userdata): its lines go to our
 /// logger instead, errors and warnings at info level, the rest at debug.
 enum AvahiCoreLog {
-    private static let logger = LockedValue<Logger?>(nil)
+    private static let logger = NIOLockedValueBox<Logger?>(nil)
 
     static func route(to logger: Logger) {
-        let first = self.logger.withLock { slot -> Bool in
+        let first = self.logger.withLockedValue { slot -> Bool in
             defer { slot = logger }
             return slot == nil
         }
@@ -88,7 +89,7 @@ enum AvahiCoreLog {
         pscore_set_log_function { level, text in
             guard let text else { return }
             let message = String(cString: text)
-            AvahiCoreLog.logger.withLock { $0 }.map { logger in
+            AvahiCoreLog.logger.withLockedValue { $0 }.map { logger in
                 let important = level == AVAHI_LOG_ERROR || level == AVAHI_LOG_WARN
                 logger.log(level: important ? .info : .debug, "avahi-core: \(message)")
             }

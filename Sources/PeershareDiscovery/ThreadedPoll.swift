@@ -3,6 +3,7 @@
 
 internal import CAvahiClient
 import Foundation
+import NIOConcurrencyHelpers
 
 /// An `AvahiThreadedPoll` (`avahi_threaded_poll_new`), whether its thread runs, and
 /// timers on it. Every Avahi object of a session hangs off this loop; Avahi calls from
@@ -15,7 +16,7 @@ final class ThreadedPoll: @unchecked Sendable {
     let poll: OpaquePointer
     /// The `AvahiPoll` vtable (`avahi_threaded_poll_get`) that clients, servers and timers use.
     let api: UnsafePointer<AvahiPoll>
-    private let lifecycle = LockedValue(Lifecycle.created)
+    private let lifecycle = NIOLockedValueBox(Lifecycle.created)
 
     enum Lifecycle: Sendable {
         case created, running, stopped
@@ -35,7 +36,7 @@ final class ThreadedPoll: @unchecked Sendable {
     /// (`avahi_threaded_poll_start`). False if the thread could not start; true without
     /// doing anything if the loop was already started or stopped.
     func start(_ setup: () -> Void) -> Bool {
-        lifecycle.withLock { state -> Bool in
+        lifecycle.withLockedValue { state -> Bool in
             guard state == .created else { return true }
             avahi_threaded_poll_lock(poll)
             setup()
@@ -50,7 +51,7 @@ final class ThreadedPoll: @unchecked Sendable {
     /// then stops and frees the loop (`avahi_threaded_poll_stop`/`_free`, never from the
     /// poll thread itself). False if it had already been stopped.
     func stop(_ teardown: () -> Void) -> Bool {
-        lifecycle.withLock { state -> Bool in
+        lifecycle.withLockedValue { state -> Bool in
             guard state != .stopped else { return false }
             let threadRunning = state == .running
             state = .stopped
@@ -66,7 +67,7 @@ final class ThreadedPoll: @unchecked Sendable {
     /// Runs `body` with the poll lock held if the loop's thread is running (then true),
     /// for work that the thread must carry on after the lock is released.
     func whileRunning(_ body: () -> Void) -> Bool {
-        lifecycle.withLock { state -> Bool in
+        lifecycle.withLockedValue { state -> Bool in
             guard state == .running else { return false }
             avahi_threaded_poll_lock(poll)
             body()

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import PeershareCore
 import SodiumKit
 
 /// What a session needs from the agent that runs it, and nothing more: sessions never see
@@ -16,6 +17,9 @@ package struct SessionContext: Sendable {
     package var logger: Logger
     /// Told each time a handshake proved a peer's key, and where (the agent's address book).
     package var proven: @Sendable (_ key: [UInt8], _ at: ProvenAt) -> Void = { _, _ in }
+    /// Values the handshake would draw at random, fixed only to replay a session byte for
+    /// byte in a test (every field nil in an agent: everything is drawn at random).
+    package var draws = HandshakeDraws()
 
     package init(identity: SigningKeyPair, trust: any PinStore, offers: OfferBoard, admission: Admission,
                  events: @escaping EventSink, options: SessionOptions, logger: Logger) {

@@ -30,7 +30,7 @@ struct ConfigCommand: AsyncParsableCommand {
     func run() async throws {
         _ = common.bootstrapLogging()
         try await reportingErrors(json: json) {
-            let settings = try Settings.resolve(paths: common.paths, overrides: settings.overrides, hostName: StatePathsHelper.hostName)
+            let settings = try Settings.resolve(paths: common.paths, overrides: settings.overrides, hostName: Settings.hostName)
             if json {
                 printJSON(Output(configFile: settings.configPath, configFileFound: settings.configFound, settings: settings.items))
                 return

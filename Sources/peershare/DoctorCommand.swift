@@ -33,7 +33,7 @@ struct DoctorCommand: AsyncParsableCommand {
         var report = DoctorReport(checks: [])
         try await reportingErrors(json: json) {
             let paths = common.paths
-            let settings = try Settings.resolve(paths: paths, overrides: Settings.Overrides(), hostName: StatePathsHelper.hostName)
+            let settings = try Settings.resolve(paths: paths, overrides: Settings.Overrides(), hostName: Settings.hostName)
             var status: AgentStatus?
             var discovered: [PeerInfo] = []
             if await ControlClient.isAgentListening(paths: paths) {

@@ -95,7 +95,7 @@ struct InboxWatch: Sendable {
             let peer = DisplayEscape.escape(reply.offer?.peer ?? "?")
             Console.out(request.command == .decline ? "Declined offer \(id) from \"\(peer)\"." : request.code != nil ? "Code matched; receiving from \"\(peer)\"." : "Accepted; receiving from \"\(peer)\".")
         } catch {
-            Console.out("peershare: \((error as? AgentError)?.message ?? "\(error)")")
+            Console.out("peershare: \(error.message)")
         }
     }
 

@@ -68,7 +68,7 @@ struct IdCommand: AsyncParsableCommand {
         try await reportingErrors(json: json) {
             let paths = common.paths
             let identity = try IdentityStore.loadOrCreate(paths: paths)
-            var name = try Settings.resolve(paths: paths, overrides: .init(), hostName: StatePathsHelper.hostName).options.name
+            var name = try Settings.resolve(paths: paths, overrides: .init(), hostName: Settings.hostName).options.name
             if let reply = try? await ControlClient.request(ControlRequest(command: .status), paths: paths), let status = reply.status {
                 name = status.name
             }

@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import PeershareAgent
 import PeershareCore
-import PeershareDiscovery
-import SodiumKit
 
 /// `peershare peers`: who is on the network.
 struct PeersCommand: AsyncParsableCommand {
@@ -26,33 +24,8 @@ struct PeersCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging()
         try await reportingErrors(json: json) {
-            let paths = common.paths
-            var peers: [PeerInfo]
-            var note: String?
-            var more = 0
-            if await ControlClient.isAgentListening(paths: paths) {
-                var request = ControlRequest(command: .peers)
-                request.probe = probe ? true : nil
-                let reply = try await ControlClient.request(request, paths: paths)
-                peers = reply.peers ?? []
-                more = reply.truncated ?? 0
-                if let state = reply.discovery, state == "off" {
-                    note = "The agent runs with discovery off (--discovery off); no peers are listed."
-                } else if let state = reply.discovery, state.hasPrefix("unavailable") {
-                    note = "Discovery is \(state). Peers can still be reached as HOST:PORT."
-                }
-            } else {
-                let identity = try IdentityStore.loadOrCreate(paths: paths)
-                let options = try Settings.resolve(paths: paths, overrides: Settings.Overrides(), hostName: StatePathsHelper.hostName).options
-                let (found, problem) = await PeerDirectory.browseOnce(
-                    seconds: wait, ownKey: identity.publicKey, mode: options.discovery,
-                    interfaces: options.discoveryInterfaces, logger: logger)
-                let pins = try TrustStore(paths: paths).all()
-                peers = found.map { PeerInfo($0, pins: pins) }
-                peers += try Agent.rememberedListing(paths: paths, excluding: Set(found.map(\.publicKeyHex)))
-                note = problem.map { "No agent is running, and discovery is not available: \($0). Peers can still be reached as HOST:PORT." }
-                    ?? "No agent is running: browsed the network for \(String(format: "%g", wait)) seconds."
-            }
+            let list = try await PeershareClient(paths: common.paths, logger: logger).peers(browseSeconds: wait, probe: probe)
+            let (peers, note, more) = (list.peers, list.note, list.more)
             if json {
                 printJSON(peers)
                 if let note { Console.err(note) }

@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import PeershareAgent
-import PeershareDiscovery
-import ServiceLifecycle
 import PeershareTransfer
 
 /// `peershare run` (the default): the agent in the foreground.
@@ -22,53 +20,15 @@ struct RunCommand: AsyncParsableCommand {
         let logger = common.bootstrapLogging()
         let paths = common.paths
         try await reportingErrors {
-            let options = try Settings.resolve(paths: paths, overrides: settings.overrides, hostName: StatePathsHelper.hostName).options
-            let lock = try AgentLock.acquire(paths: paths)
-            defer { withExtendedLifetime(lock) {} }
-            let agent = try Agent(paths: paths, options: options, logger: logger)
-            let terminal = AgentTerminal(agent: agent, quiet: common.quiet)
-            let events = agent.hub.subscribe()
-            let history = HistoryService(agent: agent)
-            let notifications = NotifyService(agent: agent)
-            let control = ControlServer(agent: agent) { await agent.status() }
-            let (ports, portSink) = AsyncStream<Int>.makeStream()
-            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-                .init(service: ListenerService(agent: agent) { port in
-                    terminal.listening(port: port)
-                    terminal.notifications(notifications.state)
-                    portSink.yield(port)
-                    portSink.finish()
-                }),
-                .init(service: ControlService(server: control) {}),
-                .init(service: TerminalService(terminal: terminal, events: events)),
-                .init(service: history),
-                .init(service: ReachService(agent: agent)),
-            ]
-            if let hook = ReceiveHookService(agent: agent) { services.append(.init(service: hook)) }
-            services.append(.init(service: notifications))
-            if let backend = try await DiscoveryChoice.backend(for: options, logger: logger) {
-                services.append(.init(service: DiscoveryService(agent: agent, port: ports, backend: backend)))
-            }
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: services,
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
-            do {
-                try await group.run()
-            } catch let error as AgentError {
-                throw error
-            } catch {
-                throw AgentError(.general, "\(error)", underlying: error)
+            let options = try Settings.resolve(paths: paths, overrides: settings.overrides, hostName: Settings.hostName).options
+            let application = try AgentApplication(paths: paths, options: options, logger: logger)
+            let terminal = AgentTerminal(agent: application.agent, quiet: common.quiet)
+            let events = application.agent.hub.subscribe()
+            try await application.run(front: [TerminalService(terminal: terminal, events: events)]) { port, notifications in
+                terminal.listening(port: port)
+                terminal.notifications(notifications)
             }
             terminal.stopped()
         }
-    }
-}
-
-enum StatePathsHelper {
-    /// The short host name, the default agent name.
-    static var hostName: String {
-        ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "peershare"
     }
 }

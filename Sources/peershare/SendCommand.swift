@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import PeershareAgent
 import PeershareCore
-import PeershareDiscovery
 import PeershareTransfer
 
 /// `peershare send PATH... --to PEER`.
@@ -72,82 +71,43 @@ struct SendCommand: AsyncParsableCommand {
             try await sendToSeveral(absolute, logger: logger)
             return
         }
+        let client = PeershareClient(paths: paths, logger: logger)
+        let request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name)
         var failure: AgentError?
-        if await ControlClient.isAgentListening(paths: paths) {
-            var request = ControlRequest(command: .send)
-            request.paths = absolute
-            request.to = to
-            request.verbose = verbose ? true : nil
-            // Ctrl-C: say so, and leave; the agent cancels the transfer when this connection
-            // closes, and tells the receiver.
-            let interrupt = InterruptHandler {
-                printer.show(.failure(AgentError(.cancelled, "Cancelled.")))
-                Foundation.exit(AgentError.Kind.cancelled.exitCode)
-            }
-            defer { interrupt.cancel() }
-            do {
-                try await ControlClient.stream(request, paths: paths) { event in
-                    printer.show(event)
-                    if case .error(let failed) = event.what {
-                        failure = AgentError(failed.errorKind ?? .general, failed.message)
-                    }
+        do throws(AgentError) {
+            switch await client.route() {
+            case .agent:
+                // Ctrl-C: say so, and leave; the agent cancels the transfer when this
+                // connection closes, and tells the receiver.
+                let interrupt = InterruptHandler {
+                    printer.show(.failure(AgentError(.cancelled, "Cancelled.")))
+                    Foundation.exit(AgentError.Kind.cancelled.exitCode)
                 }
-            } catch {
-                failure = error
-            }
-            if failure == nil && !printer.finished {
-                let error = AgentError(.general, "The agent ended the transfer without a result.")
-                failure = error
-                printer.show(.failure(error))
-            }
-        } else {
-            do {
-                let (agent, resolve) = try await standalone(logger: logger)
-                var target = try resolve(to)
-                target.fileEvents = verbose
-                let history = HistoryRecording(agent: agent)
-                let task = Task {
-                    try await agent.send(paths: absolute, to: target) { printer.show($0) }
+                defer { interrupt.cancel() }
+                do {
+                    try await client.sendThroughAgent(request) { printer.show($0) }
+                } catch {
+                    // Every outcome the agent reported was shown as its event.
+                    failure = error
+                }
+            case .here:
+                let task = Task { () async -> Result<Void, AgentError> in
+                    do throws(AgentError) {
+                        return .success(try await client.sendHere(request) { printer.show($0) })
+                    } catch {
+                        return .failure(error)
+                    }
                 }
                 let interrupt = InterruptHandler { task.cancel() }
                 defer { interrupt.cancel() }
-                let result = await task.result
-                await history.finish()
-                _ = try result.get()
-            } catch let error as AgentError {
-                failure = error
-                if !printer.finished { printer.show(.failure(error)) }
+                try await task.value.get()
             }
+        } catch {
+            failure = error
+            if !printer.finished { printer.show(.failure(error)) }
         }
         if let failure { throw ExitCode(failure.kind.exitCode) }
         try checkLeftOut(printer)
-    }
-
-    /// An agent of this process for a send without a running one, and how to turn a `--to`
-    /// into a target: a name needs the network looked at briefly (no agent, so no live
-    /// table), as `peers` does; HOST:PORT needs nothing.
-    private func standalone(logger: Logger) async throws(AgentError) -> (Agent, @Sendable (String) throws(AgentError) -> SendTarget) {
-        var overrides = Settings.Overrides()
-        overrides.name = name
-        let options = try Settings.resolve(paths: common.paths, overrides: overrides, hostName: StatePathsHelper.hostName).options
-        let agent = try Agent(paths: common.paths, options: options, logger: logger)
-        let known = try KnownPeers.read(trust: agent.trust, book: agent.addressBook, defaultPort: AgentOptions.defaultPort)
-        guard targets.contains(where: { PeerAddress(parsing: $0) == nil }) else {
-            return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: [], known: known) })
-        }
-        let (found, problem) = await PeerDirectory.browseOnce(
-            seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
-            interfaces: options.discoveryInterfaces, logger: logger)
-        // A paired peer is also found by name at its remembered addresses, with discovery off
-        // or when mDNS does not reach it.
-        return (agent, { target throws(AgentError) in
-            do throws(AgentError) {
-                return try PeerResolver.resolve(target, peers: found, known: known)
-            } catch where found.isEmpty && error.kind == .usage {
-                guard let problem else { throw error }
-                throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(target))': discovery is not available (\(problem)), and no paired peer has that name. Give HOST:PORT instead.")
-            }
-        })
     }
 
     /// `--to` with several peers: all at once (`MultiSend`), a summary, exit 0 only when
@@ -155,13 +115,15 @@ struct SendCommand: AsyncParsableCommand {
     private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
         let verbose = common.verbose > 0 && !common.quiet
         let several = MultiSend(targets: targets, paths: absolute, json: json, quiet: common.quiet, verbose: verbose)
+        let client = PeershareClient(paths: common.paths, logger: logger)
         let outcomes: [MultiSend.Outcome]
-        if await ControlClient.isAgentListening(paths: common.paths) {
+        switch await client.route() {
+        case .agent:
             outcomes = await several.viaAgent(common.paths)
-        } else {
+        case .here:
             let prepared: (Agent, @Sendable (String) throws(AgentError) -> SendTarget)
             do {
-                prepared = try await standalone(logger: logger)
+                prepared = try await client.standalone(name: name, lookingUp: targets)
             } catch {
                 RecipientPrinter(label: targets.joined(separator: ","), json: json, quiet: common.quiet).show(.failure(error))
                 throw ExitCode(error.kind.exitCode)
@@ -185,8 +147,10 @@ struct SendCommand: AsyncParsableCommand {
 }
 
 /// Cancels the running send on Ctrl-C (the receiver is told, and keeps what arrived for a resend to resume).
+///
+/// `@unchecked Sendable` invariant: `source` is set once in init and only cancelled
+/// afterwards; a DispatchSource is thread-safe.
 final class InterruptHandler: @unchecked Sendable {
-    // `source` is set once in init and only cancelled afterwards; DispatchSource is thread-safe.
     private let source: any DispatchSourceSignal
 
     init(_ action: @escaping @Sendable () -> Void) {

@@ -14,7 +14,7 @@ struct PolicyInfo: Decodable, Equatable {
 
 /// Per-peer folders (the `{peer}` inbox template) and per-peer policies (`peershare trust`).
 extension EndToEnd {
-    @Test("inbox template: each sender's files go to a folder of its own, its name made safe as one path component")
+    @Test("inbox template: each sender's files go to a folder of its own, its name made safe as one path component; a declined offer makes none")
     func inboxTemplatePerPeer() async throws {
         let scratch = try Self.scratch("template")
         defer { scratch.remove() }
@@ -26,6 +26,14 @@ extension EndToEnd {
         let kim = try SenderHome(name: "kim", in: scratch.root)
         let odd = try SenderHome(name: "../.odd/x", in: scratch.root)
 
+        // An offer that is declined (never proven) makes no folder.
+        let zed = try SenderHome(name: "zed", in: scratch.root)
+        let declined = try zed.startSend([source], to: receiver)
+        _ = try await pairingCode(of: declined)
+        _ = try await waitForOffer(on: receiver, needsCode: true)
+        #expect(try await receiver.decline().exited(0))
+        #expect(try await declined.wait(timeout: .seconds(20)).exited(4))
+        #expect(!FileManager.default.fileExists(atPath: base + "/zed"))
         #expect(try await finishWithCode(kim.startSend([source], to: receiver), on: receiver).exited(0))
         #expect(try await finishWithCode(odd.startSend([source], to: receiver), on: receiver).exited(0))
         #expect(directoryNames(base) == ["_._.odd_x", "kim"], "\(directoryNames(base))")

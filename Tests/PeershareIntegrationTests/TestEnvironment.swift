@@ -16,6 +16,10 @@ enum TestEnvironment {
         return packageRoot.appendingPathComponent(".build/debug/peershare").path
     }()
 
+    /// The package's root directory (for files the tests read from the source tree).
+    static let sourceRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
     /// True when `binary` is an executable file (tests `#require` it first).
     static var binaryExists: Bool { FileManager.default.isExecutableFile(atPath: binary) }
 

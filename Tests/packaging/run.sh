@@ -247,7 +247,9 @@ fi
 installed_list() { # prefix without leading slash
     printf '%s\n' "$1/bin/peershare" "$1/lib/systemd/user/peershare.service" \
         "$1/share/bash-completion/completions/peershare" "$1/share/fish/vendor_completions.d/peershare.fish" \
-        "$1/share/man/man1/peershare.1.gz" "$1/share/zsh/site-functions/_peershare" | LC_ALL=C sort
+        "$1/share/man/man1/peershare.1.gz" "$1/share/zsh/site-functions/_peershare" \
+        "$1/libexec/peershare/send-dialog" "$1/share/nemo/actions/peershare-send.nemo_action" \
+        "$1/share/file-manager/actions/peershare-send.desktop" "$1/share/kio/servicemenus/peershare-send.desktop" | LC_ALL=C sort
 }
 tree_files() { (cd "$1" && find . \( -type f -o -type l \) -printf '%P\n' | LC_ALL=C sort); }
 
@@ -269,8 +271,9 @@ if mk -s install DESTDIR="$dest" PREFIX=/usr > "$TMP/install.log" 2>&1; then
     # shellcheck disable=SC2046 # the list has no spaces
     modes=$(cd "$dest" && stat -c '%a %n' $(installed_list usr) 2>&1)
     t="install-modes"
-    if [ "$(grep -c '^755 usr/bin/peershare$' <<< "$modes")" = 1 ] && [ "$(grep -c '^644 ' <<< "$modes")" = 5 ]; then
-        pass "$t (binary 755, the rest 644)"
+    if [ "$(grep -c '^755 usr/bin/peershare$' <<< "$modes")" = 1 ] && [ "$(grep -c '^755 usr/libexec/peershare/send-dialog$' <<< "$modes")" = 1 ] &&
+        [ "$(grep -c '^644 ' <<< "$modes")" = 8 ]; then
+        pass "$t (binary and send-dialog 755, the rest 644)"
     else
         fail "$t" "$(tr '\n' ' ' <<< "$modes")"
     fi
@@ -291,6 +294,15 @@ if mk -s install DESTDIR="$dest" PREFIX=/usr > "$TMP/install.log" 2>&1; then
         pass "$t (PREFIX=/usr gives Packaging/peershare.service exactly)"
     else
         fail "$t" "the unit made from peershare.service.in for PREFIX=/usr differs from Packaging/peershare.service: $(diff "$dest/usr/lib/systemd/user/peershare.service" Packaging/peershare.service | head -4 | tr '\n' ' ')"
+    fi
+    t="install-file-manager-actions"
+    # Nemo, Caja and Dolphin run the installed send-dialog, which runs the installed binary.
+    if [ "$(grep -l 'Exec=/usr/libexec/peershare/send-dialog %F' "$dest/usr/share/nemo/actions/peershare-send.nemo_action" \
+            "$dest/usr/share/file-manager/actions/peershare-send.desktop" "$dest/usr/share/kio/servicemenus/peershare-send.desktop" | wc -l)" = 3 ] &&
+        grep -qx 'peershare=/usr/bin/peershare' "$dest/usr/libexec/peershare/send-dialog" && sh -n "$dest/usr/libexec/peershare/send-dialog"; then
+        pass "$t (Nemo, Caja, Dolphin → /usr/libexec/peershare/send-dialog → /usr/bin/peershare)"
+    else
+        fail "$t" "the actions or send-dialog do not point at the installed files"
     fi
     t="install-binary"
     if cmp -s "$dest/usr/bin/peershare" "$BIN"; then pass "$t (the static release build)"; else fail "$t" "usr/bin/peershare is not $BIN"; fi
@@ -371,7 +383,7 @@ if [ -n "$deb" ]; then
     elif [ "$owners" != "root/root " ]; then
         fail "$t" "owners: $owners"
     else
-        pass "$t (6 files, all root/root)"
+        pass "$t (10 files, all root/root)"
     fi
 
     # Run it from an extracted root, with nothing of the Swift toolchain reachable.

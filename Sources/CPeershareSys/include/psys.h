@@ -20,8 +20,9 @@ int psys_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *
 int psys_peer_uid(int fd, uid_t *uid);
 /// Linux's struct ucred, which getsockopt(SO_PEERCRED) fills, under its own name: the real
 /// one needs _GNU_SOURCE, so Swift's Glibc module does not export it. psys.c checks at
-/// compile time that the layouts match (for callers that can only pass a buffer type,
-/// like SwiftNIO's unsafeGetSocketOption).
+/// compile time that the layouts match. The control server reads it through SwiftNIO's
+/// unsafeGetSocketOption, which takes a buffer type: a NIO channel does not expose its
+/// descriptor, so psys_peer_uid (the client's check) cannot be used there.
 typedef struct {
     int32_t pid;
     uint32_t uid;

@@ -5,7 +5,6 @@ import NIOPosix
 import PeershareCore
 import PeershareTransfer
 import SodiumKit
-import Synchronization
 import NIOConcurrencyHelpers
 
 /// The peershare agent: one identity, one trust store, one inbox, a listener that serves any
@@ -30,7 +29,7 @@ public final class Agent: Sendable {
     let logger: Logger
     let group: any EventLoopGroup
     let admission: Admission
-    private let port = Atomic<Int>(0)
+    private let port = NIOLockedValueBox(0)
 
     public init(paths: StatePaths, options: AgentOptions, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(AgentError) {
         self.paths = paths
@@ -48,7 +47,7 @@ public final class Agent: Sendable {
     public var fingerprint: String { Fingerprint.full(of: identity.publicKey) }
 
     /// The TCP port the listener is bound to (0 before `serve` bound it).
-    public var boundPort: Int { port.load(ordering: .relaxed) }
+    public var boundPort: Int { port.withLockedValue { $0 } }
 
     // MARK: Sending
 
@@ -151,7 +150,7 @@ public final class Agent: Sendable {
         }
         var server = try await bindListener(port: options.port)
         let bound = server.channel.localAddress?.port ?? options.port
-        port.store(bound, ordering: .relaxed)
+        port.withLockedValue { $0 = bound }
         onBound(bound)
         logger.info("listening", metadata: ["net.port": "\(bound)"])
         do {

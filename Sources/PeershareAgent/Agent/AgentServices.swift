@@ -5,42 +5,15 @@ import NIOCore
 import PeershareDiscovery
 import ServiceLifecycle
 
-/// The agent's TCP listener as a lifecycle service: cancelled on graceful shutdown, which
-/// closes the listener and ends in-flight sessions cleanly (unfinished files are kept for a resume).
-public struct ListenerService: Service {
-    let agent: Agent
-    let onBound: @Sendable (Int) -> Void
+/// A server (the peer listener, the control socket) as a lifecycle service: `serve` runs
+/// until it is cancelled, which graceful shutdown does; the listener closes and sessions in
+/// flight end cleanly (unfinished files are kept for a resume).
+struct ServingService: Service {
+    let serve: @Sendable () async throws -> Void
 
-    public init(agent: Agent, onBound: @escaping @Sendable (Int) -> Void) {
-        self.agent = agent
-        self.onBound = onBound
-    }
-
-    public func run() async throws {
-        let agent = self.agent
-        let onBound = self.onBound
-        try await cancelWhenGracefulShutdown {
-            try await agent.serve(onBound: onBound)
-        }
-    }
-}
-
-/// The control socket as a lifecycle service.
-public struct ControlService: Service {
-    let server: ControlServer
-    let onBound: @Sendable () -> Void
-
-    public init(server: ControlServer, onBound: @escaping @Sendable () -> Void) {
-        self.server = server
-        self.onBound = onBound
-    }
-
-    public func run() async throws {
-        let server = self.server
-        let onBound = self.onBound
-        try await cancelWhenGracefulShutdown {
-            try await server.run(onBound: onBound)
-        }
+    func run() async throws {
+        let serve = self.serve
+        try await cancelWhenGracefulShutdown { try await serve() }
     }
 }
 

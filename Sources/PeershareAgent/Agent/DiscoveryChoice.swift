@@ -3,8 +3,9 @@ import PeershareCore
 import PeershareDiscovery
 import PeershareTransfer
 
-/// The discovery back end for the agent's `--discovery` mode. The rest of the agent
-/// sees only `DiscoveryBackend`, whichever stack runs behind it.
+/// The one place that turns a `--discovery` mode into a stack: the agent's, for its whole
+/// life, and a one-off browse's (`peers` and `send` without an agent). The rest sees only
+/// `DiscoveryBackend`, whichever stack runs behind it.
 public enum DiscoveryChoice {
     /// nil for `off`. `daemon` first asks whether avahi-daemon answers: without one,
     /// that mode cannot work, and saying so at once beats an agent nobody can find.
@@ -23,6 +24,24 @@ public enum DiscoveryChoice {
                     + "Start it (systemctl start avahi-daemon), or run with --discovery auto (the embedded mDNS stack when no daemon runs) or --discovery embedded.")
             }
             return AvahiDaemonDiscovery(interfaces: interfaces, logger: logger)
+        }
+    }
+
+    /// For a browse of a few seconds: nil for `off`; in the auto mode, the daemon if it
+    /// answers within a second, else the embedded stack, with no switching afterwards.
+    static func oneOffBackend(for mode: DiscoveryMode, interfaces: InterfaceFilter, logger: Logger) async -> (any DiscoveryBackend)? {
+        switch mode {
+        case .off:
+            return nil
+        case .daemon:
+            return AvahiDaemonDiscovery(interfaces: interfaces, logger: logger)
+        case .embedded:
+            return AvahiEmbeddedDiscovery(interfaces: interfaces, logger: logger)
+        case .auto:
+            let daemonProblem = await AvahiDaemonDiscovery.probe(timeout: .seconds(1), logger: logger)
+            return daemonProblem == nil
+                ? AvahiDaemonDiscovery(interfaces: interfaces, logger: logger)
+                : AvahiEmbeddedDiscovery(interfaces: interfaces, logger: logger)
         }
     }
 }

@@ -136,20 +136,8 @@ public final class PeerDirectory: Sendable {
     public static func browseOnce(seconds: Double, ownKey: [UInt8], mode: DiscoveryMode, interfaces: [String],
                                   logger: Logger) async -> (peers: [DiscoveredPeer], problem: String?) {
         let directory = PeerDirectory(ownKey: ownKey)
-        let filter = InterfaceFilter(interfaces)
-        let backend: any DiscoveryBackend
-        switch mode {
-        case .off:
+        guard let backend = await DiscoveryChoice.oneOffBackend(for: mode, interfaces: InterfaceFilter(interfaces), logger: logger) else {
             return ([], "discovery is off (--discovery off, $PEERSHARE_DISCOVERY or the config file)")
-        case .daemon:
-            backend = AvahiDaemonDiscovery(interfaces: filter, logger: logger)
-        case .embedded:
-            backend = AvahiEmbeddedDiscovery(interfaces: filter, logger: logger)
-        case .auto:
-            let daemonProblem = await AvahiDaemonDiscovery.probe(timeout: .seconds(1), logger: logger)
-            backend = daemonProblem == nil
-                ? AvahiDaemonDiscovery(interfaces: filter, logger: logger)
-                : AvahiEmbeddedDiscovery(interfaces: filter, logger: logger)
         }
         let events = backend.start(advert: nil)
         let problem = NIOLockedValueBox<String?>(nil)

@@ -119,3 +119,10 @@ public struct Settings: Sendable {
         return StatePaths.absolute(path)
     }
 }
+
+extension Settings {
+    /// The short host name, the default agent name.
+    public static var hostName: String {
+        ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "peershare"
+    }
+}

@@ -6,7 +6,8 @@ extension IncomingConversation {
     func shakeHands() async throws(AgentError) -> Handshaken {
         let m1 = try await io.readHandshakeMessage("the first handshake message", seconds: timeouts.handshakeStep)
         let pins = try await readPins()
-        var handshake = ReceiverHandshake(identity: context.identity) { key in PinnedPeer.pin(forKey: key, in: pins) != nil }
+        var handshake = ReceiverHandshake(identity: context.identity, isPinned: { key in PinnedPeer.pin(forKey: key, in: pins) != nil },
+                                          draws: context.draws)
         let (mode, senderKey) = try await answerM1(m1, &handshake)
         let fingerprint = Fingerprint.full(of: senderKey)
         var shakenSummary: (bytes: [UInt8], claimedName: String)?
@@ -68,7 +69,7 @@ extension IncomingConversation {
 
     /// PAIR: the offer goes on the board and the person types the code (or does not).
     private func waitForCode(_ summary: OfferSummary, fingerprint: String, pins: [PinnedPeer]) async throws(AgentError) -> PairingCode {
-        if let refusal = usePeerInbox(summary.senderName, policy: nil) ?? unwritableInbox(senderName: summary.senderName) {
+        if let refusal = unwritableInbox(senderName: summary.senderName) {
             // Before the code there is no REFUSE: the abort's closest reason is "busy"
             // (not accepting offers right now); its text says why.
             await io.sendAbort(.busy, refusal.told)

@@ -15,7 +15,8 @@ final class ChosenInbox: Sendable {
 
 extension IncomingConversation {
     /// Switches this session to `peerName`'s own inbox when its policy or the inbox template
-    /// gives one (made with mode 0700 if missing). Nil when that worked or there is none;
+    /// gives one (made with mode 0700 if missing). Called once the peer is proven, so an
+    /// unauthenticated offer never creates a folder. Nil when that worked or there is none;
     /// a folder that cannot be made or opened refuses the offer as an unwritable inbox does.
     func usePeerInbox(_ peerName: String, policy: PeerPolicy?) -> UnwritableInbox? {
         guard let path = PeerInbox.path(template: context.options.inboxTemplate, policyInbox: policy?.inbox, peerName: peerName) else {

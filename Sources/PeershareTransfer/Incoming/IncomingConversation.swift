@@ -33,7 +33,10 @@ struct IncomingConversation {
         let pin = shaken.mode == .known ? PinnedPeer.pin(forKey: shaken.outcome.peerIdentity, in: shaken.pins) : nil
         let peerName = pin.map { $0.name.isEmpty ? summary.senderName : $0.name } ?? summary.senderName
         try await enforcePolicy(pin?.policy, summary: summary, senderName: peerName, secure: secure)
-        if shaken.mode == .known, let refusal = usePeerInbox(peerName, policy: pin?.policy) ?? unwritableInbox(senderName: summary.senderName) {
+        // A peer's own folder is made only now, once the peer is proven (paired, or the code
+        // matched): an unauthenticated offer never creates anything in the inbox.
+        if let refusal = usePeerInbox(peerName, policy: pin?.policy)
+            ?? (shaken.mode == .known ? unwritableInbox(senderName: summary.senderName) : nil) {
             try? await secure.send(.refuse(.ioError, refusal.told), final: true)
             throw refusal.error
         }

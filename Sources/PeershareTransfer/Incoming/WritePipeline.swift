@@ -17,10 +17,16 @@ import NIOConcurrencyHelpers
 /// slows the session task down instead of letting frames pile up.
 ///
 /// The first writer error stops the queue: later operations are skipped, and `acquire`,
-/// `drain` and `failure` report it. The writer is touched only on the queue, and read
-/// (`filesCompleted`, `placedTopLevelNames`) only after `drain` or `abort`.
+/// `drain` and `failure` report it.
+///
+/// `@unchecked Sendable` invariant: the writer (not Sendable) is touched only on `queue`,
+/// and its counters are read through `queue.sync`; everything else that changes is in
+/// `state`, under its lock.
 final class WritePipeline: @unchecked Sendable {
     /// What the session task asks the writer to do, in stream order.
+    ///
+    /// `@unchecked Sendable` invariant: a `.write` points into a `Buffer` that the session
+    /// task does not touch again until the queue has performed the operation and released it.
     enum Operation: @unchecked Sendable {
         /// Begin an entry; for a file, continue a held partial file from the offset of the
         /// RESUME before it.
@@ -33,6 +39,9 @@ final class WritePipeline: @unchecked Sendable {
     }
 
     /// One plaintext buffer (`WireLimits.maxStreamMessage` bytes).
+    ///
+    /// `@unchecked Sendable` invariant: a buffer is used by one side at a time, handed over
+    /// by `acquire`, `submit` and `release` (the free list is under `state`'s lock).
     struct Buffer: @unchecked Sendable {
         let bytes: UnsafeMutableRawBufferPointer
     }

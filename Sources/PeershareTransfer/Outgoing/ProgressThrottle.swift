@@ -4,9 +4,10 @@
 /// start: a transfer that slowed down says so within seconds. The first call to `due` only
 /// records where the stream started, so time before streaming (the handshake, a person
 /// typing the code) never lowers the rate.
+///
+/// `@unchecked Sendable` invariant: used only by the one task that runs the session (the
+/// class exists so that `due()` can mutate while the session struct stays immutable).
 final class ProgressThrottle: @unchecked Sendable {
-    // Used only by the one task that runs the session; the class exists so `due()` can
-    // mutate while the session struct stays immutable.
     private var last = ContinuousClock.now
     private let interval: Duration
     private let span: Duration

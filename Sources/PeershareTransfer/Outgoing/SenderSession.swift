@@ -22,6 +22,8 @@ package struct SenderSession {
     let logger: Logger
     let timeouts: Timeouts
     let progress: ProgressThrottle
+    /// Fixed handshake values for a replayed session (none in an agent).
+    let draws: HandshakeDraws
     /// Emit a `file` event per regular file (`send -v`).
     var fileEvents = false
     /// Told the receiver's key and the address once the handshake proved it (address book).
@@ -41,6 +43,7 @@ package struct SenderSession {
         self.logger = context.logger
         self.timeouts = context.options.timeouts
         self.progress = ProgressThrottle()
+        self.draws = context.draws
         self.fileEvents = fileEvents
         self.noteProven = context.proven
     }
@@ -158,7 +161,7 @@ package struct SenderSession {
     private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, version: ProtocolVersion,
                           start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
         let summary = offerSummary()
-        var handshake = SenderHandshake(identity: identity, pinnedReceiver: pinned, summary: summary.encode(), version: version)
+        var handshake = SenderHandshake(identity: identity, pinnedReceiver: pinned, summary: summary.encode(), draws: draws, version: version)
         let step: SenderStep
         switch try await openHandshake(io, &handshake, address: address, pinned: pinned, proven: &proven) {
         case .pinnedKeyAnswered(let key): return .pinnedKeyAnswered(key)

@@ -55,37 +55,51 @@ package final class ConnectionTimer: Sendable {
 }
 
 /// Closes a connection that stays silent for longer than a limit while data should be
-/// flowing (a cut network, a stalled peer). Receiving a frame only stores a timestamp, so
-/// the hot path pays one atomic store; a check runs on the event loop once a second.
+/// flowing (a cut network, a stalled peer). Receiving a frame only stores a timestamp under
+/// the watch's lock (uncontended but for the once-a-second check on the event loop).
 final class IdleWatch: Sendable {
-    private let lastActivity = NIOLockedValueBox(NIODeadline.now())
-    private let task = NIOLockedValueBox<RepeatedTask?>(nil)
-    private let fired = NIOLockedValueBox(false)
-    private let limit = NIOLockedValueBox<Int64>(0)
+    private struct State {
+        var lastActivity = NIODeadline.now()
+        var task: RepeatedTask?
+        var fired = false
+        var limit: Int64 = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     /// The limit given to `start`, for messages.
-    var seconds: Int64 { limit.withLockedValue { $0 } }
+    var seconds: Int64 { state.withLockedValue { $0.limit } }
 
     /// Starts watching `channel`; it is closed after `seconds` without `touch()`.
     func start(channel: any Channel, seconds: Int64) {
-        touch()
-        limit.withLockedValue { $0 = seconds }
-        let lastActivity = self.lastActivity
-        let fired = self.fired
+        state.withLockedValue {
+            $0.lastActivity = .now()
+            $0.limit = seconds
+        }
+        let state = self.state
         let repeated = channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
-            let last = lastActivity.withLockedValue { $0 }
-            if NIODeadline.now() - last > .seconds(seconds) {
-                fired.withLockedValue { $0 = true }
+            let idle = state.withLockedValue { state in
+                guard NIODeadline.now() - state.lastActivity > .seconds(seconds) else { return false }
+                state.fired = true
+                return true
+            }
+            if idle {
                 task.cancel()
                 channel.close(promise: nil)
             }
         }
-        task.withLockedValue { $0 = repeated }
+        state.withLockedValue { $0.task = repeated }
     }
 
-    func touch() { lastActivity.withLockedValue { $0 = .now() } }
+    func touch() { state.withLockedValue { $0.lastActivity = .now() } }
 
-    func stop() { task.withLockedValue { $0?.cancel(); $0 = nil } }
+    func stop() {
+        let task = state.withLockedValue { state in
+            defer { state.task = nil }
+            return state.task
+        }
+        task?.cancel()
+    }
 
-    var didFire: Bool { fired.withLockedValue { $0 } }
+    var didFire: Bool { state.withLockedValue { $0.fired } }
 }

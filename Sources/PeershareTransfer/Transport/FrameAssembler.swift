@@ -8,6 +8,9 @@ import Synchronization
 ///
 /// It also counts every byte the connection delivered, so the reader can tell whether the
 /// peer sent more than it has read (anything after the peer's final message is an error).
+///
+/// Two independent counters, touched for every frame on the event loop and read by the
+/// session's task: atomics rather than the lock box every other shared object uses.
 package final class FrameLimit: Sendable {
     private let value: Atomic<Int>
     private let arrived = Atomic<UInt64>(0)
