@@ -35,6 +35,19 @@ struct FirewallRulesTests {
                           "inet filter input (handle 6): tcp dport 53317 drop"], "\(drops)")
     }
 
+    @Test("Legacy iptables: DROP and REJECT of UDP 5353 or the port (also in --dports lists and ranges) are named")
+    func iptablesDropsAreNamed() {
+        let rules = """
+            -P INPUT ACCEPT
+            -A INPUT -i eth0 -p udp -m udp --dport 5353 -j DROP
+            -A INPUT -p tcp -m multiport --dports 22,53000:54000 -j REJECT --reject-with icmp-port-unreachable
+            -A INPUT -p udp -m udp --dport 5353 -j ACCEPT
+            -A INPUT -p tcp -m tcp --dport 22 -j DROP
+            """
+        #expect(FirewallRules.drops(inIptablesRules: rules, family: "iptables", ports: ports)
+            == ["iptables INPUT: udp dport 5353 DROP", "iptables INPUT: tcp dport 53317 REJECT"])
+    }
+
     @Test("An empty ruleset, or output that is not nft JSON, drops nothing")
     func nothingToName() {
         #expect(FirewallRules.drops(inNftJSON: Self.ruleset([]), ports: ports).isEmpty)

@@ -40,9 +40,7 @@ public enum DoctorChecks {
         var ports = [FirewallRules.Port("udp", 5353)]
         if let port { ports.append(FirewallRules.Port("tcp", port)) }
         let wanted = ports.map { "\($0.proto) \($0.number)" }.joined(separator: " and ")
-        guard let nft = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            return DoctorCheck("firewall", .unchecked, "Not checked: nft is not installed (look at `iptables -S` as root for rules that drop \(wanted)).")
-        }
+        guard let nft = tool("nft") else { return iptables(ports, wanted: wanted) }
         let (status, output) = run(nft, ["-j", "list", "ruleset"])
         guard status == 0 else {
             return DoctorCheck("firewall", .unchecked, "Not checked: the firewall rules cannot be read as a non-root user. Run `sudo peershare doctor`, or look at `sudo nft list ruleset` for rules that drop \(wanted).")
@@ -52,6 +50,29 @@ public enum DoctorChecks {
             return DoctorCheck("firewall", .ok, "No nftables rule drops \(wanted).")
         }
         return DoctorCheck("firewall", .problem, "This host's firewall drops what peershare needs (\(wanted)): remove or narrow \(drops.count == 1 ? "this rule" : "these rules").", details: drops)
+    }
+
+    /// Without nftables: legacy iptables and ip6tables (`-S`, which needs root too).
+    static func iptables(_ ports: [FirewallRules.Port], wanted: String) -> DoctorCheck {
+        var drops: [String] = []
+        var read = false
+        for family in ["iptables", "ip6tables"] {
+            guard let path = tool(family) else { continue }
+            let (status, output) = run(path, ["-S"])
+            guard status == 0 else { continue }
+            read = true
+            drops += FirewallRules.drops(inIptablesRules: String(decoding: output, as: UTF8.self), family: family, ports: ports)
+        }
+        guard read else {
+            return DoctorCheck("firewall", .unchecked, "Not checked: nft is not installed, and the iptables rules cannot be read (they need root). Run `sudo peershare doctor`, or look at `sudo iptables -S` for rules that drop \(wanted).")
+        }
+        if drops.isEmpty { return DoctorCheck("firewall", .ok, "No iptables rule drops \(wanted).") }
+        return DoctorCheck("firewall", .problem, "This host's firewall drops what peershare needs (\(wanted)): remove or narrow \(drops.count == 1 ? "this rule" : "these rules").", details: drops)
+    }
+
+    /// The first of /usr/sbin, /sbin, /usr/bin that has `name`.
+    static func tool(_ name: String) -> String? {
+        ["/usr/sbin/", "/sbin/", "/usr/bin/"].map { $0 + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// Runs a tool with no shell; its exit status and standard output (errors discarded).

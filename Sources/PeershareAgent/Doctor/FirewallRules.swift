@@ -33,6 +33,31 @@ public enum FirewallRules {
         }
     }
 
+    /// Each rule in `iptables -S` output (legacy iptables, when nft is not installed) that
+    /// matches `-p PROTO` and `--dport` (or `--dports`) of `ports` and jumps to DROP or
+    /// REJECT, as "iptables INPUT: udp dport 5353 DROP".
+    public static func drops(inIptablesRules text: String, family: String, ports: [Port]) -> [String] {
+        text.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ").map(String.init)
+            guard words.first == "-A", words.count > 1,
+                  let target = value(after: "-j", in: words), target == "DROP" || target == "REJECT",
+                  let proto = value(after: "-p", in: words),
+                  let spec = value(after: "--dport", in: words) ?? value(after: "--dports", in: words) else { return nil }
+            let ranges = spec.split(separator: ",").compactMap { item -> ClosedRange<Int>? in
+                let bounds = item.split(separator: ":").compactMap { Int($0) }
+                guard let low = bounds.first, let high = bounds.last, low <= high else { return nil }
+                return low...high
+            }
+            guard let hit = ports.first(where: { port in port.proto == proto && ranges.contains { $0.contains(port.number) } }) else { return nil }
+            return "\(family) \(words[1]): \(hit.proto) dport \(hit.number) \(target)"
+        }
+    }
+
+    private static func value(after flag: String, in words: [String]) -> String? {
+        guard let index = words.firstIndex(of: flag), index + 1 < words.count else { return nil }
+        return words[index + 1]
+    }
+
     /// The ports of `ports` that a `match` expression on a destination port covers.
     static func matchedPorts(_ match: [String: Any], among ports: [Port]) -> [Port] {
         guard (match["op"] as? String).map({ $0 == "==" || $0 == "in" }) ?? true,
