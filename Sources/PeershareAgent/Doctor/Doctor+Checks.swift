@@ -43,7 +43,7 @@ public enum DoctorChecks {
         guard let nft = tool("nft") else { return iptables(ports, wanted: wanted) }
         let (status, output) = run(nft, ["-j", "list", "ruleset"])
         guard status == 0 else {
-            return DoctorCheck("firewall", .unchecked, "Not checked: the firewall rules cannot be read as a non-root user. Run `sudo peershare doctor`, or look at `sudo nft list ruleset` for rules that drop \(wanted).")
+            return DoctorCheck("firewall", .unchecked, "Not checked: the firewall rules cannot be read as a non-root user. Look at `sudo nft list ruleset` for rules that drop \(wanted), or read the firewall line of `sudo peershare doctor`.")
         }
         let drops = FirewallRules.drops(inNftJSON: output, ports: ports)
         if drops.isEmpty {
@@ -64,7 +64,7 @@ public enum DoctorChecks {
             drops += FirewallRules.drops(inIptablesRules: String(decoding: output, as: UTF8.self), family: family, ports: ports)
         }
         guard read else {
-            return DoctorCheck("firewall", .unchecked, "Not checked: nft is not installed, and the iptables rules cannot be read (they need root). Run `sudo peershare doctor`, or look at `sudo iptables -S` for rules that drop \(wanted).")
+            return DoctorCheck("firewall", .unchecked, "Not checked: nft is not installed, and the iptables rules cannot be read (they need root). Look at `sudo iptables -S` for rules that drop \(wanted), or read the firewall line of `sudo peershare doctor`.")
         }
         if drops.isEmpty { return DoctorCheck("firewall", .ok, "No iptables rule drops \(wanted).") }
         return DoctorCheck("firewall", .problem, "This host's firewall drops what peershare needs (\(wanted)): remove or narrow \(drops.count == 1 ? "this rule" : "these rules").", details: drops)
