@@ -3,6 +3,8 @@
 #   make run     install missing Debian packages, build (release), start the agent
 #   make test    install missing Debian packages, build, run every test (unit, integration, LAN lab)
 #   make bench   benchmark against tar|nc, scp and rsync (writes BENCHMARKS.md); not part of `make test`
+#   make bench-links  the same over shaped links between two network namespaces (100 Mbit/s, 1 Gbit/s;
+#                the "Shaped links" section of BENCHMARKS.md); root; takes long at full size
 #
 # As root the Debian packages are installed with apt-get; otherwise they must already be there.
 
@@ -17,13 +19,14 @@ BIN_RELEASE = .build/release/peershare
 BUILD_DEPS = pkg-config libsodium-dev libavahi-client-dev libavahi-core-dev
 LAB_DEPS   = avahi-daemon avahi-utils dbus iproute2 procps psmisc jq nftables util-linux python3 python3-cryptography
 BENCH_DEPS = openssh-server openssh-client rsync netcat-openbsd hyperfine time
+LINKS_DEPS = $(BENCH_DEPS) zstd iproute2 util-linux
 DOC_DEPS   = mandoc man-db
 # Desktop notifications: gdbus at run time (recommended), a private session bus and a
 # python3-dbus notification server in Tests/notify.
 NOTIFY_DEPS = libglib2.0-bin dbus-daemon python3-dbus python3-gi
 PKG_DEPS   = dpkg-dev systemd gzip binutils
 
-.PHONY: all deps build release run test unit-test lan-test bench clean install uninstall
+.PHONY: all deps build release run test unit-test lan-test bench bench-links clean install uninstall
 
 all: build
 
@@ -71,6 +74,12 @@ bench:
 	$(MAKE) deps EXTRA_DEPS="$(BENCH_DEPS)"
 	$(MAKE) --no-print-directory $(BIN_STATIC)
 	PEERSHARE_BIN=$(CURDIR)/$(BIN_STATIC) bash scripts/bench.sh
+
+## bench-links: scripts/bench-links.sh (BENCH_QUICK=1, BENCH_BIG_MIB=N and others: see the script).
+bench-links:
+	$(MAKE) deps EXTRA_DEPS="$(LINKS_DEPS)"
+	$(MAKE) --no-print-directory $(BIN_STATIC)
+	PEERSHARE_BIN=$(CURDIR)/$(BIN_STATIC) bash scripts/bench-links.sh
 
 clean:
 	rm -rf .build

@@ -13,7 +13,7 @@ RESULTS.tsv lines (tab-separated):
     meta     KEY VALUE
 
 A "## What was tried" section already in OUT.md is kept as it is; otherwise one is started with
-this run as the baseline.
+this run as the baseline. A "## Shaped links" section (scripts/bench-links.sh) is kept as it is.
 """
 import datetime
 import os
@@ -32,6 +32,7 @@ TITLES = {
 TARGET_RATIO = {"big": 1.6, "tree": 1.5}
 RSS_TARGET_KIB = 64 * 1024
 WHAT_WAS_TRIED = "## What was tried"
+SHAPED_LINKS = "## Shaped links"
 
 
 def run(cmd):
@@ -300,6 +301,12 @@ def main(results_path, out_path):
         i = old.find("\n" + WHAT_WAS_TRIED)
         if i >= 0:
             kept = old[i + 1:].rstrip("\n")
+        # The shaped-link figures (scripts/bench-links.sh) are kept as they are, before it.
+        j = old.find("\n" + SHAPED_LINKS)
+        if j >= 0:
+            k = old.find("\n## ", j + 1)
+            w(old[j + 1:k + 1 if k >= 0 else len(old)].rstrip("\n"))
+            w("")
     if kept is not None:
         w(kept)
     else:

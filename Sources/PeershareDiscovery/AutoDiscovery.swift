@@ -69,7 +69,7 @@ public final class AutoDiscovery: DiscoveryBackend {
 }
 
 /// The switching state machine of one `AutoDiscovery.start`. All its state lives in
-/// `run()`'s task; the back ends' streams and the fallback timer only feed `inbox`.
+/// `run()`'s task (its `Machine`); the back ends' streams and the fallback timer only feed `inbox`.
 private struct Switcher: Sendable {
     enum Source: Sendable { case watcher, daemon, embedded, fallbackTimer }
 
@@ -111,6 +111,21 @@ private struct Switcher: Sendable {
 
     func run() async {
         let (inbox, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+        var machine = Machine(switcher: self, feed: feed)
+        machine.watcher = machine.launch(.watcher, makeWatcher(), advert: nil)
+        for await input in inbox {
+            if Task.isCancelled { break }
+            await machine.handle(input)
+        }
+        await machine.stopAll()
+        feed.finish()
+        output.finish()
+    }
+
+    /// The switcher's state, owned by `run()`'s task alone.
+    struct Machine {
+        let switcher: Switcher
+        let feed: AsyncStream<Input>.Continuation
         var generation = 0
         var phase = Phase.probing
         var watcher: Running?
@@ -121,20 +136,49 @@ private struct Switcher: Sendable {
         /// What each live generation speaks for; inputs of any other generation are stale.
         var roles: [Int: Source] = [:]
 
-        func retire(_ source: Source) {
+        var output: AsyncStream<DiscoveryEvent>.Continuation { switcher.output }
+        var logger: Logger { switcher.logger }
+
+        mutating func handle(_ input: Input) async {
+            guard let source = roles[input.generation] else { return }
+            switch (phase, source, input.event) {
+            case (.probing, .watcher, .daemonAvailable?):
+                logger.info("avahi-daemon is running: discovery goes through it")
+                await switchToDaemon()
+            case (.probing, .watcher, .daemonUnavailable(let why)?):
+                logger.info("no avahi-daemon: discovery uses the embedded mDNS stack", metadata: ["discovery.reason": "\(why)"])
+                embedded = launch(.embedded, switcher.makeEmbedded(), advert: switcher.advert)
+                phase = .embedded
+            case (.embedded, .watcher, .daemonAvailable?):
+                await handOverToDaemon()
+            case (.embedded, .embedded, let event?):
+                track(event)
+                output.yield(event)
+            case (.daemon, .daemon, let event?):
+                watchDaemon(event)
+                output.yield(event)
+            case (.daemon, .fallbackTimer, nil):
+                await fallBackToEmbedded()
+            default:
+                break
+            }
+        }
+
+        mutating func retire(_ source: Source) {
             roles = roles.filter { $0.value != source }
         }
 
-        func assign(_ tag: Int, to source: Source) {
+        mutating func assign(_ tag: Int, to source: Source) {
             retire(source)
             roles[tag] = source
         }
 
-        func launch(_ source: Source, _ backend: any DiscoveryBackend, advert: ServiceAdvert?) -> Running {
+        mutating func launch(_ source: Source, _ backend: any DiscoveryBackend, advert: ServiceAdvert?) -> Running {
             generation += 1
             let tag = generation
             assign(tag, to: source)
             let events = backend.start(advert: advert)
+            let feed = self.feed
             let pump = Task {
                 for await event in events { feed.yield(Input(generation: tag, event: event)) }
             }
@@ -143,10 +187,10 @@ private struct Switcher: Sendable {
 
         /// The daemon back end takes over: the watcher itself, promoted on the client it
         /// already has, or (if it cannot be promoted) a new back end.
-        func switchToDaemon() async {
+        mutating func switchToDaemon() async {
             phase = .daemon
             if let current = watcher, let promotable = current.backend as? any PromotableDiscovery,
-               promotable.promote(advert: advert) {
+               promotable.promote(advert: switcher.advert) {
                 assign(current.generation, to: .daemon)
                 daemon = current
                 watcher = nil
@@ -157,75 +201,70 @@ private struct Switcher: Sendable {
             }
             await watcher?.stop()
             watcher = nil
-            daemon = launch(.daemon, makeDaemon(), advert: advert)
+            daemon = launch(.daemon, switcher.makeDaemon(), advert: switcher.advert)
         }
 
-        watcher = launch(.watcher, makeWatcher(), advert: nil)
-        for await input in inbox {
-            if Task.isCancelled { break }
-            guard let source = roles[input.generation] else { continue }
-            switch (phase, source, input.event) {
-            case (.probing, .watcher, .daemonAvailable?):
-                logger.info("avahi-daemon is running: discovery goes through it")
-                await switchToDaemon()
-            case (.probing, .watcher, .daemonUnavailable(let why)?):
-                logger.info("no avahi-daemon: discovery uses the embedded mDNS stack", metadata: ["discovery.reason": "\(why)"])
-                embedded = launch(.embedded, makeEmbedded(), advert: advert)
-                phase = .embedded
-            case (.embedded, .watcher, .daemonAvailable?):
-                logger.info("avahi-daemon appeared: handing discovery over to it")
-                retire(.embedded)
-                await embedded?.stop()
-                embedded = nil
-                for record in embeddedRecords.sorted(by: { $0.instanceName < $1.instanceName }) {
-                    output.yield(.removed(instanceName: record.instanceName, interfaceIndex: record.interfaceIndex,
-                                          protocolIsIPv6: record.isIPv6))
-                }
+        /// A daemon appeared while the embedded stack runs: stop the stack (its goodbye
+        /// packets go out), withdraw what it reported, and let the daemon take over.
+        mutating func handOverToDaemon() async {
+            logger.info("avahi-daemon appeared: handing discovery over to it")
+            retire(.embedded)
+            await embedded?.stop()
+            embedded = nil
+            for record in embeddedRecords.sorted(by: { $0.instanceName < $1.instanceName }) {
+                output.yield(.removed(instanceName: record.instanceName, interfaceIndex: record.interfaceIndex,
+                                      protocolIsIPv6: record.isIPv6))
+            }
+            embeddedRecords.removeAll()
+            await switchToDaemon()
+        }
+
+        /// Keeps the records the embedded stack reported, to withdraw them on a hand-over.
+        mutating func track(_ event: DiscoveryEvent) {
+            switch event {
+            case .resolved(let service, let index, let isIPv6):
+                embeddedRecords.insert(RecordKey(instanceName: service.instanceName, interfaceIndex: index, isIPv6: isIPv6))
+            case .removed(let name, let index, let isIPv6):
+                embeddedRecords.remove(RecordKey(instanceName: name, interfaceIndex: index, isIPv6: isIPv6))
+            case .daemonUnavailable:
                 embeddedRecords.removeAll()
-                await switchToDaemon()
-            case (.embedded, .embedded, let event?):
-                switch event {
-                case .resolved(let service, let index, let isIPv6):
-                    embeddedRecords.insert(RecordKey(instanceName: service.instanceName, interfaceIndex: index, isIPv6: isIPv6))
-                case .removed(let name, let index, let isIPv6):
-                    embeddedRecords.remove(RecordKey(instanceName: name, interfaceIndex: index, isIPv6: isIPv6))
-                case .daemonUnavailable:
-                    embeddedRecords.removeAll()
-                default:
-                    break
-                }
-                output.yield(event)
-            case (.daemon, .daemon, let event?):
-                if case .daemonUnavailable = event {
-                    timer?.cancel()
-                    generation += 1
-                    let tag = generation
-                    assign(tag, to: .fallbackTimer)
-                    let delay = fallbackDelay
-                    timer = Task {
-                        try? await Task.sleep(for: delay)
-                        if !Task.isCancelled { feed.yield(Input(generation: tag, event: nil)) }
-                    }
-                } else if case .daemonAvailable = event {
-                    timer?.cancel()
-                    retire(.fallbackTimer)
-                }
-                output.yield(event)
-            case (.daemon, .fallbackTimer, nil):
-                logger.info("avahi-daemon stayed away: discovery falls back to the embedded mDNS stack")
-                retire(.daemon)
-                await daemon?.stop()
-                daemon = nil
-                watcher = launch(.watcher, makeWatcher(), advert: nil)
-                embedded = launch(.embedded, makeEmbedded(), advert: advert)
-                phase = .embedded
             default:
                 break
             }
         }
-        timer?.cancel()
-        for part in [watcher, daemon, embedded].compactMap({ $0 }) { await part.stop() }
-        feed.finish()
-        output.finish()
+
+        /// The daemon going away starts the fallback timer; its return stops it.
+        mutating func watchDaemon(_ event: DiscoveryEvent) {
+            if case .daemonUnavailable = event {
+                timer?.cancel()
+                generation += 1
+                let tag = generation
+                assign(tag, to: .fallbackTimer)
+                let delay = switcher.fallbackDelay
+                let feed = self.feed
+                timer = Task {
+                    try? await Task.sleep(for: delay)
+                    if !Task.isCancelled { feed.yield(Input(generation: tag, event: nil)) }
+                }
+            } else if case .daemonAvailable = event {
+                timer?.cancel()
+                retire(.fallbackTimer)
+            }
+        }
+
+        mutating func fallBackToEmbedded() async {
+            logger.info("avahi-daemon stayed away: discovery falls back to the embedded mDNS stack")
+            retire(.daemon)
+            await daemon?.stop()
+            daemon = nil
+            watcher = launch(.watcher, switcher.makeWatcher(), advert: nil)
+            embedded = launch(.embedded, switcher.makeEmbedded(), advert: switcher.advert)
+            phase = .embedded
+        }
+
+        func stopAll() async {
+            timer?.cancel()
+            for part in [watcher, daemon, embedded].compactMap({ $0 }) { await part.stop() }
+        }
     }
 }

@@ -16,9 +16,12 @@ struct MultiSend {
 
     let targets: [String]
     let paths: [String]
+    let exclude: [String]
     let json: Bool
     let quiet: Bool
     let verbose: Bool
+    /// `--limit-rate`, for each recipient's send.
+    var limitRate: UInt64?
 
     /// One recipient's result, as the summary lists it.
     struct Outcome: Codable, Sendable {
@@ -46,8 +49,10 @@ struct MultiSend {
         await each { target, printer in
             var request = ControlRequest(command: .send)
             request.paths = paths
+            request.exclude = exclude.isEmpty ? nil : exclude
             request.to = target
             request.verbose = verbose ? true : nil
+            request.limitRate = limitRate
             do throws(AgentError) {
                 try await ControlClient.stream(request, paths: state) { printer.show($0) }
             } catch {
@@ -63,7 +68,8 @@ struct MultiSend {
             do throws(AgentError) {
                 var resolved = try resolve(target)
                 resolved.fileEvents = verbose
-                _ = try await agent.send(paths: paths, to: resolved) { printer.show($0) }
+                resolved.limitRate = limitRate
+                _ = try await agent.send(paths: paths, exclude: exclude, to: resolved) { printer.show($0) }
             } catch {
                 if !printer.finished { printer.show(.failure(error)) }
             }

@@ -44,6 +44,16 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Send what can be sent and exit 0 even if some entries cannot be sent (names with a backslash, a control character or invalid UTF-8; FIFOs, sockets and devices; entries you may not read). Without it such a send exits 12.")
     var skipUnsendable = false
 
+    @Option(name: .customLong("limit-rate"), help: ArgumentHelp("Send at most RATE bytes a second: a number with an optional k, M or G (1024-based), like 500k or 10M; 0 for no limit. Default: limit_rate in the config (none).", valueName: "RATE"))
+    var limitRateText: String?
+
+    /// `--limit-rate` in bytes a second (`validate` checked it).
+    var limitRate: UInt64? { limitRateText.flatMap(ByteRate.parse) }
+
+    @Option(name: .customLong("exclude"),
+            help: ArgumentHelp("Do not send entries inside the folders that match this glob: on the base name (`*.tmp`, `.git`), or on the path below the folder sent (`build/*.o`); a trailing `/` matches folders only (`node_modules/`). Repeatable. Excluded folders are not read.", valueName: "PATTERN"))
+    var exclude: [String] = []
+
     @Option(help: ArgumentHelp("The name the receiver sees (only when no agent is running; default: the host name).", valueName: "NAME"))
     var name: String?
 
@@ -52,11 +62,15 @@ struct SendCommand: AsyncParsableCommand {
         if paths.contains("-") {
             throw ValidationError("Sending standard input ('-') is not supported yet. For a file named '-', write ./-")
         }
+        if let problem = ExcludeRules.problem(with: exclude) { throw ValidationError(problem) }
         guard targets.count <= 64 else {
             throw ValidationError("At most 64 recipients at once (got \(targets.count)).")
         }
         guard !to.isEmpty else {
             throw ValidationError("Give the receiving peer with --to: a name, a fingerprint prefix, or HOST:PORT.")
+        }
+        if let limitRateText, ByteRate.parse(limitRateText) == nil {
+            throw ValidationError("--limit-rate must be \(ByteRate.help) (got '\(DisplayEscape.escape(limitRateText))').")
         }
     }
 
@@ -72,7 +86,8 @@ struct SendCommand: AsyncParsableCommand {
             return
         }
         let client = PeershareClient(paths: paths, logger: logger)
-        let request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name)
+        var request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: name, exclude: exclude)
+        request.limitRate = limitRate
         var failure: AgentError?
         do throws(AgentError) {
             switch await client.route() {
@@ -114,7 +129,7 @@ struct SendCommand: AsyncParsableCommand {
     /// every recipient confirmed.
     private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
         let verbose = common.verbose > 0 && !common.quiet
-        let several = MultiSend(targets: targets, paths: absolute, json: json, quiet: common.quiet, verbose: verbose)
+        let several = MultiSend(targets: targets, paths: absolute, exclude: exclude, json: json, quiet: common.quiet, verbose: verbose, limitRate: limitRate)
         let client = PeershareClient(paths: common.paths, logger: logger)
         let outcomes: [MultiSend.Outcome]
         switch await client.route() {

@@ -19,6 +19,8 @@ struct ConfigFileTests {
             discovery = false
             ask_paired = true
             offer_timeout = 60
+            limit_rate = "1.5M"
+            limit_rate_total = 2048
 
             [limits]
             max_pending_offers = 2
@@ -32,8 +34,10 @@ struct ConfigFileTests {
         #expect(config.discovery == .init(value: .off, line: 6))
         #expect(config.askPaired == .init(value: true, line: 7))
         #expect(config.offerTimeout == .init(value: 60, line: 8))
-        #expect(config.maxPendingOffers == .init(value: 2, line: 11))
-        #expect(config.maxUnauthenticated == .init(value: 8, line: 12))
+        #expect(config.limitRate == .init(value: 1_572_864, line: 9))
+        #expect(config.limitRateTotal == .init(value: 2048, line: 10))
+        #expect(config.maxPendingOffers == .init(value: 2, line: 13))
+        #expect(config.maxUnauthenticated == .init(value: 8, line: 14))
     }
 
     @Test("a bad file is an error naming the line", arguments: [
@@ -50,6 +54,9 @@ struct ConfigFileTests {
         ("discovery_interfaces = [\"averyveryverylongname\"]\n", "line 1", "interface names"),
         ("name = \"\"\n", "line 1", "1 to 64 bytes"),
         ("limits = 3\n", "line 1", "must be a table"),
+        ("name = \"a\"\nlimit_rate = \"fast\"\n", "line 2", "'limit_rate' must be a number of bytes a second"),
+        ("limit_rate_total = -5\n", "line 1", "'limit_rate_total' must be"),
+        ("limit_rate = 100\n", "line 1", "at least 1k"),
     ])
     func badFiles(text: String, line: String, phrase: String) {
         do {

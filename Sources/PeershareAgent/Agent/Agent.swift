@@ -30,6 +30,8 @@ public final class Agent: Sendable {
     let group: any EventLoopGroup
     let admission: Admission
     private let port = NIOLockedValueBox(0)
+    /// `limit_rate_total`: the one limit every send of this agent shares (nil: none).
+    private let totalRate: RateLimiter?
 
     public init(paths: StatePaths, options: AgentOptions, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(AgentError) {
         self.paths = paths
@@ -42,6 +44,7 @@ public final class Agent: Sendable {
         self.offers = OfferBoard(capacity: options.maxPendingOffers)
         self.admission = Admission(capacity: options.maxUnauthenticated)
         self.directory = PeerDirectory(ownKey: identity.publicKey)
+        self.totalRate = options.limitRateTotal > 0 ? RateLimiter(bytesPerSecond: options.limitRateTotal) : nil
     }
 
     public var fingerprint: String { Fingerprint.full(of: identity.publicKey) }
@@ -51,8 +54,17 @@ public final class Agent: Sendable {
 
     // MARK: Sending
 
+    /// The limits a send paces itself by: its own (`--limit-rate`, else `limit_rate`) and the
+    /// one all sends share (`limit_rate_total`).
+    func rateLimits(for target: SendTarget) -> [RateLimiter] {
+        let own = target.limitRate ?? options.limitRate
+        return (own > 0 ? [RateLimiter(bytesPerSecond: own)] : []) + (totalRate.map { [$0] } ?? [])
+    }
+
     /// Sends `paths` to `target`; its `expectedKey` (from discovery) must be the key that answers.
-    public func send(paths sources: [String], to target: SendTarget, events: @escaping EventSink) async throws(AgentError) -> SendResult {
+    /// Entries inside the folders that match an `exclude` pattern (`ExcludeRules`) are not sent.
+    public func send(paths sources: [String], exclude: [String] = [], to target: SendTarget,
+                     events: @escaping EventSink) async throws(AgentError) -> SendResult {
         let transferID = TransferID.make()
         let hub = self.hub
         let sink: EventSink = { event in
@@ -61,9 +73,14 @@ public final class Agent: Sendable {
             events(event)
             hub.publish(event)
         }
+        if let problem = ExcludeRules.problem(with: exclude) {
+            let failure = AgentError(.usage, "Cannot send: \(problem).")
+            sink(.failure(failure, transfer: transferID))
+            throw failure
+        }
         let plan: SendPlan
         do {
-            plan = try TreeReader.plan(paths: sources)
+            plan = try TreeReader.plan(paths: sources, exclude: ExcludeRules(exclude))
         } catch {
             // What the person asked for is wrong (usage), or the disk failed (I/O). Said as an
             // event too, so that a `send` that went through a running agent hears why.
@@ -78,7 +95,8 @@ public final class Agent: Sendable {
         context.events = sink
         let session = SenderSession(
             context: context, plan: plan, addresses: target.addresses,
-            expectedKey: target.expectedKey, transferID: transferID, fileEvents: target.fileEvents)
+            expectedKey: target.expectedKey, transferID: transferID, fileEvents: target.fileEvents,
+            rateLimits: rateLimits(for: target))
         do {
             let result = try await session.run(group: group)
             let leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)
@@ -172,12 +190,12 @@ public final class Agent: Sendable {
         }
     }
 
-    private typealias Listener = NIOAsyncChannel<(FramedChannel, FrameLimit), Never>
+    private typealias PeerListener = NIOAsyncChannel<(FramedChannel, FrameLimit), Never>
 
     /// Binds the peer port. TCP_NODELAY is set at the TCP level (`tcpOption`): NIO's
     /// `socketOption(.tcp_nodelay)` would set option 1 at SOL_SOCKET, which is SO_DEBUG and
     /// needs CAP_NET_ADMIN.
-    private func bindListener(port: Int) async throws(AgentError) -> Listener {
+    private func bindListener(port: Int) async throws(AgentError) -> PeerListener {
         do {
             return try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -192,25 +210,13 @@ public final class Agent: Sendable {
 
     /// Hands every accepted connection to a new session in `sessions` until the listener is
     /// cancelled (nil) or its accept stream fails (the error). The listener is closed either way.
-    private func accept(from server: Listener, inbox: LiveInbox,
+    private func accept(from server: PeerListener, inbox: LiveInbox,
                         into sessions: inout ThrowingDiscardingTaskGroup<any Error>) async -> (any Error)? {
-        do {
-            try await withTaskCancellationHandler {
-                try await server.executeThenClose { inbound in
-                    let context = sessionContext
-                    for try await (connection, limit) in inbound {
-                        let directory = session(inbox)
-                        sessions.addTask {
-                            await ReceiverSession(context: context, inbox: directory, channel: connection, limit: limit).run()
-                        }
-                    }
-                }
-            } onCancel: {
-                server.channel.close(promise: nil)
-            }
-            return nil
-        } catch {
-            return error
+        let context = sessionContext
+        return await Listener.serve(server, in: &sessions) { accepted in
+            let (connection, limit) = accepted
+            let directory = session(inbox)
+            return { await ReceiverSession(context: context, inbox: directory, channel: connection, limit: limit).run() }
         }
     }
 

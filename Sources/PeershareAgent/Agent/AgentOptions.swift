@@ -29,6 +29,10 @@ public struct AgentOptions: Sendable {
     public var maxUnauthenticated = 32
     /// Bytes that must stay free in the inbox after an offer is written.
     public var reserveBytes: UInt64 = 16 << 20
+    /// Bytes a second each send may use (`limit_rate`; 0: no limit); `send --limit-rate` sets it per send.
+    public var limitRate: UInt64 = 0
+    /// Bytes a second all sends of the agent share (`limit_rate_total`; 0: no limit).
+    public var limitRateTotal: UInt64 = 0
 
     /// The receive hook's argv (empty: none) and how long it may run.
     public var onReceive: [String] = []

@@ -12,6 +12,8 @@ public struct SendTarget: Sendable {
     /// Report each file as it is done (a `file` event: sent, continued or skipped), for
     /// `send -v`; off otherwise, since a tree of many small files would flood the events.
     public var fileEvents = false
+    /// Bytes a second for this send (`send --limit-rate`; 0: no limit); nil: the agent's `limit_rate`.
+    public var limitRate: UInt64?
 }
 
 /// Turns what a person typed after `--to` into a target: `HOST:PORT`, a discovered name, a

@@ -77,12 +77,17 @@ public struct PeershareClient: Sendable {
         public var verbose: Bool
         /// The name the receiver sees, for a send from this process.
         public var name: String?
+        /// `--limit-rate`, in bytes per second (nil: the configured limit, if any).
+        public var limitRate: UInt64?
+        /// Globs of entries inside the folders not to send (`send --exclude`).
+        public var exclude: [String]
 
-        public init(paths: [String], to: String, verbose: Bool, name: String?) {
+        public init(paths: [String], to: String, verbose: Bool, name: String?, exclude: [String] = []) {
             self.paths = paths
             self.to = to
             self.verbose = verbose
             self.name = name
+            self.exclude = exclude
         }
     }
 
@@ -92,8 +97,10 @@ public struct PeershareClient: Sendable {
     public func sendThroughAgent(_ send: SendRequest, events: @escaping EventSink) async throws(AgentError) {
         var request = ControlRequest(command: .send)
         request.paths = send.paths
+        request.exclude = send.exclude.isEmpty ? nil : send.exclude
         request.to = send.to
         request.verbose = send.verbose ? true : nil
+        request.limitRate = send.limitRate
         var failure: AgentError?
         var finished = false
         try await ControlClient.stream(request, paths: paths) { event in
@@ -150,10 +157,11 @@ public struct PeershareClient: Sendable {
         let (agent, resolve) = try await standalone(name: send.name, lookingUp: [send.to])
         var target = try resolve(send.to)
         target.fileEvents = send.verbose
+        target.limitRate = send.limitRate
         let history = HistoryRecording(agent: agent)
         let result: Result<SendResult, AgentError>
         do {
-            result = .success(try await agent.send(paths: send.paths, to: target, events: events))
+            result = .success(try await agent.send(paths: send.paths, exclude: send.exclude, to: target, events: events))
         } catch {
             result = .failure(error)
         }

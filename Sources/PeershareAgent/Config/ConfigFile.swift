@@ -17,6 +17,8 @@ import PeershareTransfer
 /// discovery_interfaces = ["eth0"]   # mDNS only on these (default: all)
 /// ask_paired = false
 /// offer_timeout = 300          # seconds
+/// limit_rate = "10M"           # bytes a second per send (k, M, G: 1024-based); 0 = no limit
+/// limit_rate_total = "20M"     # bytes a second for all sends of the agent together
 ///
 /// [limits]
 /// max_pending_offers = 32
@@ -40,6 +42,8 @@ public struct ConfigFile: Sendable, Equatable {
     public var discoveryInterfaces: Entry<[String]>?
     public var askPaired: Entry<Bool>?
     public var offerTimeout: Entry<Int>?
+    public var limitRate: Entry<Int>?
+    public var limitRateTotal: Entry<Int>?
     public var maxPendingOffers: Entry<Int>?
     public var maxUnauthenticated: Entry<Int>?
     public var progressWindow: Entry<Int>?
@@ -51,7 +55,8 @@ public struct ConfigFile: Sendable, Equatable {
 
     /// Every key the file may hold (`peershare config --help` lists these, so help and parser
     /// cannot disagree).
-    public static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout", "limits"] + everydayKeys + reachKeys
+    public static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout",
+                                      "limit_rate", "limit_rate_total", "limits"] + everydayKeys + reachKeys
     public static let limitKeys = ["max_pending_offers", "max_unauthenticated", "progress_window", "progress_bytes"]
 
     /// Reads and checks the file; nil when there is none. Any problem is an error that
@@ -130,6 +135,15 @@ public struct ConfigFile: Sendable, Equatable {
         }
         config.askPaired = try boolean("ask_paired")
         config.offerTimeout = try integer("offer_timeout", in: table, section: nil, range: 1...86_400)
+        for key in ["limit_rate", "limit_rate_total"] {
+            guard let raw = table[key] else { continue }
+            let rate = raw.int.flatMap { $0 >= 0 ? ByteRate.parse(String($0)) : nil } ?? raw.string.flatMap(ByteRate.parse)
+            guard let rate else {
+                throw fail(key, nil, "'\(key)' must be \(ByteRate.help).")
+            }
+            let entry = Entry(value: Int(rate), line: lines.line(of: key, in: nil))
+            if key == "limit_rate" { config.limitRate = entry } else { config.limitRateTotal = entry }
+        }
         try config.parseEveryday(table, lines: lines)
         try config.parseReach(table, lines: lines)
         if let raw = table["limits"] {

@@ -25,6 +25,8 @@ public struct Settings: Sendable {
         public var offerTimeout: Int?
         /// `run --peer` (repeatable), already checked.
         public var staticPeers: [String]?
+        /// Bytes a second (`send --limit-rate`; 0: no limit).
+        public var limitRate: Int?
 
         public init() {}
     }
@@ -73,6 +75,8 @@ public struct Settings: Sendable {
                                                       fallback: Int(options.timeouts.progressWindow)))
         options.minimumProgressBytes = UInt64(pick("limits.progress_bytes", cli: nil, file: config?.progressBytes,
                                                    fallback: Int(options.minimumProgressBytes)))
+        options.limitRate = UInt64(pick("limit_rate", cli: overrides.limitRate, file: config?.limitRate, fallback: 0))
+        options.limitRateTotal = UInt64(pick("limit_rate_total", cli: nil, file: config?.limitRateTotal, fallback: 0))
         if let hook = config?.onReceive {
             options.onReceive = [Self.expand(hook.value[0])] + hook.value.dropFirst()
             items.append(Item(key: "on_receive", value: .list(hook.value), source: "\(paths.configFile) line \(hook.line)"))

@@ -64,23 +64,15 @@ public struct ControlServer: Sendable {
         onBound()
         defer { unlink(path) }
         do {
-            try await withTaskCancellationHandler {
-                try await server.executeThenClose { inbound in
-                    try await withThrowingDiscardingTaskGroup { group in
-                        for try await connection in inbound {
-                            guard slots.take() else {
-                                group.addTask { await refuseBusy(connection) }
-                                continue
-                            }
-                            group.addTask {
-                                defer { slots.release() }
-                                await handle(connection)
-                            }
-                        }
+            try await withThrowingDiscardingTaskGroup { group in
+                let failure = await Listener.serve(server, in: &group) { connection in
+                    guard slots.take() else { return { await refuseBusy(connection) } }
+                    return {
+                        defer { slots.release() }
+                        await handle(connection)
                     }
                 }
-            } onCancel: {
-                server.channel.close(promise: nil)
+                if let failure { throw failure }
             }
         } catch {
             if Task.isCancelled { return }
@@ -239,6 +231,7 @@ public struct ControlServer: Sendable {
             let known = try KnownPeers.read(trust: agent.trust, book: agent.addressBook, defaultPort: AgentOptions.defaultPort)
             target = try PeerResolver.resolve(to, peers: agent.directory.peers, known: known)
             target.fileEvents = request.verbose == true
+            target.limitRate = request.limitRate
         } catch {
             try await write(ControlJSON.line(TransferEvent.failure(error)))
             return
@@ -246,7 +239,7 @@ public struct ControlServer: Sendable {
         let (stream, continuation) = AsyncStream<TransferEvent>.makeStream(bufferingPolicy: .unbounded)
         let agent = self.agent
         let task = Task {
-            _ = try? await agent.send(paths: paths, to: target) { continuation.yield($0) }
+            _ = try? await agent.send(paths: paths, exclude: request.exclude ?? [], to: target) { continuation.yield($0) }
             continuation.finish()
         }
         // The client going away (Ctrl-C on `send`) cancels the transfer, even while it

@@ -44,7 +44,7 @@ extension SenderSession {
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
                 await secure.io.flushFinal()
-                throw AgentError(.cancelled, "Cancelled: the receiver was told. It keeps what arrived; sending the same files again resumes.")
+                throw AgentError(.cancelled, "Cancelled: the receiver was told. \(Failure.whatTheReceiverKeeps)")
             }
             throw error
         }
@@ -146,10 +146,11 @@ extension SenderSession {
             counters.resumedBytes += resumeFrom
         }
         while true {
-            switch try readPiece(source, entry: entry, remaining: entry.size - min(fileBytes, entry.size), on: secure) {
+            switch try readPiece(source, entry: entry, remaining: min(entry.size - min(fileBytes, entry.size), pieceLimit), on: secure) {
             case .data(let count):
                 fileBytes += UInt64(count)
                 counters.wireBytes += UInt64(count)
+                try await pace(count, on: secure)
             case .hole(let length):
                 try secure.enqueue(.hole(length))
                 fileBytes += length

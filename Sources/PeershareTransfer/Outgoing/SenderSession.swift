@@ -28,10 +28,12 @@ package struct SenderSession {
     var fileEvents = false
     /// Told the receiver's key and the address once the handshake proved it (address book).
     let noteProven: @Sendable ([UInt8], ProvenAt) -> Void
+    /// The rate limits this send keeps to (its own, the agent's total); empty: none.
+    let rateLimits: [RateLimiter]
 
     /// `context.events` hears every event of this send.
     package init(context: SessionContext, plan: SendPlan, addresses: [PeerAddress], expectedKey: [UInt8]?,
-                 transferID: String, fileEvents: Bool) {
+                 transferID: String, fileEvents: Bool, rateLimits: [RateLimiter] = []) {
         self.identity = context.identity
         self.name = context.options.name
         self.trust = context.trust
@@ -46,6 +48,7 @@ package struct SenderSession {
         self.draws = context.draws
         self.fileEvents = fileEvents
         self.noteProven = context.proven
+        self.rateLimits = rateLimits
     }
 
     package func run(group: any EventLoopGroup) async throws(AgentError) -> SendResult {
