@@ -62,6 +62,8 @@ public struct ControlRequest: Codable, Sendable {
     public var limitRate: UInt64?
     /// history: how many of the latest entries (1 to ``HistoryFile/maxEntries``; default 20).
     public var limit: Int?
+    /// peers: probe static and paired peers now, before answering (`peers --probe`).
+    public var probe: Bool?
 
     public init(command: ControlCommand) { self.command = command }
 }

@@ -11,7 +11,7 @@ extension IncomingConversation {
         defer { area?.close() }
         let holdings = area.map { findHoldings($0, summary: summary) } ?? .empty
         try await checkSpace(secure, summary: summary, holdings: holdings)
-        try secure.enqueue(.accept(receiverName: context.options.name))
+        try secure.enqueue(.accept(receiverName: context.options.name, capabilities: secure.capabilities))
         try await Self.sendHoldings(holdings.records, on: secure)
         let acceptedAt = ContinuousClock.now
         announceReceiving(summary, shaken: shaken, nameClash: nameClash)
