@@ -81,8 +81,8 @@ enum AvahiValues {
     /// The instance name to try after a collision. The first rename appends the advert's
     /// `renameTag` (the first two groups of our fingerprint: "twin (b029-4c1e)"), which no
     /// other agent can pick and which `peers` shows and `send --to` takes: two agents that
-    /// both renamed to `avahi_alternative_service_name` ("twin #2") collided again and again
-    /// (the IPv4 and IPv6 probes can each pick a different winner), measured in the LAN lab.
+    /// both rename to `avahi_alternative_service_name` ("twin #2") can collide again and
+    /// again (the IPv4 and IPv6 probes can each pick a different winner; the LAN lab shows it).
     /// Later renames fall back to `avahi_alternative_service_name`.
     static func nextInstanceName(current: String, advert: ServiceAdvert?) -> String? {
         let keyed = keyedServiceName(advert?.instanceName ?? current, tag: advert?.renameTag)

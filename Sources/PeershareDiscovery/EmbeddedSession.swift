@@ -78,7 +78,7 @@ final class EmbeddedSession: PublishingSession, @unchecked Sendable {
     /// stream. Idempotent. Freeing the entry group only queues the goodbye packets
     /// (records with TTL 0 that make peers drop us at once); the poll thread sends them
     /// on its next turn, so it gets a moment before the server is freed. Without that,
-    /// peers listed a stopped agent until its records expired (measured in the LAN lab).
+    /// peers would list a stopped agent until its records expire (the LAN lab shows it).
     func shutdown() {
         let withdrawing = loop.whileRunning {
             if let group {

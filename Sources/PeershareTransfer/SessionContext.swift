@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import PeershareCore
 import SodiumKit
 
@@ -14,6 +15,8 @@ package struct SessionContext: Sendable {
     package var events: EventSink
     package var options: SessionOptions
     package var logger: Logger
+    /// Told each time a handshake proved a peer's key, and where (the agent's address book).
+    package var proven: @Sendable (_ key: [UInt8], _ at: ProvenAt) -> Void = { _, _ in }
     /// Values the handshake would draw at random, fixed only to replay a session byte for
     /// byte in a test (every field nil in an agent: everything is drawn at random).
     package var draws = HandshakeDraws()
@@ -53,6 +56,14 @@ package struct SessionOptions: Sendable {
         self.minimumProgressBytes = minimumProgressBytes
         self.reserveBytes = reserveBytes
     }
+}
+
+/// Where a handshake proved a peer's key.
+package enum ProvenAt: Sendable {
+    /// This side dialled the address.
+    case dialled(PeerAddress)
+    /// The peer dialled this side from `remote` (its source port is not where it listens).
+    case incoming(SocketAddress?)
 }
 
 /// The pinned peers, as sessions read and refresh them (the agent's trust store).

@@ -27,6 +27,10 @@ struct AgentSettingsOptions: ParsableArguments {
             help: ArgumentHelp("Use mDNS only on this network interface (repeat for several; default: all).", valueName: "IFACE"))
     var discoveryInterfaces: [String] = []
 
+    @Option(name: .customLong("peer"),
+            help: ArgumentHelp("A peer to reach by address where mDNS does not: HOST, HOST:PORT or [IPv6]:PORT; probed every minute (repeat for several; replaces `peers` of the config file).", valueName: "HOST[:PORT]"))
+    var staticPeers: [String] = []
+
     @Flag(help: "Do not advertise or browse over mDNS (the same as --discovery off).")
     var noDiscovery = false
 
@@ -42,6 +46,9 @@ struct AgentSettingsOptions: ParsableArguments {
         if let name, name.isEmpty || name.utf8.count > 64 { throw ValidationError("--name must be 1 to 64 bytes.") }
         if noDiscovery, let discovery, discovery != .off {
             throw ValidationError("--no-discovery contradicts --discovery \(discovery.rawValue).")
+        }
+        for peer in staticPeers where StaticPeer(parsing: peer, defaultPort: AgentOptions.defaultPort) == nil {
+            throw ValidationError("--peer '\(DisplayEscape.escape(peer))' is not an address: give \(StaticPeer.forms).")
         }
         for name in discoveryInterfaces where !InterfaceName.isValid(name) {
             throw ValidationError("--discovery-interface '\(DisplayEscape.escape(name))' is not an interface name (1 to 15 bytes, no '/' or spaces).")
@@ -59,6 +66,7 @@ struct AgentSettingsOptions: ParsableArguments {
         overrides.discoveryInterfaces = discoveryInterfaces.isEmpty ? nil : discoveryInterfaces
         overrides.askPaired = askPaired
         overrides.offerTimeout = offerTimeout
+        overrides.staticPeers = staticPeers.isEmpty ? nil : staticPeers
         return overrides
     }
 }

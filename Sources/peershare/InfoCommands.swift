@@ -146,6 +146,7 @@ struct ForgetCommand: AsyncParsableCommand {
         _ = common.bootstrapLogging()
         try await reportingErrors {
             let removed = try TrustStore(paths: common.paths).forget(peer)
+            try AddressBook(paths: common.paths).forget(key: removed.keyBytes)
             if !common.quiet { Console.out("Forgot \(removed.name.isEmpty ? removed.shownName : "\"" + DisplayEscape.escape(removed.name) + "\"") (\(removed.fingerprint)).") }
         }
     }

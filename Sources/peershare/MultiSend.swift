@@ -16,6 +16,7 @@ struct MultiSend {
 
     let targets: [String]
     let paths: [String]
+    let exclude: [String]
     let json: Bool
     let quiet: Bool
     let verbose: Bool
@@ -48,6 +49,7 @@ struct MultiSend {
         await each { target, printer in
             var request = ControlRequest(command: .send)
             request.paths = paths
+            request.exclude = exclude.isEmpty ? nil : exclude
             request.to = target
             request.verbose = verbose ? true : nil
             request.limitRate = limitRate
@@ -67,7 +69,7 @@ struct MultiSend {
                 var resolved = try resolve(target)
                 resolved.fileEvents = verbose
                 resolved.limitRate = limitRate
-                _ = try await agent.send(paths: paths, to: resolved) { printer.show($0) }
+                _ = try await agent.send(paths: paths, exclude: exclude, to: resolved) { printer.show($0) }
             } catch {
                 if !printer.finished { printer.show(.failure(error)) }
             }

@@ -20,6 +20,7 @@ struct Peershare: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, SendCommand.self, PeersCommand.self, AcceptCommand.self, DeclineCommand.self,
             InboxCommand.self, HistoryCommand.self, StatusCommand.self, IdCommand.self, TrustedCommand.self, TrustCommand.self, ForgetCommand.self, ConfigCommand.self,
+            DoctorCommand.self,
         ],
         defaultSubcommand: RunCommand.self)
 

@@ -9,7 +9,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the agent: receive offers and send files (the default command).",
-        discussion: "Stops gracefully on SIGINT or SIGTERM; transfers in progress are ended, and what they received is kept so that sending again resumes.")
+        discussion: "Stops gracefully on SIGINT or SIGTERM; transfers in progress are ended; complete files, and what arrived of a file over 64 KiB, are kept so that sending again resumes.")
 
     @OptionGroup var common: CommonOptions
 

@@ -59,6 +59,10 @@ struct SendCommand: AsyncParsableCommand {
     /// `--limit-rate` in bytes a second (`validate` checked it).
     var limitRate: UInt64? { limitRateText.flatMap(ByteRate.parse) }
 
+    @Option(name: .customLong("exclude"),
+            help: ArgumentHelp("Do not send entries inside the folders that match this glob: on the base name (`*.tmp`, `.git`), or on the path below the folder sent (`build/*.o`); a trailing `/` matches folders only (`node_modules/`). Repeatable. Excluded folders are not read.", valueName: "PATTERN"))
+    var exclude: [String] = []
+
     @Option(help: ArgumentHelp("With '-', --text or --clipboard: the file name the receiver gets. Otherwise: the name the receiver sees for this machine (only when no agent is running; default: the host name).", valueName: "NAME"))
     var name: String?
 
@@ -91,6 +95,7 @@ struct SendCommand: AsyncParsableCommand {
                 throw ValidationError("--name must be one file name: \(error)")
             }
         }
+        if let problem = ExcludeRules.problem(with: exclude) { throw ValidationError(problem) }
         guard targets.count <= 64 else {
             throw ValidationError("At most 64 recipients at once (got \(targets.count)).")
         }
@@ -122,7 +127,7 @@ struct SendCommand: AsyncParsableCommand {
             return
         }
         let client = PeershareClient(paths: paths, logger: logger)
-        var request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: senderName)
+        var request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: senderName, exclude: exclude)
         request.limitRate = limitRate
         var failure: AgentError?
         do throws(AgentError) {
@@ -180,7 +185,7 @@ struct SendCommand: AsyncParsableCommand {
     /// every recipient confirmed.
     private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
         let verbose = common.verbose > 0 && !common.quiet
-        let several = MultiSend(targets: targets, paths: absolute, json: json, quiet: common.quiet, verbose: verbose, limitRate: limitRate)
+        let several = MultiSend(targets: targets, paths: absolute, exclude: exclude, json: json, quiet: common.quiet, verbose: verbose, limitRate: limitRate)
         let client = PeershareClient(paths: common.paths, logger: logger)
         let outcomes: [MultiSend.Outcome]
         switch await client.route() {

@@ -36,7 +36,7 @@ struct AbortVectorTests {
     @Test func abortFramesEncodeAsTheVector() throws {
         let examples = try Self.load().abortExamples
         let frames: [String: AbortFrame] = [
-            "versionRefused": AbortFrame(reason: .protocolError, text: HandshakeWire.unsupportedVersionText(2)),
+            "versionRefused": AbortFrame(reason: .protocolError, text: HandshakeWire.unsupportedVersionText(3)),
             "wrongCode": AbortFrame(reason: .wrongCode, text: "pairing failed"),
         ]
         #expect(Set(examples.keys) == Set(frames.keys))

@@ -124,7 +124,7 @@ struct ConformanceHandshakeVectorTests {
         let pinnedSender = senderIdentity.publicKey
         var sender = SenderHandshake(identity: senderIdentity,
                                      pinnedReceiver: mode == .known ? receiverIdentity.publicKey : nil,
-                                     summary: try optional("summary") ?? [], draws: senderDraws)
+                                     summary: try optional("summary") ?? [], draws: senderDraws, version: .v1_0)
         var receiver = ReceiverHandshake(identity: receiverIdentity, isPinned: { mode == .known && $0 == pinnedSender },
                                          draws: receiverDraws)
         var messages: [String: String] = [:]
@@ -182,15 +182,15 @@ struct ConformanceHandshakeVectorTests {
             "Paired peers (KNOWN): both sides have the other's identity key pinned, so there is no M3, no CPace, Ya = Yb = ISK = summaryHash = empty. Same identities, ephemeral keys and nonces as handshake-pair.json.")
     }
 
-    /// A receiver refuses an M1 of another version (the KNOWN vector's M1 with version 2), and
-    /// the Abort it answers with names the versions it speaks.
+    /// A receiver refuses an M1 of a version it does not speak (the KNOWN vector's M1 with
+    /// version 3), and the Abort it answers with names the versions it speaks.
     @Test func anotherVersionIsRefused() throws {
         let messages = try Self.specDerive(Self.inputs(mode: .known), mode: .known).messages
         var m1 = try hexBytes(try #require(messages["M1"]))
-        m1[4] = 2
+        m1[4] = 3
         var receiver = ReceiverHandshake(identity: SigningKeyPair.generate(), isPinned: { _ in false })
-        #expect(throws: HandshakeError.unsupportedVersion(2)) { try receiver.handleM1(m1) }
-        #expect(HandshakeWire.supportedVersions == [1])
-        #expect(HandshakeWire.unsupportedVersionText(2) == "unsupported protocol version 2; supported versions: 1")
+        #expect(throws: HandshakeError.unsupportedVersion(3)) { try receiver.handleM1(m1) }
+        #expect(HandshakeWire.supportedVersions == [1, 2])
+        #expect(HandshakeWire.unsupportedVersionText(3) == "unsupported protocol version 3; supported versions: 1,2")
     }
 }

@@ -147,7 +147,7 @@ struct ConformanceValueVectorTests {
         func abort(_ reason: UInt8, _ text: String) -> String {
             hex([0x7F, reason] + Spec.bigEndian(UInt64(text.utf8.count), count: 2) + Spec.ascii(text))
         }
-        return ["versionRefused": abort(5, HandshakeWire.unsupportedVersionText(2)), "wrongCode": abort(2, "pairing failed")]
+        return ["versionRefused": abort(5, HandshakeWire.unsupportedVersionText(3)), "wrongCode": abort(2, "pairing failed")]
     }
 
     static func codeTables() -> [String: [String: Int]] {
@@ -165,6 +165,8 @@ struct ConformanceValueVectorTests {
                 "HOLDING": Int(StreamMessage.holdingType), "RESUME": Int(StreamMessage.resumeType),
                 "BATCH": Int(StreamMessage.batchType),
             ],
+            "streamMessageTypesFrom1.1": ["HELLO": Int(StreamMessage.helloType)],
+            "protocolVersions": Dictionary(uniqueKeysWithValues: ProtocolVersion.allCases.map { ($0.description, Int($0.rawValue)) }),
             "entryKinds": table([("file", EntryKind.file), ("directory", .directory), ("symlink", .symlink)]),
             "refusalReasons": table([("declined", RefusalReason.declined), ("noSpace", .noSpace), ("expired", .expired),
                                      ("busy", .busy), ("badOffer", .badOffer), ("wrongCode", .wrongCode),
@@ -180,7 +182,7 @@ struct ConformanceValueVectorTests {
 
     @Test func codesMatchTheVectorAndNoOtherValueIsKnown() throws {
         let computed = CodesVector(
-            description: "Every code number of protocol 1.0 (decimal; the stream message types are 0x01-0x09 and 0x10-0x12). A value not listed is an error. abortReasons are checked by PeershareAgentTests (AbortVectorTests).",
+            description: "Every code number (decimal; the stream message types of 1.0 are 0x01-0x09 and 0x10-0x12, protocol 1.1 adds HELLO 0x13; protocolVersions are the version byte of M1). A value not listed is an error. abortReasons are checked by PeershareAgentTests (AbortVectorTests).",
             tables: Self.codeTables(), abortExamples: Self.abortExamples())
         let vector: CodesVector = try VectorFiles.load("codes.json", computed: computed)
         #expect(vector.tables == computed.tables)

@@ -292,7 +292,7 @@ struct MalformedCase: Sendable, CustomTestStringConvertible {
     }
 
     static let all: [MalformedCase] = [
-        MalformedCase(name: "M1 version 2", target: .m1, change: { replacing($0, at: Offset.m1Version, with: [2]) }, expected: .unsupportedVersion(2)),
+        MalformedCase(name: "M1 version 3", target: .m1, change: { replacing($0, at: Offset.m1Version, with: [3]) }, expected: .unsupportedVersion(3)),
         MalformedCase(name: "M1 version 0", target: .m1, change: { replacing($0, at: Offset.m1Version, with: [0]) }, expected: .unsupportedVersion(0)),
         MalformedCase(name: "M1 bad magic", target: .m1, change: { flipping($0, at: 0) }, expected: nil),
         MalformedCase(name: "M1 unknown type", target: .m1, change: { replacing($0, at: Offset.m1Type, with: [9]) }, expected: nil),

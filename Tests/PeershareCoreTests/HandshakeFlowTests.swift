@@ -36,7 +36,7 @@ struct HandshakeFlowTests {
         #expect(messages[.senderHandleM2]?.count == 77 + scenario.summary.count)
         #expect(messages[.receiverMakeM4]?.count == 129)
         #expect(messages[.senderHandleM4]?.count == 97)
-        #expect(messages[.senderMakeM1].map { Array($0.prefix(7)) } == Array("PSHR".utf8) + [1, 1, 1])
+        #expect(messages[.senderMakeM1].map { Array($0.prefix(7)) } == Array("PSHR".utf8) + [ProtocolVersion.highest.rawValue, 1, 1])
     }
 
     @Test func outcomeKeysDriveSecretstreamsBothWays() throws {

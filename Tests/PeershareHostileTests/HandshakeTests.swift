@@ -30,8 +30,8 @@ struct PreAuthCase: Sendable, CustomTestStringConvertible {
 
     static let all: [PreAuthCase] = [
         PreAuthCase(item: 23, label: "bad magic", bytes: Frame.encode(m1(magic: Array("XSHR".utf8))), answer: badMagic),
-        PreAuthCase(item: 23, label: "protocol version 2", bytes: Frame.encode(m1(version: 2)),
-                    answer: refused(HandshakeWire.unsupportedVersionText(2))),
+        PreAuthCase(item: 23, label: "protocol version 3", bytes: Frame.encode(m1(version: 3)),
+                    answer: refused(HandshakeWire.unsupportedVersionText(3))),
         PreAuthCase(item: 23, label: "protocol version 0 (downgrade)", bytes: Frame.encode(m1(version: 0)),
                     answer: refused(HandshakeWire.unsupportedVersionText(0))),
         PreAuthCase(item: 23, label: "protocol version 255", bytes: Frame.encode(m1(version: 255)),

@@ -65,11 +65,38 @@ struct StreamRuleTests {
         }
         #expect(code == .protocolViolation, "\(probe.label): FAILURE code \(code.rawValue)")
         #expect(text.hasPrefix("The transfer was too slow: ")
-                && text.hasSuffix(" arrived in 6 s, under the minimum progress of 16.0 KiB per 6 s (a trickle cannot hold a transfer open). What arrived is kept; sending again resumes."),
+                && text.contains(" arrived in 6 s, under the minimum progress of 16.0 KiB per 6 s (a trickle cannot hold a transfer open). Kept: the first ")
+                && text.hasSuffix(" of f.bin; sending again sends only the rest."),
                 "\(probe.label): FAILURE text \"\(text)\"")
         #expect(elapsed >= Self.progressWindow - 0.5 && elapsed <= Self.progressWindow + 4,
                 "\(probe.label): cut off after \(elapsed) s, window \(Self.progressWindow) s")
         await lab.finish(probe, outcome: outcome, keepsPartial: true)
+    }
+
+    @Test("A trickle into a file of up to 64 KiB is cut off too, and the FAILURE says nothing was kept (such a file is never kept unfinished)")
+    func trickleIntoSmallFileKeepsNothing() async throws {
+        let lab = try #require(Lab.current)
+        let probe = lab.begin("item 5 trickle into a 1000-byte file")
+        let session = try await lab.hostile.openAccepted(port: lab.port, offer: StreamCase.oneFile(size: 1000))
+        try await session.send(Raw.file("f.bin", size: 1000))
+        let trickle = Task {
+            for _ in 0..<30 {
+                do { try await session.send(Raw.data([0x42])) } catch { return }
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+        let outcome = await session.finalAnswer(timeout: .seconds(30))
+        trickle.cancel()
+        _ = await trickle.value
+        session.close()
+        guard case .failure(_, let text) = outcome else {
+            Issue.record("\(probe.label): expected FAILURE(1), got \(outcome)")
+            await lab.finish(probe, outcome: outcome)
+            return
+        }
+        #expect(text.hasSuffix("(a trickle cannot hold a transfer open). Nothing was kept (the unfinished f.bin was not); sending again starts over."),
+                "\(probe.label): FAILURE text \"\(text)\"")
+        await lab.finish(probe, outcome: outcome)
     }
 
     @Test("A sender that keeps up the minimum progress is not cut off (item 5)")

@@ -45,6 +45,8 @@ source "$HERE/cases_faults.sh"
 source "$HERE/cases_mitm.sh"
 # shellcheck source=cases_intercept.sh
 source "$HERE/cases_intercept.sh"
+# shellcheck source=cases_reach.sh
+source "$HERE/cases_reach.sh"
 
 lab_require_root || exit 1
 # Inside the lab each host picks its own mode; a caller's "off" must not leak in.
@@ -61,7 +63,8 @@ AGENT_CASES=(agent_three_hosts agent_folder_by_name agent_ambiguous_name agent_a
     agent_same_host_name_daemon_5 agent_same_host_name_mixed_2 agent_same_host_name_mixed_5
     agent_same_host_name_repeat
     fault_cut_network
-    mitm_forward mitm_tamper mitm_impersonate mitm_intercept mitm_intercept_ipv6 mitm_paired)
+    mitm_forward mitm_tamper mitm_impersonate mitm_intercept mitm_intercept_ipv6 mitm_paired
+    reach_routed_by_name reach_static_move doctor_nft_drop doctor_client_isolation doctor_all_fine)
 
 PASSED=0
 FAILED=0

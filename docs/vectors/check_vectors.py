@@ -2,7 +2,7 @@
 """Recomputes the hash-based values of docs/vectors from docs/PROTOCOL.md's formulas with
 Python's standard library only (BLAKE2b, SHA-512, HMAC), as a second implementation would:
 th, summaryKey, PRK, the four KDF keys, A_X and the confirmation tags, ISK, the resume keys
-and the fingerprints. With the `cryptography` package installed it checks the crypto_kx keys
+the fingerprints, and protocol 1.1's encodings, capability agreement and version fallback. With the `cryptography` package installed it checks the crypto_kx keys
 too. Exits non-zero on any mismatch. Usage: python3 docs/vectors/check_vectors.py"""
 import hashlib
 import hmac
@@ -105,9 +105,55 @@ def fingerprints():
         check("fingerprint " + case["full"], "-".join(digest[i:i + 4] for i in range(0, 32, 4)), case["full"])
 
 
+def read_leb128(data, at):
+    value, shift = 0, 0
+    while True:
+        byte = data[at]
+        value |= (byte & 0x7F) << shift
+        at += 1
+        if not byte & 0x80:
+            return value, at
+        shift += 7
+
+
+def version_1_1():
+    """Protocol 1.1 (docs/PROTOCOL.md, Versions): OFFER and ACCEPT are their 1.0 bytes plus a
+    trailing capabilities varint; HELLO is laid out as a 1.1 ACCEPT under type 0x13."""
+    v = load("version-1.1.json")
+    base = {c["name"]: bytes.fromhex(c["hex"]) for c in load("stream-messages.json")["valid"]}
+    for case in v["valid"]:
+        data, caps = bytes.fromhex(case["hex"]), case["capabilities"]
+        if case["name"].startswith("OFFER"):
+            check("1.1 " + case["name"], data, (base["OFFER"] + leb128(caps)).hex())
+            continue
+        length, at = read_leb128(data, 1)
+        value, end = read_leb128(data, at + length)
+        ok = data[0] in (0x02, 0x13) and value == caps and end == len(data)
+        if case["name"] == "ACCEPT":
+            ok = ok and data[:at + length] == base["ACCEPT"]
+        check("1.1 " + case["name"], ok, True)
+    for case in v["agreement"]:
+        check(f"1.1 agreement {case['offered']} & {case['receiverImplements']}",
+              case["offered"] & case["receiverImplements"], case["accept"])
+    for case in v["fallback"]:
+        offered, text = case["offered"], case["abortText"]
+        marker = "supported versions:"
+        if marker in text:
+            listed = [int(x) for x in text.rsplit(":", 1)[1].replace(" ", "").split(",") if x.isdigit()]
+            lower = [x for x in listed if x < offered and x in (1, 2)]
+            again = max(lower) if lower else None
+        else:
+            again = 1 if offered > 1 else None
+        check(f"1.1 fallback from {offered} after '{text}'", again, case.get("dialAgainWith"))
+    text = "unsupported protocol version 3; supported versions: 1,2".encode()
+    frame = bytes([0x7F, 5]) + struct.pack(">H", len(text)) + text
+    check("codes abortExamples versionRefused", frame, load("codes.json")["abortExamples"]["versionRefused"])
+
+
 handshake("handshake-pair.json")
 handshake("handshake-known.json")
 resume()
 fingerprints()
+version_1_1()
 print(f"vectors: {len(checked) - len(failures)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

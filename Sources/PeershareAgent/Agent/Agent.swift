@@ -17,6 +17,10 @@ public final class Agent: Sendable {
     public let identity: SigningKeyPair
     public let paths: StatePaths
     public let trust: TrustStore
+    /// Where each paired peer proved its key (hints for `--to NAME` without mDNS).
+    public let addressBook: AddressBook
+    /// The last probe of each static peer and of each paired peer mDNS does not show.
+    public let reach = ReachProbes()
     public let options: AgentOptions
     public let hub = EventHub()
     /// Peers found over mDNS (empty when discovery is off).
@@ -36,6 +40,7 @@ public final class Agent: Sendable {
         self.group = group
         self.identity = try IdentityStore.loadOrCreate(paths: paths)
         self.trust = TrustStore(paths: paths)
+        self.addressBook = AddressBook(paths: paths)
         self.offers = OfferBoard(capacity: options.maxPendingOffers)
         self.admission = Admission(capacity: options.maxUnauthenticated)
         self.directory = PeerDirectory(ownKey: identity.publicKey)
@@ -57,7 +62,9 @@ public final class Agent: Sendable {
     }
 
     /// Sends `paths` to `target`; its `expectedKey` (from discovery) must be the key that answers.
-    public func send(paths sources: [String], to target: SendTarget, events: @escaping EventSink) async throws(AgentError) -> SendResult {
+    /// Entries inside the folders that match an `exclude` pattern (`ExcludeRules`) are not sent.
+    public func send(paths sources: [String], exclude: [String] = [], to target: SendTarget,
+                     events: @escaping EventSink) async throws(AgentError) -> SendResult {
         let transferID = TransferID.make()
         let hub = self.hub
         let sink: EventSink = { event in
@@ -66,9 +73,14 @@ public final class Agent: Sendable {
             events(event)
             hub.publish(event)
         }
+        if let problem = ExcludeRules.problem(with: exclude) {
+            let failure = AgentError(.usage, "Cannot send: \(problem).")
+            sink(.failure(failure, transfer: transferID))
+            throw failure
+        }
         let plan: SendPlan
         do {
-            plan = try TreeReader.plan(paths: sources)
+            plan = try TreeReader.plan(paths: sources, exclude: ExcludeRules(exclude))
         } catch {
             // What the person asked for is wrong (usage), or the disk failed (I/O). Said as an
             // event too, so that a `send` that went through a running agent hears why.
@@ -131,9 +143,11 @@ public final class Agent: Sendable {
     }
 
     /// What every session is given: sends replace `events` with their own sink.
-    private var sessionContext: SessionContext {
-        SessionContext(identity: identity, trust: trust, offers: offers, admission: admission,
-                       events: { [hub] in hub.publish($0) }, options: options.session, logger: logger)
+    var sessionContext: SessionContext {
+        var context = SessionContext(identity: identity, trust: trust, offers: offers, admission: admission,
+                                     events: { [hub] in hub.publish($0) }, options: options.session, logger: logger)
+        context.proven = { [self] key, place in noteProven(key, at: place) }
+        return context
     }
 
     // MARK: Serving

@@ -38,6 +38,7 @@ public final class AgentApplication: Sendable {
         ]
         services += front.map { .init(service: $0) }
         services.append(.init(service: HistoryService(agent: agent)))
+        services.append(.init(service: ReachService(agent: agent)))
         if let hook = ReceiveHookService(agent: agent) { services.append(.init(service: hook)) }
         services.append(.init(service: notifications))
         if let backend = try await DiscoveryChoice.backend(for: options, logger: agent.logger) {

@@ -39,6 +39,8 @@ public struct AgentOptions: Sendable {
     public var onReceiveTimeout: Double = 60
     /// Desktop notifications, when a session bus offers them.
     public var notify = true
+    /// Peers probed by address (`peers` in the config, `run --peer`).
+    public var staticPeers: [StaticPeer] = []
 
     public static let defaultPort = 53_317
 

@@ -46,7 +46,9 @@ public struct DiscoveryService: Service {
                     TXTKeys.publicKey: Hex.encode(agent.identity.publicKey),
                 ],
                 renameTag: Fingerprint.tag(of: agent.identity.publicKey))
-            await agent.directory.run(backend: backend, advert: advert, hub: agent.hub, logger: agent.logger)
+            await agent.directory.run(backend: backend, advert: advert, hub: agent.hub, logger: agent.logger) { peer in
+                agent.noteAnnounced(peer)
+            }
         }
     }
 }
@@ -84,5 +86,19 @@ extension Agent {
         }
         let nonLoopback = result.filter { $0 != "127.0.0.1" && $0 != "::1" }
         return nonLoopback.isEmpty ? result : nonLoopback
+    }
+}
+
+/// Probes static peers and paired peers mDNS does not show, every minute (`ReachProbes`).
+public struct ReachService: Service {
+    let agent: Agent
+
+    public init(agent: Agent) { self.agent = agent }
+
+    public func run() async throws {
+        let agent = self.agent
+        await cancelWhenGracefulShutdown {
+            await agent.probeReachLoop()
+        }
     }
 }

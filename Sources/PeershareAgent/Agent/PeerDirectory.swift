@@ -55,12 +55,17 @@ public final class PeerDirectory: Sendable {
 
     /// Publishes `advert` and browses until cancelled, keeping the table current and
     /// reporting peers appearing and leaving (and discovery failing) as events.
-    public func run(backend: any DiscoveryBackend, advert: ServiceAdvert, hub: EventHub, logger: Logger) async {
+    /// `announced` hears every peer that appears or changes (the agent's address book).
+    public func run(backend: any DiscoveryBackend, advert: ServiceAdvert, hub: EventHub, logger: Logger,
+                    announced: @escaping @Sendable (DiscoveredPeer) -> Void = { _ in }) async {
         status.withLockedValue { $0.state = .starting }
         let events = backend.start(advert: advert)
         await withTaskCancellationHandler {
             for await event in events {
-                apply(event, hub: hub, logger: logger)
+                for change in apply(event, hub: hub, logger: logger) {
+                    if case .appeared(let peer) = change { announced(peer) }
+                    if case .updated(let peer) = change { announced(peer) }
+                }
             }
         } onCancel: {
             Task { await backend.stop() }
@@ -68,8 +73,10 @@ public final class PeerDirectory: Sendable {
         await backend.stop()
     }
 
-    /// Feeds one event (also used to gather peers for a short one-off browse).
-    func apply(_ event: DiscoveryEvent, hub: EventHub?, logger: Logger) {
+    /// Feeds one event (also used to gather peers for a short one-off browse); returns what
+    /// changed in the table.
+    @discardableResult
+    func apply(_ event: DiscoveryEvent, hub: EventHub?, logger: Logger) -> [PeerChange] {
         switch event {
         case .using(let stack):
             let changed = status.withLockedValue { status in
@@ -107,7 +114,7 @@ public final class PeerDirectory: Sendable {
             break
         }
         let changes = table.withLockedValue { $0.apply(event) }
-        guard let hub else { return }
+        guard let hub else { return changes }
         for change in changes {
             switch change {
             case .appeared(let peer): hub.publish(TransferEvent(.peerAppeared(Self.seen(peer))))
@@ -115,6 +122,7 @@ public final class PeerDirectory: Sendable {
             case .updated: break
             }
         }
+        return changes
     }
 
     static func seen(_ peer: DiscoveredPeer) -> AgentEvent.PeerSeen {
@@ -160,6 +168,29 @@ public struct PeerInfo: Codable, Sendable, Equatable {
     public var firstSeen: Date
     public var lastSeen: Date
     public var instanceNames: [String]
+    /// How the peer is known: "mdns", "static" (configured address) or "remembered" (paired,
+    /// at an address where it proved its key).
+    public var source: String? = "mdns"
+    /// Whether its last probe proved (or, for an unpaired static peer, got) an answer; absent
+    /// for mDNS peers (listed while they announce) and when not probed yet.
+    public var reachable: Bool?
+    /// The last probe's time from dial to answer, in milliseconds.
+    public var latencyMs: Int?
+    /// What the last probe found, in words ("static, not paired", "refused", ...).
+    public var note: String?
+
+    /// A peer not found over mDNS (`PeerInfo+Reach.swift`).
+    init(name: String, key: [UInt8], addresses: [String], port: UInt16, paired: Bool, seen: Date) {
+        self.name = name
+        publicKey = Hex.encode(key)
+        fingerprint = key.isEmpty ? "" : Fingerprint.full(of: key)
+        self.addresses = addresses
+        self.port = port
+        self.paired = paired
+        firstSeen = seen
+        lastSeen = seen
+        instanceNames = []
+    }
 
     /// `pins` is the trust store read once (`TrustStore.all()`), so that an unreadable one is
     /// an error for the whole listing rather than "not paired" for each peer.

@@ -18,7 +18,7 @@ public enum PeerListing {
         let rows = zip(peers, labels).map { peer, label in
             [DisplayEscape.escape(label), String(peer.fingerprint.prefix(19)),
              peer.addresses.map { DisplayEscape.escape($0) }.joined(separator: ", "), String(peer.port),
-             peer.paired ? "yes" : "no", "for " + age(now.timeIntervalSince(peer.firstSeen))]
+             peer.paired ? "yes" : "no", (peer.source ?? "mdns") == "mdns" ? "for " + age(now.timeIntervalSince(peer.firstSeen)) : "-"]
         }
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
@@ -28,6 +28,9 @@ public enum PeerListing {
             lines.append(pad(row, widths))
             if let others = peer.otherEndpoints {
                 lines.append("    also announced at \(others.map { DisplayEscape.escape($0) }.joined(separator: ", "))")
+            }
+            if let note = peer.note {
+                lines.append("    \(DisplayEscape.escape(note))" + (peer.latencyMs.map { ", \($0) ms" } ?? ""))
             }
         }
         return lines

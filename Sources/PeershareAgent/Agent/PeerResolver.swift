@@ -19,13 +19,15 @@ public struct SendTarget: Sendable {
 /// Turns what a person typed after `--to` into a target: `HOST:PORT`, a discovered name, a
 /// name with its fingerprint tag as `peers` shows it ("bob (b029-4c1e)"), a unique prefix of
 /// a name, or a fingerprint prefix (with or without dashes). An ambiguous or unknown PEER
-/// is an error that lists the candidates.
+/// is an error that lists the candidates. A paired peer that mDNS does not show is found by
+/// its pinned name or fingerprint in `known`, at its remembered addresses.
 public enum PeerResolver {
-    public static func resolve(_ query: String, peers: [DiscoveredPeer]) throws(AgentError) -> SendTarget {
+    public static func resolve(_ query: String, peers: [DiscoveredPeer], known: KnownPeers = .none) throws(AgentError) -> SendTarget {
         if let address = PeerAddress(parsing: query) {
             return SendTarget(addresses: [address], expectedKey: nil, name: nil)
         }
         let matches = candidates(query, in: peers)
+        if matches.isEmpty, let target = try remembered(query, known: known) { return target }
         guard !matches.isEmpty else {
             let known = peers.isEmpty ? "No peers are visible right now." : "Visible peers: " + PeerLabels.labels(peers).map { DisplayEscape.escape($0) }.joined(separator: ", ") + "."
             if peers.contains(where: { $0.publicKeyHex.hasPrefix(Fingerprint.normalized(query)) }), Fingerprint.normalized(query).count >= 4 {
@@ -46,8 +48,11 @@ public enum PeerResolver {
         guard let key = Hex.decode(peer.publicKeyHex), key.count == 32 else {
             throw AgentError(.protocolError, "The peer '\(DisplayEscape.escape(peer.name))' advertises no valid identity key.")
         }
-        // Every endpoint announced with the key: the first whose handshake proves it wins.
-        let addresses = peer.endpoints.map { PeerAddress(host: $0.host, port: Int($0.port)) }
+        try checkNameClash(query, discovered: key, known: known)
+        // Every endpoint announced with the key, then where it was reached before: the first
+        // whose handshake proves the key wins.
+        var addresses = peer.endpoints.map { PeerAddress(host: $0.host, port: Int($0.port)) }
+        for address in known.addresses(forKey: key) where !addresses.contains(address) { addresses.append(address) }
         guard !addresses.isEmpty else {
             throw AgentError(.unreachable, "The peer '\(DisplayEscape.escape(peer.name))' has no address yet; try again in a moment.")
         }

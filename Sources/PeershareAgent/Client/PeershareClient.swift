@@ -38,11 +38,14 @@ public struct PeershareClient: Sendable {
         public var note: String?
     }
 
-    /// The running agent's live table, or else what a browse of `browseSeconds` finds.
-    public func peers(browseSeconds: Double) async throws(AgentError) -> PeerList {
+    /// The running agent's live table with its static and paired peers (probed first with
+    /// `probe`), or else what a browse of `browseSeconds` finds and the paired peers, unprobed.
+    public func peers(browseSeconds: Double, probe: Bool = false) async throws(AgentError) -> PeerList {
         switch await route() {
         case .agent:
-            let reply = try await ControlClient.request(ControlRequest(command: .peers), paths: paths)
+            var request = ControlRequest(command: .peers)
+            request.probe = probe ? true : nil
+            let reply = try await ControlClient.request(request, paths: paths)
             var note: String?
             if let state = reply.discovery, state == "off" {
                 note = "The agent runs with discovery off (--discovery off); no peers are listed."
@@ -59,7 +62,8 @@ public struct PeershareClient: Sendable {
             let pins = try TrustStore(paths: paths).all()
             let note = problem.map { "No agent is running, and discovery is not available: \($0). Peers can still be reached as HOST:PORT." }
                 ?? "No agent is running: browsed the network for \(String(format: "%g", browseSeconds)) seconds."
-            return PeerList(peers: found.map { PeerInfo($0, pins: pins) }, more: 0, note: note)
+            let remembered = try Agent.rememberedListing(paths: paths, excluding: Set(found.map(\.publicKeyHex)))
+            return PeerList(peers: found.map { PeerInfo($0, pins: pins) } + remembered, more: 0, note: note)
         }
     }
 
@@ -75,12 +79,15 @@ public struct PeershareClient: Sendable {
         public var name: String?
         /// `--limit-rate`, in bytes per second (nil: the configured limit, if any).
         public var limitRate: UInt64?
+        /// Globs of entries inside the folders not to send (`send --exclude`).
+        public var exclude: [String]
 
-        public init(paths: [String], to: String, verbose: Bool, name: String?) {
+        public init(paths: [String], to: String, verbose: Bool, name: String?, exclude: [String] = []) {
             self.paths = paths
             self.to = to
             self.verbose = verbose
             self.name = name
+            self.exclude = exclude
         }
     }
 
@@ -90,6 +97,7 @@ public struct PeershareClient: Sendable {
     public func sendThroughAgent(_ send: SendRequest, events: @escaping EventSink) async throws(AgentError) {
         var request = ControlRequest(command: .send)
         request.paths = send.paths
+        request.exclude = send.exclude.isEmpty ? nil : send.exclude
         request.to = send.to
         request.verbose = send.verbose ? true : nil
         request.limitRate = send.limitRate
@@ -124,16 +132,23 @@ public struct PeershareClient: Sendable {
         overrides.name = name
         let options = try Settings.resolve(paths: paths, overrides: overrides, hostName: Settings.hostName).options
         let agent = try Agent(paths: paths, options: options, logger: logger)
-        guard let byName = targets.first(where: { PeerAddress(parsing: $0) == nil }) else {
-            return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: []) })
+        let known = try KnownPeers.read(trust: agent.trust, book: agent.addressBook, defaultPort: AgentOptions.defaultPort)
+        guard targets.contains(where: { PeerAddress(parsing: $0) == nil }) else {
+            return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: [], known: known) })
         }
         let (found, problem) = await PeerDirectory.browseOnce(
             seconds: 2.5, ownKey: agent.identity.publicKey, mode: options.discovery,
             interfaces: options.discoveryInterfaces, logger: logger)
-        if found.isEmpty, let problem {
-            throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(byName))': discovery is not available (\(problem)). Give HOST:PORT instead.")
-        }
-        return (agent, { target throws(AgentError) in try PeerResolver.resolve(target, peers: found) })
+        // A paired peer is also found by name at its remembered addresses, with discovery off
+        // or when mDNS does not reach it.
+        return (agent, { target throws(AgentError) in
+            do throws(AgentError) {
+                return try PeerResolver.resolve(target, peers: found, known: known)
+            } catch where found.isEmpty && error.kind == .usage {
+                guard let problem else { throw error }
+                throw AgentError(.unreachable, "Cannot look up '\(DisplayEscape.escape(target))': discovery is not available (\(problem)), and no paired peer has that name. Give HOST:PORT instead.")
+            }
+        })
     }
 
     /// A send by this process, with an agent of its own (no listener). The send is recorded
@@ -146,7 +161,7 @@ public struct PeershareClient: Sendable {
         let history = HistoryRecording(agent: agent)
         let result: Result<SendResult, AgentError>
         do {
-            result = .success(try await agent.send(paths: send.paths, to: target, events: events))
+            result = .success(try await agent.send(paths: send.paths, exclude: send.exclude, to: target, events: events))
         } catch {
             result = .failure(error)
         }

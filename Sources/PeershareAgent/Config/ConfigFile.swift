@@ -51,11 +51,12 @@ public struct ConfigFile: Sendable, Equatable {
     public var onReceive: Entry<[String]>?
     public var onReceiveTimeout: Entry<Int>?
     public var notify: Entry<Bool>?
+    public var staticPeers: Entry<[String]>?
 
     /// Every key the file may hold (`peershare config --help` lists these, so help and parser
     /// cannot disagree).
     public static let topLevelKeys = ["name", "port", "inbox", "listen", "discovery", "discovery_interfaces", "ask_paired", "offer_timeout",
-                                      "limit_rate", "limit_rate_total", "limits"] + everydayKeys
+                                      "limit_rate", "limit_rate_total", "limits"] + everydayKeys + reachKeys
     public static let limitKeys = ["max_pending_offers", "max_unauthenticated", "progress_window", "progress_bytes"]
 
     /// Reads and checks the file; nil when there is none. Any problem is an error that
@@ -144,6 +145,7 @@ public struct ConfigFile: Sendable, Equatable {
             if key == "limit_rate" { config.limitRate = entry } else { config.limitRateTotal = entry }
         }
         try config.parseEveryday(table, lines: lines)
+        try config.parseReach(table, lines: lines)
         if let raw = table["limits"] {
             guard let limits = raw.table else { throw fail("limits", nil, "'limits' must be a table ([limits]).") }
             for key in limits.keys where !limitKeys.contains(key) {

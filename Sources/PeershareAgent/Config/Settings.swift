@@ -23,6 +23,8 @@ public struct Settings: Sendable {
         public var discoveryInterfaces: [String]?
         public var askPaired = false
         public var offerTimeout: Int?
+        /// `run --peer` (repeatable), already checked.
+        public var staticPeers: [String]?
         /// Bytes a second (`send --limit-rate`; 0: no limit).
         public var limitRate: Int?
 
@@ -81,6 +83,8 @@ public struct Settings: Sendable {
         } else {
             items.append(Item(key: "on_receive", value: .text("(none)"), source: "default"))
         }
+        let peers = pick("peers", cli: overrides.staticPeers, file: config?.staticPeers, fallback: [String]())
+        options.staticPeers = peers.compactMap { StaticPeer(parsing: $0, defaultPort: AgentOptions.defaultPort) }
         options.onReceiveTimeout = Double(pick("on_receive_timeout", cli: nil, file: config?.onReceiveTimeout, fallback: 60))
         options.notify = pick("notify", cli: nil, file: config?.notify, fallback: true)
         items.append(Item(key: "state_directory", value: .text(paths.stateDirectory), source: "--home, $PEERSHARE_HOME or $XDG_STATE_HOME"))

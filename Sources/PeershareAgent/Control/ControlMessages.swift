@@ -54,12 +54,16 @@ public struct ControlRequest: Codable, Sendable {
     public var to: String?
     public var code: String?
     public var offer: String?
+    /// send: globs of entries inside the folders not to send (`send --exclude`).
+    public var exclude: [String]?
     /// send: also stream a `file` event per file (`send -v`).
     public var verbose: Bool?
     /// send: bytes a second for this send (`--limit-rate`; 0: no limit).
     public var limitRate: UInt64?
     /// history: how many of the latest entries (1 to ``HistoryFile/maxEntries``; default 20).
     public var limit: Int?
+    /// peers: probe static and paired peers now, before answering (`peers --probe`).
+    public var probe: Bool?
 
     public init(command: ControlCommand) { self.command = command }
 }

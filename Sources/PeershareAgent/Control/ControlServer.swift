@@ -193,10 +193,11 @@ public struct ControlServer: Sendable {
                 reply.offer = try await agent.acceptAndWait(code: code, offerID: request.offer)
                 return reply
             case .peers:
+                if request.probe == true { await agent.probeReachOnce() }
                 var reply = ControlReply(ok: true)
                 let pins = try agent.trust.all()
                 let peers = agent.directory.peers
-                reply.peers = peers.prefix(Self.maxPeersInReply).map { PeerInfo($0, pins: pins) }
+                reply.peers = peers.prefix(Self.maxPeersInReply).map { PeerInfo($0, pins: pins) } + (try agent.reachListing())
                 let leftOut = max(0, peers.count - Self.maxPeersInReply) + agent.directory.hiddenPeers
                 reply.truncated = leftOut > 0 ? leftOut : nil
                 reply.discovery = agent.directory.state
@@ -227,7 +228,8 @@ public struct ControlServer: Sendable {
         }
         var target: SendTarget
         do {
-            target = try PeerResolver.resolve(to, peers: agent.directory.peers)
+            let known = try KnownPeers.read(trust: agent.trust, book: agent.addressBook, defaultPort: AgentOptions.defaultPort)
+            target = try PeerResolver.resolve(to, peers: agent.directory.peers, known: known)
             target.fileEvents = request.verbose == true
             target.limitRate = request.limitRate
         } catch {
@@ -237,7 +239,7 @@ public struct ControlServer: Sendable {
         let (stream, continuation) = AsyncStream<TransferEvent>.makeStream(bufferingPolicy: .unbounded)
         let agent = self.agent
         let task = Task {
-            _ = try? await agent.send(paths: paths, to: target) { continuation.yield($0) }
+            _ = try? await agent.send(paths: paths, exclude: request.exclude ?? [], to: target) { continuation.yield($0) }
             continuation.finish()
         }
         // The client going away (Ctrl-C on `send`) cancels the transfer, even while it

@@ -108,38 +108,13 @@ public struct TrustStore: Sendable {
         if list.count > 8 { list.removeLast(list.count - 8) }
     }
 
-    func load() throws(AgentError) -> [PinnedPeer] {
-        guard let bytes = try AtomicFile.read(path, limit: Self.sizeLimit) else { return [] }
-        do {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
-            return try decoder.decode([PinnedPeer].self, from: Data(bytes))
-        } catch {
-            throw AgentError(.io, "\(path) is not valid: \(error). Fix or remove it (removing it forgets every paired peer).", underlying: error)
-        }
-    }
+    func load() throws(AgentError) -> [PinnedPeer] { try file.load() }
 
-    func update(_ change: (inout [PinnedPeer]) -> Void) throws(AgentError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        try StatePaths.makeDirectory(directory)
-        try FileLock.withExclusive(for: path) { () throws(AgentError) in
-            var peers = try load()
-            change(&peers)
-            try write(peers)
-        }
-    }
+    func update(_ change: (inout [PinnedPeer]) -> Void) throws(AgentError) { try file.update(change) }
 
-    private func write(_ peers: [PinnedPeer]) throws(AgentError) {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data: Data
-        do {
-            data = try encoder.encode(peers)
-        } catch {
-            throw AgentError(.general, "Cannot encode the trust store: \(error)", underlying: error)
-        }
-        try AtomicFile.write(Array(data), to: path, mode: 0o600)
+    private var file: LockedJSONFile<[PinnedPeer]> {
+        LockedJSONFile(path: path, sizeLimit: Self.sizeLimit, empty: { [] },
+                       repairHint: "Fix or remove it (removing it forgets every paired peer).")
     }
 }
 

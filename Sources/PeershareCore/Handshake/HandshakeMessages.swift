@@ -1,4 +1,4 @@
-// Byte layout of the session handshake (protocol version 1.0, docs/PROTOCOL.md §3; known answers
+// Byte layout of the session handshake (protocol versions 1.0 and 1.1, docs/PROTOCOL.md §3; known answers
 // in docs/vectors/handshake-*.json).
 //
 // Every handshake message is one payload; the transport frames it with a 4-byte length. A payload
@@ -10,7 +10,7 @@
 // M1  S -> R   103 bytes
 //   off len  field
 //     0   4  magic "PSHR" (50 53 48 52)
-//     4   1  version = 1            (any other value: unsupportedVersion, answered by Abort 5)
+//     4   1  version = 1 or 2       (1.0, 1.1; any other value: unsupportedVersion, answered by Abort 5)
 //     5   1  type = 1
 //     6   1  requested mode         (KNOWN only if S has R's identity key pinned)
 //     7  32  nS                     (random)
@@ -67,10 +67,10 @@ public enum HandshakeWire {
     public static let maximumMessageBytes = 65_536
     /// "PSHR", the first four bytes of M1.
     public static let magic: [UInt8] = Array("PSHR".utf8)
-    /// The protocol version this agent speaks (and puts in M1): 1 is protocol 1.0.
-    public static let version: UInt8 = 1
+    /// The protocol version this agent puts in M1 (2 is protocol 1.1).
+    public static let version: UInt8 = ProtocolVersion.highest.rawValue
     /// Every version this agent accepts in M1, lowest first.
-    public static let supportedVersions: [UInt8] = [version]
+    public static let supportedVersions: [UInt8] = ProtocolVersion.allCases.map(\.rawValue)
 
     /// The text of the Abort (reason 5) that answers an M1 of a version this agent does not
     /// speak. It names the versions it does speak, so that a newer sender can offer one of
@@ -157,12 +157,15 @@ struct HandshakeReader {
 
 /// M1, S→R: magic, version, type, requested mode, nS, eS_pk, IDs_pk.
 package struct HandshakeM1: Sendable, Equatable {
+    package var version: ProtocolVersion
     package var mode: HandshakeMode
     package var nonce: [UInt8]
     package var ephemeralKey: [UInt8]
     package var identityKey: [UInt8]
 
-    package init(mode: HandshakeMode, nonce: [UInt8], ephemeralKey: [UInt8], identityKey: [UInt8]) {
+    package init(mode: HandshakeMode, nonce: [UInt8], ephemeralKey: [UInt8], identityKey: [UInt8],
+                 version: ProtocolVersion = .highest) {
+        self.version = version
         self.mode = mode
         self.nonce = nonce
         self.ephemeralKey = ephemeralKey
@@ -172,7 +175,7 @@ package struct HandshakeM1: Sendable, Equatable {
     package static let byteCount = 4 + 1 + 1 + 1 + 3 * 32
 
     package var encoded: [UInt8] {
-        HandshakeWire.magic + [HandshakeWire.version, HandshakeMessageType.m1.rawValue, mode.rawValue]
+        HandshakeWire.magic + [version.rawValue, HandshakeMessageType.m1.rawValue, mode.rawValue]
             + nonce + ephemeralKey + identityKey
     }
 
@@ -180,8 +183,9 @@ package struct HandshakeM1: Sendable, Equatable {
         var reader = try HandshakeReader(bytes)
         let magic = try reader.read(4, "magic")
         guard magic == HandshakeWire.magic else { throw .malformed("not a peershare handshake (bad magic)") }
-        let version = try reader.readByte("version")
-        guard version == HandshakeWire.version else { throw .unsupportedVersion(version) }
+        let raw = try reader.readByte("version")
+        guard let version = ProtocolVersion(rawValue: raw) else { throw .unsupportedVersion(raw) }
+        self.version = version
         try reader.readType(.m1)
         mode = try reader.readMode()
         nonce = try reader.read(HandshakeWire.nonceBytes, "nS")

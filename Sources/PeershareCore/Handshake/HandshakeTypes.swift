@@ -11,6 +11,8 @@ public enum HandshakeMode: UInt8, Sendable {
 public struct HandshakeOutcome: Sendable, CustomStringConvertible {
     /// The agreed mode.
     public let mode: HandshakeMode
+    /// The protocol version of this session (M1's, bound by the transcript hash).
+    public let version: ProtocolVersion
     /// The other side's Ed25519 public key (32 bytes), proven by its signature.
     public let peerIdentity: [UInt8]
     /// This side's outgoing secretstream key (k_c2s for the sender S, k_s2c for the receiver R).
@@ -20,8 +22,10 @@ public struct HandshakeOutcome: Sendable, CustomStringConvertible {
     /// `crypto_generichash(32, summary)` of the M3 offer summary plaintext (empty in KNOWN mode).
     public let summaryHash: [UInt8]
 
-    package init(mode: HandshakeMode, peerIdentity: [UInt8], sendKey: SecretKey, receiveKey: SecretKey, summaryHash: [UInt8]) {
+    package init(mode: HandshakeMode, version: ProtocolVersion, peerIdentity: [UInt8], sendKey: SecretKey,
+                 receiveKey: SecretKey, summaryHash: [UInt8]) {
         self.mode = mode
+        self.version = version
         self.peerIdentity = peerIdentity
         self.sendKey = sendKey
         self.receiveKey = receiveKey

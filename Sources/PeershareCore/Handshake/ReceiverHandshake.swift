@@ -9,6 +9,8 @@ public struct ReceiverHandshake: ~Copyable, Sendable {
     private let isPinned: @Sendable ([UInt8]) -> Bool
     private let draws: HandshakeDraws
     private var state: State = .start
+    /// The protocol version the sender offered in M1 (and this side speaks), once read.
+    public private(set) var version: ProtocolVersion = .v1_0
 
     private enum State: Sendable {
         case start
@@ -64,6 +66,7 @@ public struct ReceiverHandshake: ~Copyable, Sendable {
         guard case .start = state else { throw HandshakeError.outOfOrder }
         state = .failed
         let message = try HandshakeM1(parsing: m1)
+        version = message.version
         let mode: HandshakeMode = message.mode == .known && isPinned(message.identityKey) ? .known : .pair
         let ephemeral = try draws.ephemeralKeyPair()
         let kx: (receive: SecretKey, transmit: SecretKey)
@@ -169,7 +172,7 @@ public struct ReceiverHandshake: ~Copyable, Sendable {
             throw .badSignature
         }
         state = .finished
-        return HandshakeOutcome(mode: context.mode, peerIdentity: context.session.senderIdentity,
+        return HandshakeOutcome(mode: context.mode, version: version, peerIdentity: context.session.senderIdentity,
                                 sendKey: context.keys.receiverToSender, receiveKey: context.keys.senderToReceiver,
                                 summaryHash: context.summaryHash)
     }

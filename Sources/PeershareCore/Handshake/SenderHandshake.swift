@@ -10,6 +10,8 @@ public struct SenderHandshake: ~Copyable, Sendable {
     private let summary: [UInt8]
     private let draws: HandshakeDraws
     private var state: State = .start
+    /// The version M1 offers: the highest, or a lower one after the receiver refused it.
+    public let version: ProtocolVersion
 
     /// True when this side asked KNOWN and the receiver answered PAIR (it no longer knows this
     /// sender): tell the person, then show the code as usual.
@@ -44,8 +46,10 @@ public struct SenderHandshake: ~Copyable, Sendable {
     ///   - pinnedReceiver: the receiver's identity key if this side has it pinned (then M1 asks KNOWN).
     ///   - summary: the encoded offer summary (opaque here), sent encrypted in M3 in PAIR mode; at
     ///     most `HandshakeWire.maximumSummaryBytes`.
-    public init(identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8]) {
-        self.init(identity: identity, pinnedReceiver: pinnedReceiver, summary: summary, cpaceScalar: nil)
+    ///   - version: the version to offer in M1.
+    public init(identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8], version: ProtocolVersion = .highest) {
+        self.init(identity: identity, pinnedReceiver: pinnedReceiver, summary: summary,
+                  draws: HandshakeDraws(cpaceScalar: nil), version: version)
     }
 
     /// For tests: uses `cpaceScalar` as ya instead of a random one.
@@ -55,7 +59,9 @@ public struct SenderHandshake: ~Copyable, Sendable {
     }
 
     /// For known-answer tests: takes the values in `draws` instead of random ones.
-    package init(identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8], draws: HandshakeDraws) {
+    package init(identity: SigningKeyPair, pinnedReceiver: [UInt8]?, summary: [UInt8], draws: HandshakeDraws,
+                 version: ProtocolVersion = .highest) {
+        self.version = version
         self.identity = identity
         self.pinnedReceiver = pinnedReceiver
         self.summary = summary
@@ -75,7 +81,7 @@ public struct SenderHandshake: ~Copyable, Sendable {
         let requested: HandshakeMode = pinnedReceiver == nil ? .pair : .known
         let ephemeral = try draws.ephemeralKeyPair()
         let m1 = HandshakeM1(mode: requested, nonce: draws.handshakeNonce(),
-                             ephemeralKey: ephemeral.publicKey, identityKey: identity.publicKey).encoded
+                             ephemeralKey: ephemeral.publicKey, identityKey: identity.publicKey, version: version).encoded
         state = .sentM1(m1: m1, requested: requested, ephemeral: ephemeral)
         return m1
     }
@@ -169,7 +175,7 @@ public struct SenderHandshake: ~Copyable, Sendable {
                                                        key: keys.confirmSender)
         state = .finished
         return (HandshakeM5(signature: signature, tag: tag).encoded,
-                HandshakeOutcome(mode: context.mode, peerIdentity: context.receiverIdentity,
+                HandshakeOutcome(mode: context.mode, version: version, peerIdentity: context.receiverIdentity,
                                  sendKey: keys.senderToReceiver, receiveKey: keys.receiverToSender,
                                  summaryHash: context.summaryHash))
     }

@@ -110,7 +110,7 @@ public struct EntryAccounting: Sendable {
     /// Checks one sender message against the grammar and updates the counts.
     public mutating func accept(_ message: StreamMessage) throws(WireError) -> Event {
         switch message {
-        case .offer(let summary):
+        case .offer(let summary, _):
             guard case .awaitingOffer = state else { throw unexpected(message) }
             self.summary = summary
             reservePaths(for: summary)
@@ -133,7 +133,7 @@ public struct EntryAccounting: Sendable {
         case .resume(let offset):
             try resume(offset: offset)
             return .resume(offset: offset)
-        case .accept, .refuse, .done, .holding:
+        case .accept, .refuse, .done, .holding, .hello:
             throw unexpected(message)
         }
     }

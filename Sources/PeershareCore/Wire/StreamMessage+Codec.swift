@@ -18,30 +18,42 @@
 ///     0x12 BATCH    items of ENTRY, DATA and HOLE, each after its u32 length: see `StreamBatch`
 ///                   (a container: `decode` refuses it, `StreamBatch.Reader` reads it)
 ///
+/// Protocol 1.1 (`ProtocolVersion.v1_1`) adds, and only then:
+///     0x01 OFFER    … · capabilities varint (what the sender can use)
+///     0x02 ACCEPT   … · capabilities varint (the subset the receiver agrees to)
+///     0x13 HELLO    name string ≤ 64 bytes (as ACCEPT's) · capabilities varint
+///
 /// Any byte after the last field is an error; so is an unknown type, kind, reason or code
 /// (no silent downgrade, hostile-inputs.md item 23).
 extension StreamMessage {
     /// Appends the encoded message to `buffer`.
-    public func encode(into buffer: inout [UInt8]) {
-        WireWriter.append(to: &buffer) { writer in encode(into: &writer) }
+    public func encode(into buffer: inout [UInt8], version: ProtocolVersion = .v1_0) {
+        WireWriter.append(to: &buffer) { writer in encode(into: &writer, version: version) }
     }
 
     /// The encoded message.
-    public func encode() -> [UInt8] {
+    public func encode(version: ProtocolVersion = .v1_0) -> [UInt8] {
         var writer = WireWriter()
-        encode(into: &writer)
+        encode(into: &writer, version: version)
         return writer.bytes
     }
 
     /// Encodes as given, except free text cut to `maxMessageText` bytes. Entries and
     /// data are the caller's responsibility (a `RelativePath` is valid by construction).
-    public func encode(into writer: inout WireWriter) {
+    /// Capabilities are written only in `version` 1.1 and later; HELLO exists only there
+    /// (a session sends it only when it speaks 1.1).
+    public func encode(into writer: inout WireWriter, version: ProtocolVersion = .v1_0) {
         writer.writeByte(type)
         switch self {
-        case .offer(let summary):
+        case .offer(let summary, let capabilities):
             summary.encode(into: &writer)
-        case .accept(let receiverName):
+            if version.hasCapabilities { writer.writeVarint(capabilities.rawValue) }
+        case .accept(let receiverName, let capabilities):
             writer.writeString(receiverName, truncatingTo: WireLimits.maxDisplayName)
+            if version.hasCapabilities { writer.writeVarint(capabilities.rawValue) }
+        case .hello(let name, let capabilities):
+            writer.writeString(name, truncatingTo: WireLimits.maxDisplayName)
+            writer.writeVarint(capabilities.rawValue)
         case .refuse(let reason, let text):
             writer.writeByte(reason.rawValue)
             writer.writeString(text, truncatingTo: WireLimits.maxMessageText)
@@ -82,16 +94,17 @@ extension StreamMessage {
         }
     }
 
-    /// Decodes one decrypted stream message that fills `bytes` exactly.
-    public static func decode(_ bytes: [UInt8]) throws(WireError) -> StreamMessage {
+    /// Decodes one decrypted stream message of `version` that fills `bytes` exactly.
+    public static func decode(_ bytes: [UInt8], version: ProtocolVersion = .v1_0) throws(WireError) -> StreamMessage {
         let result: Result<StreamMessage, WireError> = bytes.withUnsafeBytes { raw in
-            do throws(WireError) { return .success(try decode(raw)) } catch { return .failure(error) }
+            do throws(WireError) { return .success(try decode(raw, version: version)) } catch { return .failure(error) }
         }
         return try result.get()
     }
 
-    /// Decodes one decrypted stream message that fills `bytes` exactly.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> StreamMessage {
+    /// Decodes one decrypted stream message of `version` that fills `bytes` exactly: in 1.0
+    /// nothing may follow ACCEPT's name or the OFFER summary, and HELLO is an unknown type.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, version: ProtocolVersion = .v1_0) throws(WireError) -> StreamMessage {
         if bytes.isEmpty { throw .emptyMessage }
         if bytes.count > WireLimits.maxStreamMessage {
             throw .messageTooLarge(length: bytes.count, limit: WireLimits.maxStreamMessage)
@@ -101,13 +114,14 @@ extension StreamMessage {
         let message: StreamMessage
         switch type {
         case offerType:
-            message = .offer(try OfferSummary.decode(from: &reader))
+            let summary = try OfferSummary.decode(from: &reader)
+            message = .offer(summary, capabilities: try readCapabilities(&reader, version))
         case acceptType:
-            let name = try reader.readString(field: "receiverName", maxBytes: WireLimits.maxDisplayName)
-            if name.unicodeScalars.contains(where: { PathRules.isControl($0) || PathRules.isBidiControl($0) }) {
-                throw .invalidText(field: "receiverName")
-            }
-            message = .accept(receiverName: name)
+            let name = try readName(&reader, field: "receiverName")
+            message = .accept(receiverName: name, capabilities: try readCapabilities(&reader, version))
+        case helloType where version.hasCapabilities:
+            let name = try readName(&reader, field: "name")
+            message = .hello(name: name, capabilities: Capabilities(rawValue: try reader.readVarint(field: "capabilities")))
         case refuseType:
             let raw = try reader.readByte(field: "reason")
             guard let reason = RefusalReason(rawValue: raw) else { throw .unknownRefusalReason(raw) }
@@ -145,6 +159,22 @@ extension StreamMessage {
         }
         try reader.finish()
         return message
+    }
+
+    /// A display name (ACCEPT, HELLO): capped, no control or bidi characters.
+    private static func readName(_ reader: inout WireReader, field: String) throws(WireError) -> String {
+        let name = try reader.readString(field: field, maxBytes: WireLimits.maxDisplayName)
+        if name.unicodeScalars.contains(where: { PathRules.isControl($0) || PathRules.isBidiControl($0) }) {
+            throw .invalidText(field: field)
+        }
+        return name
+    }
+
+    /// The trailing capabilities of OFFER and ACCEPT: present (and required) from 1.1 on.
+    /// Every bit is accepted here; unknown ones are ignored by the session.
+    private static func readCapabilities(_ reader: inout WireReader, _ version: ProtocolVersion) throws(WireError) -> Capabilities {
+        guard version.hasCapabilities else { return [] }
+        return Capabilities(rawValue: try reader.readVarint(field: "capabilities"))
     }
 
     /// ENTRY body. The path goes through `RelativePath(validating:)` and a symlink target

@@ -1,12 +1,14 @@
 /// A message inside the encrypted stream. The first byte is the type; see
 /// `StreamMessage+Codec.swift` for the byte layout of each body.
 public enum StreamMessage: Sendable, Equatable {
-    /// 0x01, sender → receiver: what is offered.
-    case offer(OfferSummary)
+    /// 0x01, sender → receiver: what is offered; in protocol 1.1 also the capabilities the
+    /// sender can use (not sent in 1.0).
+    case offer(OfferSummary, capabilities: Capabilities = [])
     /// 0x02, receiver → sender: go ahead. Carries the receiver's display name, so that a
     /// sender that dialled `HOST:PORT` can remember the peer by name (a hint, like every
-    /// name: identity is the key proven in the handshake).
-    case accept(receiverName: String)
+    /// name: identity is the key proven in the handshake); in 1.1 also the capabilities the
+    /// receiver agrees to (a subset of the offer's).
+    case accept(receiverName: String, capabilities: Capabilities = [])
     /// 0x03, receiver → sender: no, with a reason and a message for the person.
     case refuse(RefusalReason, String)
     /// 0x04, sender → receiver: the next file, directory or symlink, in tree order.
@@ -27,6 +29,10 @@ public enum StreamMessage: Sendable, Equatable {
     /// 0x11, sender → receiver, just before a file ENTRY: the receiver holds the first
     /// `offset` bytes of that file (as it announced); only the rest follows.
     case resume(offset: UInt64)
+    /// 0x13, protocol 1.1 only, either direction: an authenticated probe in place of OFFER
+    /// (KNOWN sessions only). The sender says its name and capabilities; the receiver answers
+    /// with its own HELLO (its name and the capabilities it agrees to). Both carry TAG_FINAL.
+    case hello(name: String, capabilities: Capabilities)
 
     public static let offerType: UInt8 = 0x01
     public static let acceptType: UInt8 = 0x02
@@ -47,6 +53,8 @@ public enum StreamMessage: Sendable, Equatable {
     /// not a message of its own, so `decode` refuses it and the receiver's hot path reads
     /// it with `StreamBatch.Reader`.
     public static let batchType: UInt8 = 0x12
+    /// HELLO, protocol 1.1 (an unknown type in 1.0).
+    public static let helloType: UInt8 = 0x13
 
     /// The type byte of this message.
     public var type: UInt8 {
@@ -62,6 +70,7 @@ public enum StreamMessage: Sendable, Equatable {
         case .failure: Self.failureType
         case .holding: Self.holdingType
         case .resume: Self.resumeType
+        case .hello: Self.helloType
         }
     }
 
@@ -82,6 +91,7 @@ public enum StreamMessage: Sendable, Equatable {
         case holdingType: "holding"
         case resumeType: "resume"
         case batchType: "batch"
+        case helloType: "hello"
         default: "unknown(\(type))"
         }
     }

@@ -61,10 +61,14 @@ package enum Failure {
         }
     }
 
+    /// What a sender can say the receiver kept when it cannot hear the receiver's own
+    /// account (PROTOCOL.md §6): a file of up to 64 KiB cut off is sent again whole.
+    static let whatTheReceiverKeeps = "The receiver keeps the files it got complete and what arrived of a file over 64 KiB; sending the same files again sends only the rest."
+
     /// The receiver's error for the sender's FAILURE.
     static func fromSender(_ code: FailureCode, _ text: String) -> AgentError {
         switch code {
-        case .cancelled: AgentError(.cancelled, "The sender cancelled the transfer. What arrived is kept; sending again resumes.")
+        case .cancelled: AgentError(.cancelled, "The sender cancelled the transfer.")
         case .ioError: AgentError(.io, "The sender stopped: \(DisplayEscape.escape(text))")
         default: AgentError(.protocolError, "The sender stopped: \(DisplayEscape.escape(text))")
         }

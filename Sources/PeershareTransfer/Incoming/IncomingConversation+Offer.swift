@@ -4,8 +4,9 @@ import PeershareCore
 /// The offer on the secure channel, the pin it refreshes, and the person's decisions.
 extension IncomingConversation {
     /// The first message on the secure channel: an OFFER, identical to the summary the
-    /// person approved in PAIR mode.
-    func receiveOffer(_ secure: SecureChannel, _ shaken: Handshaken) async throws(AgentError) -> OfferSummary {
+    /// person approved in PAIR mode; or, in a KNOWN session of protocol 1.1, a probe (HELLO),
+    /// answered here (then nil).
+    func receiveOffer(_ secure: SecureChannel, _ shaken: Handshaken) async throws(AgentError) -> OfferSummary? {
         io.timer.arm(seconds: timeouts.handshakeStep, reason: "waiting for the offer")
         let first: Received
         do {
@@ -14,7 +15,11 @@ extension IncomingConversation {
             try await refuseBadOffer(secure, shaken, error)
         }
         io.timer.disarm()
-        guard case .message(.offer(let summary), false) = first else {
+        if shaken.mode == .known, case .message(.hello(_, let offered), true) = first {
+            await answerProbe(secure, offered: offered, sender: shaken.outcome.peerIdentity)
+            return nil
+        }
+        guard case .message(.offer(let summary, let offered), false) = first else {
             let text = "bad offer: expected an OFFER without the final tag, got \(Self.describe(first))"
             try? await secure.send(.refuse(.badOffer, text), final: true)
             throw AgentError(.protocolError, "Protocol error from \(remote): \(text).")
@@ -23,6 +28,7 @@ extension IncomingConversation {
             try? await secure.send(.failure(.protocolViolation, "the offer differs from the one approved"), final: true)
             throw AgentError(.security, "The offer from \(remote) differs from the one the person approved; stopped.")
         }
+        secure.capabilities = Capabilities.agreed(offered: offered)
         return summary
     }
 

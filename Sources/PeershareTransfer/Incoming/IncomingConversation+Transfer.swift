@@ -11,7 +11,7 @@ extension IncomingConversation {
         defer { area?.close() }
         let holdings = area.map { findHoldings($0, summary: summary) } ?? .empty
         try await checkSpace(secure, summary: summary, holdings: holdings)
-        try secure.enqueue(.accept(receiverName: context.options.name))
+        try secure.enqueue(.accept(receiverName: context.options.name, capabilities: secure.capabilities))
         try await Self.sendHoldings(holdings.records, on: secure)
         let acceptedAt = ContinuousClock.now
         announceReceiving(summary, shaken: shaken, nameClash: nameClash)
@@ -81,17 +81,19 @@ extension IncomingConversation {
         area?.close()
         var reported = error
         if idle.didFire {
-            reported = AgentError(.unreachable, "The transfer from \(DisplayEscape.escape(senderName)) stalled: nothing arrived for \(timeouts.idle) seconds (network cut?). What arrived is kept; sending again resumes.")
+            reported = AgentError(.unreachable, "The transfer from \(DisplayEscape.escape(senderName)) stalled: nothing arrived for \(timeouts.idle) seconds (network cut?).")
         }
         let failureCode = Failure.failureCode(for: reported.kind)
         if reported.kind == .cancelled && Task.isCancelled {
-            reported = AgentError(.cancelled, "The receiving agent is shutting down; what arrived is kept, and sending again resumes.")
+            reported = AgentError(.cancelled, "The receiving agent is shutting down.")
         }
-        if writer.filesCompleted > 0 {
-            // Policy: complete files stay (a resend skips them); the file being written
-            // stays in the partial area when `keep`, else it is removed.
-            let kept = "\(writer.filesCompleted) complete file(s) were kept in \(DisplayEscape.escape(writer.placedTopLevelNames.joined(separator: ", ")))" + (keep ? "; sending again resumes." : "; the incomplete one was removed.")
-            reported = AgentError(reported.kind, reported.message + " " + kept, underlying: reported)
+        // Complete files stay (a resend skips them); the file being written stays in the
+        // partial area when `keep` and it is over 64 KiB, else it is gone: say which,
+        // whenever a resend is in question (a cut, or complete files left behind).
+        if keep || writer.filesCompleted > 0 {
+            let kept = KeptReport(completeFiles: writer.filesCompleted, topLevelNames: writer.placedTopLevelNames,
+                                  unfinished: writer.unfinished, resumable: keep)
+            reported = reported.appending(sentence: kept.sentence)
         }
         try? secure.enqueue(.failure(failureCode, reported.message), final: true)
         await io.flushFinal()

@@ -22,11 +22,13 @@ struct IncomingConversation {
         let sessionStart = ContinuousClock.now
         let shaken = try await shakeHands()
         ticket.leave()
+        context.proven(shaken.outcome.peerIdentity, .incoming(io.channel.remoteAddress))
 
         // Authenticated from here on, and still checked.
-        let secure = try await SecureChannel.establish(io: io, sendKey: shaken.outcome.sendKey, receiveKey: shaken.outcome.receiveKey,
-                                                       timeout: timeouts.handshakeStep)
-        let summary = try await receiveOffer(secure, shaken)
+        let secure = try await SecureChannel.establish(io: io, version: shaken.outcome.version, sendKey: shaken.outcome.sendKey,
+                                                       receiveKey: shaken.outcome.receiveKey, timeout: timeouts.handshakeStep)
+        // A paired peer's probe (HELLO) is answered and ends here.
+        guard let summary = try await receiveOffer(secure, shaken) else { return }
         let nameClash = try pinSender(summary, shaken)
         let pin = shaken.mode == .known ? PinnedPeer.pin(forKey: shaken.outcome.peerIdentity, in: shaken.pins) : nil
         let peerName = pin.map { $0.name.isEmpty ? summary.senderName : $0.name } ?? summary.senderName

@@ -248,6 +248,7 @@ extension OfferWriter {
         // wrote, even if its name is taken up or finished by another session right after.
         let reader = kept ? try? SystemCall.openAt(file.tempDirectory, file.tempName, flags: O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : nil
         if file.descriptor >= 0 { SystemCall.close(file.descriptor) }
+        unfinished = UnfinishedFile(placedPath: file.placedPath, keptBytes: kept ? file.writtenEnd : nil)
         if file.unnamed { return }  // closing it was all: it never had a name
         if kept {
             if let reader { PrefixHashCache.fillLater(reader) }

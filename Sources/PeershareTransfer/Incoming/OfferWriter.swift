@@ -30,6 +30,8 @@ package final class OfferWriter {
     package private(set) var resumedBytes: UInt64 = 0
     /// Files already complete under their final names (resume), not sent again.
     package private(set) var filesAlreadyPresent: UInt64 = 0
+    /// What `abort` did with the file it was writing (nil: none was open).
+    package internal(set) var unfinished: UnfinishedFile?
 
     let inbox: InboxDirectory
     /// The transfer ID reduced to `[A-Za-z0-9_-]`, at most 64 characters, for temp names.

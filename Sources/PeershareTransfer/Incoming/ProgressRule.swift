@@ -29,7 +29,7 @@ struct ProgressRule {
         let arrived = bytesIn &- bytesAtStart
         guard arrived >= minimumBytes else {
             let seconds = window == window.rounded() ? String(Int(window)) : String(window)
-            throw AgentError(.unreachable, "The transfer was too slow: \(ByteCount.format(arrived)) arrived in \(seconds) s, under the minimum progress of \(ByteCount.format(minimumBytes)) per \(seconds) s (a trickle cannot hold a transfer open). What arrived is kept; sending again resumes.")
+            throw AgentError(.unreachable, "The transfer was too slow: \(ByteCount.format(arrived)) arrived in \(seconds) s, under the minimum progress of \(ByteCount.format(minimumBytes)) per \(seconds) s (a trickle cannot hold a transfer open).")
         }
         windowStart = now
         bytesAtStart = bytesIn

@@ -165,6 +165,9 @@ final class WritePipeline: @unchecked Sendable {
     /// Files renamed to their final names; read after `drain` or `abort`.
     var filesCompleted: UInt64 { queue.sync { writer.filesCompleted } }
 
+    /// What became of the file being written; read after `abort`.
+    var unfinished: UnfinishedFile? { queue.sync { writer.unfinished } }
+
     /// Top-level names used in the inbox; read after `drain` or `abort`.
     var placedTopLevelNames: [String] { queue.sync { writer.placedTopLevelNames } }
 }

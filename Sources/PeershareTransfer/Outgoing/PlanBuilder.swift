@@ -15,6 +15,12 @@ struct PlanBuilder {
     private var symlinkCount: UInt64 = 0
     private var totalBytes: UInt64 = 0
     private var topLevelNames: [String] = []
+    /// `send --exclude`: entries inside the trees that are passed over without a word.
+    let exclude: ExcludeRules
+
+    init(exclude: ExcludeRules = .none) {
+        self.exclude = exclude
+    }
 
     func plan() -> SendPlan {
         SendPlan(entries: entries, sources: sources, warnings: warnings, fileCount: fileCount,
@@ -55,7 +61,8 @@ struct PlanBuilder {
     /// plan is the same as walking in order.
     private mutating func walk(taking fd: Int32, source: String, relative: RelativePath, splitting: Bool = false) throws(SendError) {
         let listing = try DirectoryListing(taking: fd, path: source)
-        let subtrees = splitting ? Self.walkSubdirectories(of: listing.descriptor, names: listing.names, source: source, relative: relative) : [:]
+        let subtrees = splitting ? Self.walkSubdirectories(of: listing.descriptor, names: listing.names, source: source,
+                                                           relative: relative, exclude: exclude) : [:]
         // Names already used in this directory, compared as Swift strings (canonical
         // equivalence): the receiver treats NFC and NFD spellings of one name as the same
         // name, so sending both would fail after the person accepted. The first one wins.
@@ -94,6 +101,8 @@ struct PlanBuilder {
                 continue
             }
             let kind = info.st_mode & S_IFMT
+            // Before anything is opened: an excluded folder's contents are never read.
+            if exclude.excludes(path, isDirectory: kind == S_IFDIR) { continue }
             switch kind {
             case S_IFREG:
                 if let denied = try Self.permissionDenied(listing.descriptor, name, shown: childSource) {
@@ -128,13 +137,13 @@ struct PlanBuilder {
     /// else can (the offer needs its totals), so the second core was idle. Returns each
     /// subdirectory's plan fragment (or its error) by its index in `names`.
     private static func walkSubdirectories(of directory: Int32, names: [[UInt8]], source: String,
-                                           relative: RelativePath) -> [Int: Result<PlanBuilder, SendError>] {
+                                           relative: RelativePath, exclude: ExcludeRules) -> [Int: Result<PlanBuilder, SendError>] {
         var jobs: [(index: Int, name: String, path: RelativePath)] = []
         var usedNames = Set<String>()
         for (index, bytes) in names.enumerated() {
             guard let name = String(validating: bytes, as: UTF8.self), usedNames.insert(name).inserted,
                   let info = try? SystemCall.statusNoFollow(directory, name), info.st_mode & S_IFMT == S_IFDIR,
-                  let path = try? relative.appending(name) else { continue }
+                  let path = try? relative.appending(name), !exclude.excludes(path, isDirectory: true) else { continue }
             jobs.append((index, name, path))
         }
         guard jobs.count >= 2 else { return [:] }
@@ -142,7 +151,7 @@ struct PlanBuilder {
         let results = NIOLockedValueBox<[Int: Result<PlanBuilder, SendError>]>([:])
         DispatchQueue.concurrentPerform(iterations: work.count) { job in
             let (index, name, path) = work[job]
-            var fragment = PlanBuilder()
+            var fragment = PlanBuilder(exclude: exclude)
             let result: Result<PlanBuilder, SendError>
             do throws(SendError) {
                 try fragment.addSubdirectory(of: directory, name: name, path: path, source: source + "/" + name)

@@ -4,11 +4,13 @@ import SodiumKit
 /// The sender's handshake: M1 and M2 (whose key must be the one expected), then the code
 /// for the person (PAIR), M4 and M5.
 extension SenderSession {
-    /// How M2 was answered: the handshake goes on, or a pinned key answered a PAIR request
-    /// at an unpinned address (then this side dials again in KNOWN mode).
+    /// How M2 was answered: the handshake goes on, a pinned key answered a PAIR request at
+    /// an unpinned address (then this side dials again in KNOWN mode), or the receiver
+    /// refused M1's version and speaks `lower` (docs/PROTOCOL.md, Versions).
     enum Opening {
         case answered(SenderStep)
         case pinnedKeyAnswered([UInt8])
+        case versionRefused(ProtocolVersion)
     }
 
     /// M1 → M2, and the checks on the receiver's key. `proven` turns true once it passed.
@@ -17,7 +19,14 @@ extension SenderSession {
         let m1: [UInt8]
         do { m1 = try handshake.makeM1() } catch { throw .handshake(error) }
         try await io.send(m1)
-        let m2 = try await io.readHandshakeMessage("the receiver's reply", seconds: timeouts.handshakeStep)
+        let m2: [UInt8]
+        switch try await io.readHandshakeReply("the receiver's reply", seconds: timeouts.handshakeStep) {
+        case .message(let bytes):
+            m2 = bytes
+        case .abort(let abort):
+            if let lower = abort.lowerVersion(than: handshake.version) { return .versionRefused(lower) }
+            throw Failure.abort(abort)
+        }
         let step: SenderStep
         do {
             step = try handshake.handleM2(m2)
@@ -84,6 +93,7 @@ extension SenderSession {
             throw .handshake(error)
         }
         try await io.send(m5)
+        noteProven(outcome.peerIdentity, .dialled(address))
         if outcome.mode == .pair {
             // Pairing succeeded: pin now, even if the offer is refused later. The receiver's
             // name comes only with its ACCEPT, so a new pin has none until then. (A KNOWN

@@ -7,9 +7,10 @@ extension SenderSession {
     /// accepted. A refusal or failure is the receiver's reason as this side's error.
     func offer(_ summary: OfferSummary, on secure: SecureChannel, receiver: [UInt8],
                address: PeerAddress) async throws(AgentError) -> (SenderHoldings, ContinuousClock.Instant) {
-        try await secure.send(.offer(summary))
+        try await secure.send(.offer(summary, capabilities: .implemented))
         switch try await secure.receive(waitingFor: "the receiver's answer") {
-        case .message(.accept(let receiverName), false):
+        case .message(.accept(let receiverName, let agreed), false):
+            secure.capabilities = agreed.intersection(.implemented)
             let holdings = try await SenderHoldings.receive(secure)
             // Now that the receiver said its name, the pin (made right after the handshake
             // under the address) carries it.
@@ -43,7 +44,7 @@ extension SenderSession {
             if error.kind == .cancelled {
                 try? secure.enqueue(.failure(.cancelled, "The sender cancelled the transfer."), final: true)
                 await secure.io.flushFinal()
-                throw AgentError(.cancelled, "Cancelled: the receiver was told. It keeps what arrived; sending the same files again resumes.")
+                throw AgentError(.cancelled, "Cancelled: the receiver was told. \(Failure.whatTheReceiverKeeps)")
             }
             throw error
         }

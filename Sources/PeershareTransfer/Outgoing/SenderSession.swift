@@ -26,6 +26,8 @@ package struct SenderSession {
     let draws: HandshakeDraws
     /// Emit a `file` event per regular file (`send -v`).
     var fileEvents = false
+    /// Told the receiver's key and the address once the handshake proved it (address book).
+    let noteProven: @Sendable ([UInt8], ProvenAt) -> Void
     /// The rate limits this send keeps to (its own, the agent's total); empty: none.
     let rateLimits: [RateLimiter]
 
@@ -45,6 +47,7 @@ package struct SenderSession {
         self.progress = ProgressThrottle()
         self.draws = context.draws
         self.fileEvents = fileEvents
+        self.noteProven = context.proven
         self.rateLimits = rateLimits
     }
 
@@ -66,7 +69,8 @@ package struct SenderSession {
             } catch {
                 throw refused ?? error
             }
-            remaining = remaining.drop { $0 != address }.dropFirst()
+            // Dials overlap, so the winner need not be the first address: only it is done.
+            remaining.removeAll { $0 == address }
             var proven = false
             do {
                 return try await attempt(channel, limit: limit, address: address, start: start, group: group, proven: &proven)
@@ -92,39 +96,53 @@ package struct SenderSession {
     /// The send at one address. A paired receiver that answered at an address it was never
     /// reached at (another address family, a new DHCP lease) proves nothing by its key in M2,
     /// so the same address is dialled again asking KNOWN for that key: the handshake proves it.
+    /// A receiver that refused this side's protocol version is dialled once more with the
+    /// highest version both speak (docs/PROTOCOL.md, Versions); so at most three connections.
     private func attempt(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress, start: ContinuousClock.Instant,
                          group: any EventLoopGroup, proven: inout Bool) async throws(AgentError) -> SendResult {
-        switch try await session(channel, limit: limit, address: address, redialKey: nil, start: start, proven: &proven) {
-        case .finished(let result):
-            return result
-        case .pinnedKeyAnswered(let key):
-            let (again, againLimit, _) = try await Connections.connect(toFirstOf: [address], group: group)
-            switch try await session(again, limit: againLimit, address: address, redialKey: key, start: start, proven: &proven) {
+        var (channel, limit) = (channel, limit)
+        var redialKey: [UInt8]?
+        var version = ProtocolVersion.highest
+        while true {
+            switch try await session(channel, limit: limit, address: address, redialKey: redialKey, version: version,
+                                     start: start, proven: &proven) {
             case .finished(let result):
                 return result
-            case .pinnedKeyAnswered:
-                throw AgentError(.protocolError, "Protocol error: the receiver at \(address) answered a paired session as a stranger.")
+            case .pinnedKeyAnswered(let key):
+                guard redialKey == nil else {
+                    throw AgentError(.protocolError, "Protocol error: the receiver at \(address) answered a paired session as a stranger.")
+                }
+                redialKey = key
+            case .versionRefused(let lower):
+                guard version == .highest else {
+                    throw AgentError(.protocolError, "The receiver at \(address) refused protocol \(version) too. Update peershare on both machines.")
+                }
+                logger.info("the receiver speaks an older protocol; dialling again", metadata: ["net.address": "\(address)", "protocol.version": "\(lower)"])
+                version = lower
             }
+            (channel, limit, _) = try await Connections.connect(toFirstOf: [address], group: group)
         }
     }
 
-    /// How one connection ended: the transfer finished, or a pinned key answered a PAIR
-    /// request at an unpinned address (then this side dials again in KNOWN mode).
+    /// How one connection ended: the transfer finished, a pinned key answered a PAIR request
+    /// at an unpinned address (then this side dials again in KNOWN mode), or the receiver
+    /// refused M1's version and speaks `lower` (then this side dials again offering it).
     private enum Conversation {
         case finished(SendResult)
         case pinnedKeyAnswered([UInt8])
+        case versionRefused(lower: ProtocolVersion)
     }
 
     /// One connection; `redialKey` is the pin to ask KNOWN for when dialling again. `proven`
     /// turns true once the receiver's key passed every check, after which no failure may be
     /// retried at another address.
     private func session(_ channel: FramedChannel, limit: FrameLimit, address: PeerAddress, redialKey: [UInt8]?,
-                         start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
+                         version: ProtocolVersion, start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
         do {
             return try await channel.executeThenClose { inbound, _ in
                 let io = FrameIO(channel: channel.channel, inbound: inbound, limit: limit)
                 let pinned = try redialKey ?? pinnedKey(at: address)
-                return try await converse(io: io, address: address, pinned: pinned, start: start, proven: &proven)
+                return try await converse(io: io, address: address, pinned: pinned, version: version, start: start, proven: &proven)
             }
         } catch let error as AgentError {
             throw error
@@ -143,19 +161,21 @@ package struct SenderSession {
         }
     }
 
-    private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, start: ContinuousClock.Instant,
-                          proven: inout Bool) async throws(AgentError) -> Conversation {
+    private func converse(io: FrameIO, address: PeerAddress, pinned: [UInt8]?, version: ProtocolVersion,
+                          start: ContinuousClock.Instant, proven: inout Bool) async throws(AgentError) -> Conversation {
         let summary = offerSummary()
-        var handshake = SenderHandshake(identity: identity, pinnedReceiver: pinned, summary: summary.encode(), draws: draws)
+        var handshake = SenderHandshake(identity: identity, pinnedReceiver: pinned, summary: summary.encode(), draws: draws, version: version)
         let step: SenderStep
         switch try await openHandshake(io, &handshake, address: address, pinned: pinned, proven: &proven) {
         case .pinnedKeyAnswered(let key): return .pinnedKeyAnswered(key)
+        case .versionRefused(let lower): return .versionRefused(lower: lower)
         case .answered(let answered): step = answered
         }
         let outcome = try await finishHandshake(io, &handshake, step: step, address: address)
 
         // Encrypted streams: offer, answer, entries, end, confirmation.
-        let secure = try await SecureChannel.establish(io: io, sendKey: outcome.sendKey, receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
+        let secure = try await SecureChannel.establish(io: io, version: outcome.version, sendKey: outcome.sendKey,
+                                                       receiveKey: outcome.receiveKey, timeout: timeouts.handshakeStep)
         let (holdings, acceptedAt) = try await offer(summary, on: secure, receiver: outcome.peerIdentity, address: address)
         let counters = try await stream(secure, holdings: holdings)
         let (files, bytes) = try await confirmation(secure)

@@ -20,8 +20,10 @@ package enum TreeReader {
     /// Plans sending `paths`. Uses `realpath`, `stat`, then per directory `openat`,
     /// `fdopendir`/`readdir`, and per child `fstatat(AT_SYMLINK_NOFOLLOW)` plus `openat`
     /// (readability of files) or `readlinkat` (symlinks).
-    package static func plan(paths: [String]) throws(SendError) -> SendPlan {
-        var builder = PlanBuilder()
+    /// Inside the folders, entries that `exclude` matches are passed over; the arguments
+    /// themselves are always sent.
+    package static func plan(paths: [String], exclude: ExcludeRules = .none) throws(SendError) -> SendPlan {
+        var builder = PlanBuilder(exclude: exclude)
         var argumentForName: [String: String] = [:]
         let cwd = currentDirectory()
         for argument in paths {

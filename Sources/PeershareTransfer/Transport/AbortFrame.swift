@@ -37,4 +37,11 @@ struct AbortFrame: Equatable {
         return AbortFrame(reason: reason, text: text)
     }
 
+    /// The version to dial again with when this abort answered an M1 that offered `offered`:
+    /// reason 5 before M2 is how a receiver refuses a version (docs/PROTOCOL.md, Versions).
+    func lowerVersion(than offered: ProtocolVersion) -> ProtocolVersion? {
+        guard reason == .protocolError else { return nil }
+        return ProtocolVersion.fallback(refused: offered, abortText: text)
+    }
+
 }

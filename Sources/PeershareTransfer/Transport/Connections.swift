@@ -44,18 +44,14 @@ package enum Connections {
         }
     }
 
-    /// Dials each address in turn (short timeouts when there are several) and returns the
-    /// first connection that succeeds, with the address it reached.
+    /// Dials the addresses, staggered and overlapping (`race`; short timeouts when there are
+    /// several), and returns the first connection that succeeds, with the address it reached.
     package static func connect(toFirstOf addresses: [PeerAddress], group: any EventLoopGroup) async throws(AgentError) -> (FramedChannel, FrameLimit, PeerAddress) {
-        var lastError = AgentError(.unreachable, "No address to connect to.")
-        let timeout: Int64 = addresses.count > 1 ? 2 : 5
-        for address in addresses {
-            do {
-                let (channel, limit) = try await connect(to: address, group: group, timeout: timeout)
-                return (channel, limit, address)
-            } catch {
-                lastError = error
-            }
+        let lastError: AgentError
+        do {
+            return try await race(addresses, group: group, timeout: addresses.count > 1 ? 2 : 5)
+        } catch {
+            lastError = error
         }
         if addresses.count > 1 {
             throw AgentError(.unreachable, "Cannot reach the peer at any of its addresses (\(addresses.map(\.description).joined(separator: ", "))). \(lastError.message)")

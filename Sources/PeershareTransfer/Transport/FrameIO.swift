@@ -66,7 +66,7 @@ final class FrameIO {
         }
         if let watch = writeProgress, watch.didFire {
             // The idle watch closed the connection: say so, not just "closed".
-            return AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(watch.seconds) seconds (network cut?). What it received is kept; sending again resumes.", underlying: underlying)
+            return AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(watch.seconds) seconds (network cut?). \(Failure.whatTheReceiverKeeps)", underlying: underlying)
         }
         let cause = underlying.map { ": \($0)" } ?? ""
         return AgentError(.unreachable, "The connection closed while waiting for \(what)\(cause).", underlying: underlying)

@@ -7,6 +7,15 @@ extension FrameIO {
     /// Reads one handshake message within `seconds`. An abort frame from the peer becomes
     /// its error; anything over the handshake cap was already refused by the decoder.
     func readHandshakeMessage(_ what: String, seconds: Double) async throws(AgentError) -> [UInt8] {
+        switch try await readHandshakeReply(what, seconds: seconds) {
+        case .message(let bytes): return bytes
+        case .abort(let abort): throw Failure.abort(abort)
+        }
+    }
+
+    /// Reads one handshake message within `seconds`, or the peer's abort as it is (a sender
+    /// whose M1 was refused for its version reads the versions the receiver speaks from it).
+    func readHandshakeReply(_ what: String, seconds: Double) async throws(AgentError) -> HandshakeReply {
         timer.arm(seconds: seconds, reason: "waiting for \(what)")
         defer { timer.disarm() }
         let frame = try await readFrame(waitingFor: what)
@@ -15,9 +24,9 @@ extension FrameIO {
             guard let abort = AbortFrame.decode(bytes) else {
                 throw AgentError(.protocolError, "Protocol error: a malformed abort message.")
             }
-            throw Failure.abort(abort)
+            return .abort(abort)
         }
-        return bytes
+        return .message(bytes)
     }
 
     /// Tells the peer why this side stops, best effort (the connection may already be gone).
@@ -26,3 +35,9 @@ extension FrameIO {
     }
 }
 
+
+/// A handshake message, or the peer's abort instead of it.
+enum HandshakeReply {
+    case message([UInt8])
+    case abort(AbortFrame)
+}

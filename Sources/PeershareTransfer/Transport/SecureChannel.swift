@@ -36,9 +36,15 @@ final class SecureChannel {
     private var encoded: [UInt8] = []
     private(set) var sentFinal = false
     private(set) var receivedFinal = false
+    /// The session's protocol version (from M1): how OFFER, ACCEPT and HELLO are written.
+    let version: ProtocolVersion
+    /// The capabilities both sides agreed to (1.1: the receiver's ACCEPT); a feature sends
+    /// its messages only when its bit is here.
+    var capabilities: Capabilities = []
 
-    private init(io: FrameIO, pusher: consuming SecretStreamPusher, puller: consuming SecretStreamPuller) {
+    private init(io: FrameIO, version: ProtocolVersion, pusher: consuming SecretStreamPusher, puller: consuming SecretStreamPuller) {
         self.io = io
+        self.version = version
         self.pusher = pusher
         self.puller = puller
         sendBuffer = .allocate(byteCount: WireLimits.maxStreamMessage, alignment: 16)
@@ -54,7 +60,8 @@ final class SecureChannel {
     }
 
     /// Sends this side's header, reads the peer's, and raises the frame cap to the stream cap.
-    static func establish(io: FrameIO, sendKey: SecretKey, receiveKey: SecretKey, timeout: Double) async throws(AgentError) -> SecureChannel {
+    static func establish(io: FrameIO, version: ProtocolVersion, sendKey: SecretKey, receiveKey: SecretKey,
+                          timeout: Double) async throws(AgentError) -> SecureChannel {
         let pusher: SecretStreamPusher
         do {
             pusher = try SecretStreamPusher(key: sendKey)
@@ -76,14 +83,14 @@ final class SecureChannel {
             throw AgentError(.protocolError, "Protocol error: bad stream header: \(error)", underlying: error)
         }
         io.limit.set(WireLimits.maxStreamFrame)
-        return SecureChannel(io: io, pusher: pusher, puller: puller)
+        return SecureChannel(io: io, version: version, pusher: pusher, puller: puller)
     }
 
     /// Queues one message: ENTRY and HOLE (not final) join the current BATCH; anything
     /// else seals the batch first and is encrypted on its own into FrameIO's batch.
     func enqueue(_ message: StreamMessage, final: Bool = false) throws(AgentError) {
         encoded.removeAll(keepingCapacity: true)
-        message.encode(into: &encoded)
+        message.encode(into: &encoded, version: version)
         let bytes = encoded
         guard bytes.count <= WireLimits.maxStreamMessage else {
             throw AgentError(.general, "Internal error: a message of \(bytes.count) bytes exceeds the stream limit.")
@@ -206,7 +213,7 @@ final class SecureChannel {
             return .batch(UnsafeRawBufferPointer(rebasing: plain[1...]), isFinal: result.isFinal)
         }
         do {
-            return .message(try StreamMessage.decode(plain), isFinal: result.isFinal)
+            return .message(try StreamMessage.decode(plain, version: version), isFinal: result.isFinal)
         } catch {
             throw AgentError(.protocolError, "Protocol error: \(error)", underlying: error)
         }

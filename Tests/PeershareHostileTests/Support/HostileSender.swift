@@ -129,7 +129,7 @@ final class SecureSession: @unchecked Sendable {
             case .failure(let code, let text): return .failure(code, text)
             case .refuse(let reason, let text): return .refuse(reason, text)
             case .done(let files, let bytes): return .done(files: files, bytes: bytes)
-            case .accept(let name): return .accept(name)
+            case .accept(let name, _): return .accept(name)
             default: return .message(message, final: pulled.isFinal)
             }
         } catch {

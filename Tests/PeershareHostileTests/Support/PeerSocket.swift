@@ -289,6 +289,16 @@ final class FakeListener: @unchecked Sendable {
 
     deinit { close() }
 
+    /// The port bound (the one asked for, or the kernel's choice for port 0).
+    var port: UInt16 {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let status = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return status == 0 ? UInt16(bigEndian: address.sin_port) : 0
+    }
+
     func close() {
         if fd >= 0 {
             Glibc.close(fd)
