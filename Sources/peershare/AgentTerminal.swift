@@ -124,12 +124,21 @@ final class AgentTerminal: Sendable {
         }
     }
 
+    /// A received text as one terminal line: escaped, cut to about 200 characters.
+    static func shortened(_ text: String) -> String {
+        let cut = text.count > 200 ? String(text.prefix(200)) + "…" : text
+        return DisplayEscape.escape(cut)
+    }
+
     private func showReceived(_ received: AgentEvent.Received) {
         if Console.errorIsTerminal { Console.endStatus() }
         started.withLockedValue { _ = $0.removeValue(forKey: received.transfer) }
         guard !quiet else { return }
         let timing = Describe.timing(bytes: received.bytes, wireBytes: received.wireBytes, seconds: received.seconds)
         let wait = Describe.wait(received.waitSeconds).map { ", \($0)," } ?? ""
+        if let text = received.text {
+            Console.out("Text from \"\(DisplayEscape.escape(received.peer))\": \(Self.shortened(text)) (\(text.utf8.count) bytes)")
+        }
         Console.out("Received \(received.files) file(s), \(ByteCount.format(received.bytes)) \(timing)\(wait) from \"\(DisplayEscape.escape(received.peer))\" into \(DisplayEscape.escape(agent.options.inbox)): \(Describe.names(received.names))")
     }
 

@@ -129,6 +129,8 @@ struct SendCommand: AsyncParsableCommand {
         let client = PeershareClient(paths: paths, logger: logger)
         var request = PeershareClient.SendRequest(paths: absolute, to: to, verbose: verbose, name: senderName, exclude: exclude)
         request.limitRate = limitRate
+        // With --name it is a file the person named, never a text.
+        request.text = staged?.isText == true && name == nil
         var failure: AgentError?
         do throws(AgentError) {
             switch await client.route() {

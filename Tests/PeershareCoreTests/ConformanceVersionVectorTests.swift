@@ -47,6 +47,8 @@ struct ConformanceVersionVectorTests {
             ("ACCEPT", "receiver name \"bob\", capabilities 0", .accept(receiverName: "bob", capabilities: [])),
             ("HELLO", "name \"alice\", capabilities 0: a probe in place of OFFER", .hello(name: "alice", capabilities: [])),
             ("HELLO answer", "name \"bob\", capabilities with bit 7", .hello(name: "bob", capabilities: Capabilities(rawValue: 1 << 7))),
+            ("TEXT", "the text \"héllo\" (6 UTF-8 bytes) in place of the ENTRY and DATA of a 6-byte file; capability text (bit 0) only",
+             .text("héllo")),
         ]
     }
 
@@ -59,21 +61,25 @@ struct ConformanceVersionVectorTests {
         ("capabilities over 64 bits", "a varint of 10 bytes whose last is 2", "0203626f62" + "ffffffffffffffffff02"),
         ("HELLO with a trailing byte", "nothing follows the capabilities", "1305616c6963650000"),
         ("HELLO with a control character", "names carry no control characters", "1302610a00"),
+        ("TEXT not UTF-8", "a lone lead byte C3", "1402c328"),
+        ("TEXT with a trailing byte", "nothing follows the text", "1401680a"),
+        ("TEXT over 64 KiB", "a length of 65537 is refused before the bytes are read", "14818004"),
     ]
 
     static let invalidIn1_0: [(name: String, meaning: String, hex: String)] = [
         ("HELLO in 1.0", "0x13 is an unknown type in a 1.0 session", "1305616c69636500"),
         ("ACCEPT with capabilities in 1.0", "a 1.0 ACCEPT ends with the name", "0203626f6200"),
+        ("TEXT in 1.0", "0x14 is an unknown type in a 1.0 session", "14026869"),
     ]
 
     static func computed() -> VersionVector {
         let valid = validMessages().map { item -> MessageCase in
-            let capabilities: Capabilities = switch item.message {
+            let capabilities: Capabilities? = switch item.message {
             case .offer(_, let bits), .accept(_, let bits), .hello(_, let bits): bits
-            default: []
+            default: nil
             }
             return MessageCase(name: item.name, meaning: item.meaning, hex: hex(item.message.encode(version: .v1_1)),
-                               capabilities: capabilities.rawValue)
+                               capabilities: capabilities?.rawValue)
         }
         let agreement = [(0x81, 0x01), (0x01, 0), (0, 0x03), (0x06, 0x03)].map { offered, implements in
             Agreement(offered: UInt64(offered), receiverImplements: UInt64(implements),
@@ -89,7 +95,7 @@ struct ConformanceVersionVectorTests {
                          ProtocolVersion.fallback(refused: $0, abortText: text) }.map { Int($0.rawValue) })
         }
         return VersionVector(
-            description: "Protocol 1.1 (version byte 2 in M1). valid: encode exactly so in a 1.1 session (capabilities is the varint at the end, as a number). invalid: a 1.1 session refuses each. invalidIn1_0: a 1.0 session refuses each. agreement: the capabilities a receiver puts in ACCEPT. fallback: after an Abort 5 with abortText answering an M1 of version offered, the version a sender dials again with (absent: none).",
+            description: "Protocol 1.1 (version byte 2 in M1). valid: encode exactly so in a 1.1 session (capabilities is the varint at the end, as a number; TEXT has none). invalid: a 1.1 session refuses each. invalidIn1_0: a 1.0 session refuses each. agreement: the capabilities a receiver puts in ACCEPT. fallback: after an Abort 5 with abortText answering an M1 of version offered, the version a sender dials again with (absent: none).",
             m1VersionBytes: Dictionary(uniqueKeysWithValues: ProtocolVersion.allCases.map { ($0.description, hex([$0.rawValue])) }),
             valid: valid,
             invalid: invalidMessages.map { MessageCase(name: $0.name, meaning: $0.meaning, hex: $0.hex) },

@@ -13,6 +13,7 @@ struct HistoryInfo: Decodable, Equatable {
     var outcome: String
     var message: String?
     var seconds: Double
+    var text: String?
 }
 
 extension CLI {

@@ -116,22 +116,43 @@ def read_leb128(data, at):
         shift += 7
 
 
+def decode_text(data):
+    """TEXT (0x14, capability `text`): a varint length ≤ 65536, then exactly that many bytes
+    of valid UTF-8; None when a receiver must refuse it."""
+    if len(data) < 2 or data[0] != 0x14:
+        return None
+    length, at = read_leb128(data, 1)
+    if length > 65536 or at + length != len(data):
+        return None
+    try:
+        return data[at:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def version_1_1():
     """Protocol 1.1 (docs/PROTOCOL.md, Versions): OFFER and ACCEPT are their 1.0 bytes plus a
     trailing capabilities varint; HELLO is laid out as a 1.1 ACCEPT under type 0x13."""
     v = load("version-1.1.json")
     base = {c["name"]: bytes.fromhex(c["hex"]) for c in load("stream-messages.json")["valid"]}
     for case in v["valid"]:
-        data, caps = bytes.fromhex(case["hex"]), case["capabilities"]
+        data, caps = bytes.fromhex(case["hex"]), case.get("capabilities")
         if case["name"].startswith("OFFER"):
             check("1.1 " + case["name"], data, (base["OFFER"] + leb128(caps)).hex())
             continue
+        if case["name"] == "TEXT":
+            check("1.1 TEXT", decode_text(data), "héllo")
+            continue
+        caps = case["capabilities"]
         length, at = read_leb128(data, 1)
         value, end = read_leb128(data, at + length)
         ok = data[0] in (0x02, 0x13) and value == caps and end == len(data)
         if case["name"] == "ACCEPT":
             ok = ok and data[:at + length] == base["ACCEPT"]
         check("1.1 " + case["name"], ok, True)
+    for case in v["invalid"]:
+        if case["name"].startswith("TEXT"):
+            check("1.1 refuses " + case["name"], decode_text(bytes.fromhex(case["hex"])), None)
     for case in v["agreement"]:
         check(f"1.1 agreement {case['offered']} & {case['receiverImplements']}",
               case["offered"] & case["receiverImplements"], case["accept"])

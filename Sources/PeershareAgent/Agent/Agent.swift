@@ -93,10 +93,11 @@ public final class Agent: Sendable {
         }
         var context = sessionContext
         context.events = sink
-        let session = SenderSession(
+        var session = SenderSession(
             context: context, plan: plan, addresses: target.addresses,
             expectedKey: target.expectedKey, transferID: transferID, fileEvents: target.fileEvents,
             rateLimits: rateLimits(for: target))
+        session.sendsText = target.sendsText
         do {
             let result = try await session.run(group: group)
             let leftOut = plan.warnings.isEmpty ? nil : UInt64(plan.warnings.count)

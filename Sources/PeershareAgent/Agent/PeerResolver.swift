@@ -14,6 +14,8 @@ public struct SendTarget: Sendable {
     public var fileEvents = false
     /// Bytes a second for this send (`send --limit-rate`; 0: no limit); nil: the agent's `limit_rate`.
     public var limitRate: UInt64?
+    /// The send is a text (`send --text`, `send -`): its one file may go as a TEXT message.
+    public var sendsText = false
 }
 
 /// Turns what a person typed after `--to` into a target: `HOST:PORT`, a discovered name, a

@@ -81,6 +81,8 @@ public struct PeershareClient: Sendable {
         public var limitRate: UInt64?
         /// Globs of entries inside the folders not to send (`send --exclude`).
         public var exclude: [String]
+        /// The one path is a text (`send --text`, `send -`), sent as TEXT when the receiver takes it.
+        public var text = false
 
         public init(paths: [String], to: String, verbose: Bool, name: String?, exclude: [String] = []) {
             self.paths = paths
@@ -101,6 +103,7 @@ public struct PeershareClient: Sendable {
         request.to = send.to
         request.verbose = send.verbose ? true : nil
         request.limitRate = send.limitRate
+        request.text = send.text ? true : nil
         var failure: AgentError?
         var finished = false
         try await ControlClient.stream(request, paths: paths) { event in
@@ -158,6 +161,7 @@ public struct PeershareClient: Sendable {
         var target = try resolve(send.to)
         target.fileEvents = send.verbose
         target.limitRate = send.limitRate
+        target.sendsText = send.text
         let history = HistoryRecording(agent: agent)
         let result: Result<SendResult, AgentError>
         do {

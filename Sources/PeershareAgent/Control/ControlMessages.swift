@@ -60,6 +60,8 @@ public struct ControlRequest: Codable, Sendable {
     public var verbose: Bool?
     /// send: bytes a second for this send (`--limit-rate`; 0: no limit).
     public var limitRate: UInt64?
+    /// `send`: the one path is a text (`send --text`, `send -`), sent as TEXT when the receiver takes it.
+    public var text: Bool?
     /// history: how many of the latest entries (1 to ``HistoryFile/maxEntries``; default 20).
     public var limit: Int?
     /// peers: probe static and paired peers now, before answering (`peers --probe`).

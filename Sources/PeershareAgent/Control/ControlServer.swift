@@ -232,6 +232,7 @@ public struct ControlServer: Sendable {
             target = try PeerResolver.resolve(to, peers: agent.directory.peers, known: known)
             target.fileEvents = request.verbose == true
             target.limitRate = request.limitRate
+            target.sendsText = request.text == true
         } catch {
             try await write(ControlJSON.line(TransferEvent.failure(error)))
             return

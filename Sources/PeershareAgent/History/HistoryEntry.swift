@@ -33,6 +33,8 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public var outcome: Outcome
     /// Why it failed or was refused, in words (absent on success).
     public var message: String?
+    /// A received text message (TEXT, protocol 1.1), cut to ``maxText`` characters.
+    public var text: String?
     /// Seconds from the first event to the outcome (the wait for approval included).
     public var seconds: Double
     /// The transfer or offer id the events carried.
@@ -42,4 +44,6 @@ public struct HistoryEntry: Codable, Sendable, Equatable {
     public static let maxNames = 8
     /// Bytes kept of a message.
     static let maxMessage = 500
+    /// Enough of a text to recognise it; the whole text is in the inbox (message.txt).
+    static let maxText = 1000
 }

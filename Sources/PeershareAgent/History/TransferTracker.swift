@@ -63,6 +63,7 @@ struct TransferTracker {
         if outcome != .confirmed && outcome != .received, let message = event.message {
             entry.message = String(message.prefix(HistoryEntry.maxMessage))
         }
+        if let text = event.text { entry.text = String(text.prefix(HistoryEntry.maxText)) }
         entry.seconds = max(0, now.timeIntervalSince(started))
         return entry
     }

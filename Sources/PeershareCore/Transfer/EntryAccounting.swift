@@ -133,7 +133,8 @@ public struct EntryAccounting: Sendable {
         case .resume(let offset):
             try resume(offset: offset)
             return .resume(offset: offset)
-        case .accept, .refuse, .done, .holding, .hello:
+        case .accept, .refuse, .done, .holding, .hello, .text:
+            // TEXT goes through `text(_:mtimeSeconds:)`, once the session checked its capability.
             throw unexpected(message)
         }
     }

@@ -40,7 +40,10 @@ public struct Capabilities: OptionSet, Sendable, Hashable, CustomStringConvertib
 
 /// One optional feature of protocol 1.1; its raw value is its bit number in `Capabilities`.
 public enum Capability: UInt8, Sendable, CaseIterable {
-    // One line per feature, e.g. `case compression = 0`; bit numbers are never reused.
+    // One line per feature; bit numbers are never reused.
+    /// A one-file offer of short UTF-8 text may travel as one TEXT message in place of the
+    /// file's ENTRY and DATA, so the receiver can show it (docs/PROTOCOL.md, TEXT).
+    case text = 0
     /// Bit 63 is reserved and never offered (and gives this list a case before the first
     /// feature: Swift has no empty enum with raw values).
     case reserved = 63

@@ -22,6 +22,7 @@
 ///     0x01 OFFER    … · capabilities varint (what the sender can use)
 ///     0x02 ACCEPT   … · capabilities varint (the subset the receiver agrees to)
 ///     0x13 HELLO    name string ≤ 64 bytes (as ACCEPT's) · capabilities varint
+///     0x14 TEXT     text string ≤ 65536 bytes of valid UTF-8 (capability `text` only)
 ///
 /// Any byte after the last field is an error; so is an unknown type, kind, reason or code
 /// (no silent downgrade, hostile-inputs.md item 23).
@@ -54,6 +55,8 @@ extension StreamMessage {
         case .hello(let name, let capabilities):
             writer.writeString(name, truncatingTo: WireLimits.maxDisplayName)
             writer.writeVarint(capabilities.rawValue)
+        case .text(let text):
+            writer.writeString(text)
         case .refuse(let reason, let text):
             writer.writeByte(reason.rawValue)
             writer.writeString(text, truncatingTo: WireLimits.maxMessageText)
@@ -122,6 +125,8 @@ extension StreamMessage {
         case helloType where version.hasCapabilities:
             let name = try readName(&reader, field: "name")
             message = .hello(name: name, capabilities: Capabilities(rawValue: try reader.readVarint(field: "capabilities")))
+        case textType where version.hasCapabilities:
+            message = .text(try reader.readString(field: "text", maxBytes: WireLimits.maxText))
         case refuseType:
             let raw = try reader.readByte(field: "reason")
             guard let reason = RefusalReason(rawValue: raw) else { throw .unknownRefusalReason(raw) }

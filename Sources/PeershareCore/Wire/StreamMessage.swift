@@ -33,6 +33,10 @@ public enum StreamMessage: Sendable, Equatable {
     /// (KNOWN sessions only). The sender says its name and capabilities; the receiver answers
     /// with its own HELLO (its name and the capabilities it agrees to). Both carry TAG_FINAL.
     case hello(name: String, capabilities: Capabilities)
+    /// 0x14, protocol 1.1 with the `text` capability agreed, sender → receiver: the only
+    /// file of the offer as UTF-8 text (≤ `WireLimits.maxText` bytes, exactly its offered
+    /// size), in place of its ENTRY and DATA.
+    case text(String)
 
     public static let offerType: UInt8 = 0x01
     public static let acceptType: UInt8 = 0x02
@@ -55,6 +59,8 @@ public enum StreamMessage: Sendable, Equatable {
     public static let batchType: UInt8 = 0x12
     /// HELLO, protocol 1.1 (an unknown type in 1.0).
     public static let helloType: UInt8 = 0x13
+    /// TEXT, protocol 1.1 (an unknown type in 1.0).
+    public static let textType: UInt8 = 0x14
 
     /// The type byte of this message.
     public var type: UInt8 {
@@ -71,6 +77,7 @@ public enum StreamMessage: Sendable, Equatable {
         case .holding: Self.holdingType
         case .resume: Self.resumeType
         case .hello: Self.helloType
+        case .text: Self.textType
         }
     }
 
@@ -92,6 +99,7 @@ public enum StreamMessage: Sendable, Equatable {
         case resumeType: "resume"
         case batchType: "batch"
         case helloType: "hello"
+        case textType: "text"
         default: "unknown(\(type))"
         }
     }

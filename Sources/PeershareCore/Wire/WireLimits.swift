@@ -20,6 +20,8 @@ public enum WireLimits {
     public static let maxTopLevelNamesInSummary = 32
     /// Longest sender display name, in UTF-8 bytes.
     public static let maxDisplayName = 64
+    /// The largest TEXT message body (protocol 1.1, capability `text`): 64 KiB of UTF-8.
+    public static let maxText = 64 * 1024
     /// Longest free text (refusal and failure messages), in UTF-8 bytes.
     public static let maxMessageText = 1024
     /// Largest total size of one offer and largest single file or hole: 2^62 bytes,

@@ -23,7 +23,7 @@ extension IncomingConversation {
         let counters = StreamCounters(rule: ProgressRule(window: timeouts.progressWindow, minimumBytes: context.options.minimumProgressBytes,
                                                          start: acceptedAt, bytesIn: io.bytesIn))
         do {
-            let (files, bytes) = try await receiveEntries(secure, summary: summary, pipeline: writer, idle: idle, counters: counters)
+            let (files, bytes, text) = try await receiveEntries(secure, summary: summary, pipeline: writer, idle: idle, counters: counters)
             // Anything that arrived after END (also while the files were being finished) is
             // an error, reported instead of DONE; complete files stay, as after any failure.
             try secure.checkNothingAfterFinal()
@@ -34,7 +34,7 @@ extension IncomingConversation {
                 transfer: transferID, peer: summary.senderName, files: files, bytes: bytes, resumedBytes: writer.resumedBytes,
                 skippedFiles: writer.filesAlreadyPresent, names: writer.placedTopLevelNames,
                 seconds: (ContinuousClock.now - acceptedAt).inSeconds, waitSeconds: (acceptedAt - sessionStart).inSeconds,
-                wireBytes: counters.wireBytes, inbox: inbox.path)
+                wireBytes: counters.wireBytes, inbox: inbox.path, text: text)
             context.events(TransferEvent(.received(received), direction: .receive))
         } catch let error {
             throw await failed(error, secure: secure, writer: writer, area: area, idle: idle, senderName: summary.senderName)
@@ -105,7 +105,7 @@ extension IncomingConversation {
     /// task receives, decrypts and checks each frame and hands its file operations to the
     /// pipeline, which performs them on its own thread while the next frame is read.
     private func receiveEntries(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch,
-                                counters: StreamCounters) async throws(AgentError) -> (UInt64, UInt64) {
+                                counters: StreamCounters) async throws(AgentError) -> (UInt64, UInt64, String?) {
         do {
             return try await receiveFrames(secure, summary: summary, pipeline: pipeline, idle: idle, counters: counters)
         } catch {
@@ -118,7 +118,7 @@ extension IncomingConversation {
     }
 
     private func receiveFrames(_ secure: SecureChannel, summary: OfferSummary, pipeline: WritePipeline, idle: IdleWatch,
-                               counters: StreamCounters) async throws(AgentError) -> (UInt64, UInt64) {
+                               counters: StreamCounters) async throws(AgentError) -> (UInt64, UInt64, String?) {
         var stream = ReceiveStream(summary: summary, transferID: transferID, events: context.events, counters: counters, secure: secure)
         while true {
             let buffer = try await Self.acquire(pipeline, counters: counters)
@@ -146,7 +146,7 @@ extension IncomingConversation {
             }
             if let finished {
                 try await Self.written(pipeline)
-                return (finished.files, finished.bytes)
+                return (finished.files, finished.bytes, stream.text)
             }
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import PeershareCore
 
 /// The receiver's reading of the stream after ACCEPT: each frame's messages and data,
@@ -23,6 +24,8 @@ struct ReceiveStream {
     /// writer, so the frame is waited for and a refusal answered at once (a sender
     /// that lies about what the receiver holds may stop and wait for the verdict).
     private(set) var frameResumes = false
+    /// The text of a TEXT message (capability `text`), once it arrived.
+    private(set) var text: String?
 
     init(summary: OfferSummary, transferID: String, events: @escaping EventSink, counters: StreamCounters, secure: SecureChannel) {
         accounting = EntryAccounting(summary: summary)
@@ -54,6 +57,8 @@ struct ReceiveStream {
             // a held partial file from `offset`.
             do { try accounting.resume(offset: offset) } catch { throw Self.protocolError(error) }
             resumeOffset = offset
+        case .message(.text(let text), false):
+            try receiveText(text)
         case .message(.end(let files, let bytes), true):
             do { try accounting.end(files: files, bytes: bytes) } catch { throw Self.protocolError(error) }
             // END is the last message: anything already behind it is an error, found
@@ -68,6 +73,22 @@ struct ReceiveStream {
             throw AgentError(.protocolError, "Protocol error: an unexpected message during the transfer.")
         }
         return nil
+    }
+
+    /// TEXT: only when both sides agreed to `text`, and only as the offer's one file (the
+    /// grammar's check); written to the inbox under the offered name like that file.
+    private mutating func receiveText(_ text: String) throws(AgentError) {
+        guard secure.capabilities.contains(.text) else {
+            throw AgentError(.protocolError, "Protocol error: a text message, but the text capability was not agreed.")
+        }
+        let entry: Entry
+        do { entry = try accounting.text(text, mtimeSeconds: Int64(Date().timeIntervalSince1970)) } catch { throw Self.protocolError(error) }
+        operations.append(.begin(entry, resumeFrom: nil))
+        operations.append(.writeText(text))
+        operations.append(.finishFile)
+        bytesAccounted += entry.size
+        counters.wireBytes += entry.size
+        self.text = text
     }
 
     private mutating func applyBatch(_ body: UnsafeRawBufferPointer) throws(AgentError) {

@@ -33,6 +33,8 @@ final class WritePipeline: @unchecked Sendable {
         case begin(Entry, resumeFrom: UInt64?)
         /// Bytes inside the frame's buffer.
         case write(UnsafeRawBufferPointer)
+        /// The bytes of a TEXT message (they live in the message, not in the buffer).
+        case writeText(String)
         case hole(UInt64)
         case finishFile
         case finishAll
@@ -123,10 +125,20 @@ final class WritePipeline: @unchecked Sendable {
         }
     }
 
+    private static func write(_ text: String, to writer: OfferWriter) throws(InboxError) {
+        var text = text
+        var failure: InboxError?
+        text.withUTF8 { bytes in
+            do throws(InboxError) { try writer.write(UnsafeRawBufferPointer(bytes)) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     private func perform(_ operation: Operation) throws(InboxError) {
         switch operation {
         case .begin(let entry, let offset): try writer.begin(entry, resumeFrom: offset)
         case .write(let bytes): try writer.write(bytes)
+        case .writeText(let text): try Self.write(text, to: writer)
         case .hole(let length): try writer.skipHole(length)
         case .finishFile:
             // Nothing is open after a file the receiver announced as already complete.

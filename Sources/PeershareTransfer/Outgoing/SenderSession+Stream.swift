@@ -1,3 +1,4 @@
+import Foundation
 import PeershareCore
 
 /// After the handshake: the offer and the receiver's answer, every entry and its bytes, and
@@ -82,6 +83,12 @@ extension SenderSession {
         var sentFiles: UInt64 = 0
         var counters = ResumeCounters()
         let directories = SourceDirectories()
+        if let text = textToSend(on: secure) {
+            try secure.enqueue(.text(text))
+            sentFiles = 1
+            sentBytes = UInt64(text.utf8.count)
+            counters.wireBytes += sentBytes
+        } else {
         for (index, entry) in plan.entries.enumerated() {
             if Task.isCancelled { throw AgentError(.cancelled, "Cancelled.") }
             let resumeFrom = try announce(entry, source: plan.sources[index], holdings: holdings, on: secure)
@@ -104,6 +111,7 @@ extension SenderSession {
             sentFiles += 1
             reportFile(entry, resumedFrom: resumeFrom)
         }
+        }
         try secure.enqueue(.end(files: sentFiles, bytes: sentBytes), final: true)
         do {
             try await secure.io.drain()
@@ -111,6 +119,24 @@ extension SenderSession {
             throw AgentError(.unreachable, "The transfer stalled: the receiver read nothing for \(timeouts.idle) seconds (network cut?).")
         }
         return counters
+    }
+
+    /// The text to send as one TEXT message in place of ENTRY and DATA: the send is a text
+    /// (`sendsText`), the receiver agreed to `text`, and the one planned file is still valid
+    /// UTF-8 of its planned size, at most `WireLimits.maxText` bytes. Otherwise the file goes
+    /// as a file (said as a warning when the receiver does not take text).
+    private func textToSend(on secure: SecureChannel) -> String? {
+        guard sendsText, plan.entries.count == 1, let entry = plan.entries.first, let source = plan.sources.first,
+              entry.kind == .file, entry.size <= UInt64(WireLimits.maxText) else { return nil }
+        guard secure.capabilities.contains(.text) else {
+            let warning = "Sent as \(entry.path.string): the receiver does not take text."
+            events(TransferEvent(.warning(AgentEvent.Warning(transfer: transferID, message: warning))))
+            return nil
+        }
+        guard let handle = FileHandle(forReadingAtPath: source) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: WireLimits.maxText + 1), UInt64(data.count) == entry.size else { return nil }
+        return String(validating: data, as: UTF8.self)
     }
 
     /// Enqueues ENTRY (after RESUME when the receiver holds the file's start); returns the

@@ -26,6 +26,9 @@ package struct SenderSession {
     let draws: HandshakeDraws
     /// Emit a `file` event per regular file (`send -v`).
     var fileEvents = false
+    /// The send is a text (`send --text`, `send -`): its one file may go as TEXT when the
+    /// receiver agrees to the `text` capability.
+    package var sendsText = false
     /// Told the receiver's key and the address once the handshake proved it (address book).
     let noteProven: @Sendable ([UInt8], ProvenAt) -> Void
     /// The rate limits this send keeps to (its own, the agent's total); empty: none.
