@@ -22,6 +22,8 @@ struct MultiSend {
     let verbose: Bool
     /// `--limit-rate`, for each recipient's send.
     var limitRate: UInt64?
+    /// The one path is a text: each recipient that takes text gets it as a TEXT message.
+    var sendsText = false
 
     /// One recipient's result, as the summary lists it.
     struct Outcome: Codable, Sendable {
@@ -53,6 +55,7 @@ struct MultiSend {
             request.to = target
             request.verbose = verbose ? true : nil
             request.limitRate = limitRate
+            request.text = sendsText ? true : nil
             do throws(AgentError) {
                 try await ControlClient.stream(request, paths: state) { printer.show($0) }
             } catch {
@@ -69,6 +72,7 @@ struct MultiSend {
                 var resolved = try resolve(target)
                 resolved.fileEvents = verbose
                 resolved.limitRate = limitRate
+                resolved.sendsText = sendsText
                 _ = try await agent.send(paths: paths, exclude: exclude, to: resolved) { printer.show($0) }
             } catch {
                 if !printer.finished { printer.show(.failure(error)) }

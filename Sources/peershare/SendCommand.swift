@@ -123,7 +123,7 @@ struct SendCommand: AsyncParsableCommand {
         defer { staged?.remove() }
         let absolute = staged.map { [$0.path] } ?? self.paths.map { Settings.expand($0) }
         if targets.count > 1 {
-            try await sendToSeveral(absolute, logger: logger)
+            try await sendToSeveral(absolute, text: staged?.isText == true && name == nil, logger: logger)
             return
         }
         let client = PeershareClient(paths: paths, logger: logger)
@@ -185,9 +185,10 @@ struct SendCommand: AsyncParsableCommand {
 
     /// `--to` with several peers: all at once (`MultiSend`), a summary, exit 0 only when
     /// every recipient confirmed.
-    private func sendToSeveral(_ absolute: [String], logger: Logger) async throws {
+    private func sendToSeveral(_ absolute: [String], text: Bool, logger: Logger) async throws {
         let verbose = common.verbose > 0 && !common.quiet
-        let several = MultiSend(targets: targets, paths: absolute, exclude: exclude, json: json, quiet: common.quiet, verbose: verbose, limitRate: limitRate)
+        var several = MultiSend(targets: targets, paths: absolute, exclude: exclude, json: json, quiet: common.quiet, verbose: verbose, limitRate: limitRate)
+        several.sendsText = text
         let client = PeershareClient(paths: common.paths, logger: logger)
         let outcomes: [MultiSend.Outcome]
         switch await client.route() {

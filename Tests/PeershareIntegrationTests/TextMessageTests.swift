@@ -4,7 +4,7 @@ import Testing
 /// `send --text` between two 1.1 peers: the text travels as a TEXT message (capability
 /// `text`), approved like the one-file offer it is, and the receiver shows and keeps it.
 extension EndToEnd {
-    @Test("send --text: unpaired it needs the code; the receiver writes message.txt, prints the text line and keeps the text in its history; paired it goes again without a code")
+    @Test("send --text: unpaired it needs the code; the receiver writes message.txt, prints the text line and keeps the text in its history; paired it goes again without a code, also to several recipients")
     func sendTextAsMessage() async throws {
         let scratch = try Self.scratch("text-message")
         defer { scratch.remove() }
@@ -32,5 +32,11 @@ extension EndToEnd {
         #expect(second.exited(0), "\(second)")
         #expect(try String(contentsOfFile: bob.inbox + "/message (2).txt", encoding: .utf8) == "again")
         #expect(try await CLI.history(home: bob.home, count: 2).first?.text == "again")
+
+        // To several recipients (one unreachable): the one that takes text gets it as text.
+        let several = try await CLI.run(["send", "--text", "to several", "--to", "\(bob.address),127.0.0.1:1", "--home", sender.home],
+                                        timeout: .seconds(60))
+        #expect(several.exited(13), "\(several)")
+        #expect(try await CLI.history(home: bob.home, count: 3).first?.text == "to several")
     }
 }
