@@ -92,6 +92,34 @@ import Testing
         }
     }
 
+    @Test("A folder another session of the same sender is still filling is not adopted; once that session ends, it is")
+    func aFolderBeingFilledIsNotAdopted() throws {
+        try withScratchDirectory { root in
+            let inbox = try InboxDirectory(path: root + "/inbox")
+            let filling = try PartialArea(inbox: inbox, sender: Self.sender)
+            let writer = OfferWriter(inbox: inbox, transferID: "t1", area: filling, holdings: .empty)
+            try writer.begin(try makeEntry(.directory, "d"))
+            try writer.writeFile(try makeEntry(.file, "d/done", size: 3), [1, 2, 3])
+
+            // A second session of the same sender, through another descriptor of the inbox.
+            let sameInbox = try InboxDirectory(path: root + "/inbox")
+            let second = try PartialArea(inbox: sameInbox, sender: Self.sender)
+            let whileFilling = ResumeHoldings.find(area: second, summary: Self.summary(["d"], files: 2, bytes: 13))
+            #expect(whileFilling.adopted.isEmpty && whileFilling.records.isEmpty)
+            second.close()
+
+            writer.abort(keepPartial: true)
+            filling.close()
+            let third = try PartialArea(inbox: sameInbox, sender: Self.sender)
+            defer { third.close() }
+            #expect(ResumeHoldings.find(area: third, summary: Self.summary(["d"], files: 2, bytes: 13)).adopted == ["d": "d"])
+            // And while the third holds it, a fourth cannot.
+            let fourth = try PartialArea(inbox: inbox, sender: Self.sender)
+            defer { fourth.close() }
+            #expect(ResumeHoldings.find(area: fourth, summary: Self.summary(["d"], files: 2, bytes: 13)).adopted.isEmpty)
+        }
+    }
+
     @Test func aFolderPutUnderTheClaimedNameLaterIsNotAdopted() throws {
         try withScratchDirectory { root in
             let inbox = try InboxDirectory(path: root + "/inbox")

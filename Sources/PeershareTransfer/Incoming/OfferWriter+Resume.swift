@@ -75,7 +75,7 @@ extension OfferWriter {
             try beginOneOffFile(entry, parent: parent, placedPath: placedPath, area: area)
             return
         }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 && Self.stillNamed(fd, name, in: area.descriptor) {
             guard !leftover || ftruncate(fd, 0) == 0 else {
                 let code = Errno(rawValue: Glibc.errno)
                 SystemCall.close(fd)
@@ -90,6 +90,15 @@ extension OfferWriter {
         }
         SystemCall.close(fd)
         try beginOneOffFile(entry, parent: parent, placedPath: placedPath, area: area)
+    }
+
+    /// Whether `name` in the area is still the file open as `fd`, checked once its lock is
+    /// held. Another session that finished the file renamed it into its folder before it
+    /// let the lock go; without this check the file opened by its old name would be that
+    /// placed, confirmed file, and cutting it as a leftover would destroy it.
+    private static func stillNamed(_ fd: Int32, _ name: String, in area: Int32) -> Bool {
+        guard let open = try? SystemCall.status(fd), let named = try? SystemCall.statusNoFollow(area, name) else { return false }
+        return open.st_ino == named.st_ino && open.st_dev == named.st_dev
     }
 
     /// A one-off `<tag>-<transfer>-<n>.tmp` in the partial area, created exclusively (not

@@ -45,6 +45,8 @@ final class PartialArea {
     let descriptor: Int32
     let sender: [UInt8]
     let senderTag: String
+    /// The top-level names this transfer fills or adopts, kept from other sessions.
+    let live = LiveClaims()
     private var closed = false
 
     /// One unfinished file of this sender.
@@ -93,6 +95,7 @@ final class PartialArea {
     func close() {
         guard !closed else { return }
         closed = true
+        live.releaseAll()
         SystemCall.close(descriptor)
         let inbox = self.inbox
         inbox.partialUsers.withLockedValue { users in
@@ -185,6 +188,8 @@ final class PartialArea {
     /// Appends "original TAB placed TAB inode" for the entry just created at `placed` in
     /// the inbox (path rules forbid tabs and newlines in names).
     func appendClaim(_ original: String, placed: String) {
+        // Reserved before the line exists, so no other session's lookup can adopt it.
+        _ = live.reserve(placed, inboxDescriptor: inbox.descriptor)
         guard let info = try? SystemCall.statusNoFollow(inbox.descriptor, placed) else { return }
         let line = Array("\(original)\t\(placed)\t\(UInt64(info.st_ino))\n".utf8)
         let name = claimsName

@@ -41,7 +41,9 @@ struct ResumeHoldings {
         for original in summary.topLevelNames {
             guard let claim = claims[original],
                   let info = try? SystemCall.statusNoFollow(area.inbox.descriptor, claim.placed),
-                  UInt64(info.st_ino) == claim.inode else { continue }
+                  UInt64(info.st_ino) == claim.inode,
+                  // Not a folder another session of this agent is filling or completing.
+                  area.live.reserve(claim.placed, inboxDescriptor: area.inbox.descriptor) else { continue }
             let placed = claim.placed
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
