@@ -168,7 +168,7 @@ public func fuzzManifest(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         check(message.encode() == record, "StreamMessage round trip for type \(record.first ?? 0)")
         switch message {
-        case .offer(let summary): checkSummary(summary, encoded: nil)
+        case .offer(let summary, _): checkSummary(summary, encoded: nil)
         case .entry(let entry): checkEntry(entry)
         case .data(let bytes): check(!bytes.isEmpty && bytes.count <= WireLimits.maxChunk, "data size")
         case .hole(let length): check(length > 0 && length <= WireLimits.maxTotalBytes, "hole size")
